@@ -1,0 +1,54 @@
+"""Clinical-empathy courseware for Jupyter.
+
+A module notebook needs only::
+
+    import courseware as cw
+    module = cw.open_module()
+    module.vignette("chest-pain-anxiety")
+
+``import courseware`` stays cheap: widgets and content load when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ContentError",
+    "__version__",
+    "check_paths",
+    "load_module",
+    "load_vignette",
+    "open_module",
+    "open_store",
+]
+
+_LAZY = {
+    "ContentError": "courseware.content",
+    "check_paths": "courseware.content",
+    "load_module": "courseware.content",
+    "load_vignette": "courseware.content",
+    "open_module": "courseware.widgets",
+    "open_store": "courseware.store",
+}
+
+if TYPE_CHECKING:
+    from .content import ContentError, check_paths, load_module, load_vignette
+    from .store import open_store
+    from .widgets import open_module
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'courseware' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

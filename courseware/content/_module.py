@@ -1,0 +1,83 @@
+"""Loading a module folder: ``module.yaml``, the vignettes it lists, and the notebook beside them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._errors import ContentError, Problem
+from ._models import Module, ReflectionPrompt, validate
+from ._vignette import Vignette, load_vignette
+from ._yaml import read_yaml
+
+MODULE_FILE = "module.yaml"
+NOTEBOOK_FILE = "module.ipynb"
+
+
+@dataclass
+class ModuleContent:
+    """A module as loaded from disk: its metadata and its validated vignettes."""
+
+    spec: Module
+    directory: Path
+    vignettes: dict[str, Vignette] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def notebook(self) -> Path:
+        return self.directory / NOTEBOOK_FILE
+
+    def vignette(self, vignette_id: str) -> Vignette:
+        try:
+            return self.vignettes[vignette_id]
+        except KeyError:
+            known = ", ".join(self.vignettes) or "none"
+            raise KeyError(
+                f"module {self.id!r} has no vignette {vignette_id!r} (it has: {known})"
+            ) from None
+
+    def reflection(self, reflection_id: str) -> ReflectionPrompt:
+        return self.spec.reflection(reflection_id)
+
+
+def load_module(directory: str | Path) -> ModuleContent:
+    """Load ``module.yaml`` in ``directory`` and every vignette it lists.
+
+    Raises :class:`ContentError` with every problem in the module and its vignettes.
+    """
+    directory = Path(directory)
+    doc = read_yaml(directory / MODULE_FILE)
+    spec = validate(doc, Module)
+    problems: list[Problem] = []
+    vignettes: dict[str, Vignette] = {}
+    seen_reflections: set[str] = set()
+    for i, prompt in enumerate(spec.reflections):
+        if prompt.id in seen_reflections:
+            problems.append(doc.problem(["reflections", i, "id"], f"duplicate id {prompt.id!r}"))
+        seen_reflections.add(prompt.id)
+    for i, relative in enumerate(spec.vignettes):
+        path = directory / relative
+        if not path.is_file():
+            problems.append(doc.problem(["vignettes", i], f"no such file {relative!r}"))
+            continue
+        try:
+            vignette = load_vignette(path)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        if vignette.id in vignettes:
+            problems.append(doc.problem(["vignettes", i], f"duplicate vignette id {vignette.id!r}"))
+        vignettes[vignette.id] = vignette
+    if problems:
+        raise ContentError(problems)
+    return ModuleContent(spec, directory, vignettes)
+
+
+def find_modules(root: str | Path) -> list[Path]:
+    """Folders below ``root`` holding a ``module.yaml``, in a stable order."""
+    return sorted(
+        p.parent for p in Path(root).rglob(MODULE_FILE) if ".ipynb_checkpoints" not in p.parts
+    )

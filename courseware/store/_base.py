@@ -1,0 +1,81 @@
+"""The store interface: learner responses as an append-only log of events.
+
+Every save appends an :class:`Event` (who, which module, which item, what kind, the value, when), in the
+spirit of xAPI statements. The "current answer" is the latest event for an item, so nothing a learner
+typed is destroyed by a later save.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENT_SCHEMA_VERSION = 1
+"""Version of the event row layout; stored on every row so later readers can migrate old data."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a learner did: ``kind`` names it (e.g. ``reflection.saved``), ``value`` carries it."""
+
+    learner: str
+    module: str
+    item: str
+    kind: str
+    value: Any
+    time: float = field(default_factory=time.time)
+    id: int | None = None
+    schema: int = EVENT_SCHEMA_VERSION
+
+    def value_json(self) -> str:
+        return json.dumps(self.value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store(ABC):
+    """Where learner responses go. Implementations must make :meth:`append` atomic and durable."""
+
+    @abstractmethod
+    def append(self, event: Event) -> int:
+        """Durably record ``event``; return its id (ids increase in the order events were stored)."""
+
+    @abstractmethod
+    def events(
+        self,
+        *,
+        learner: str | None = None,
+        module: str | None = None,
+        item: str | None = None,
+        kind: str | None = None,
+        kind_prefix: str | None = None,
+    ) -> list[Event]:
+        """Events matching every filter given, oldest first."""
+
+    def latest(self, *, learner: str, module: str, item: str, kind: str) -> Event | None:
+        """The current answer: the most recent event of ``kind`` for one learner's item."""
+        found = self.events(learner=learner, module=module, item=item, kind=kind)
+        return found[-1] if found else None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def current_learner() -> str:
+    """The learner's identity: JupyterHub's user name on a hub, else the operating-system user."""
+    hub_user = os.environ.get("JUPYTERHUB_USER", "").strip()
+    if hub_user:
+        return hub_user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "anonymous"

@@ -1,0 +1,106 @@
+"""The embedded default store: one SQLite file per user, safe for several kernels at once.
+
+Uses the standard library's ``sqlite3`` rather than SQLAlchemy so a learner's kernel stays light.
+WAL mode lets readers and a writer work together; ``busy_timeout`` makes concurrent writers wait
+their turn instead of failing, so two kernels of the same learner never lose a save.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from ._base import Event, Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,
+    module TEXT NOT NULL,
+    item TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    time REAL NOT NULL,
+    schema INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_lookup ON events (learner, module, item, kind);
+"""
+
+
+class SQLiteStore(Store):
+    """A :class:`Store` in a local SQLite file (created with its folder on first use)."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def append(self, event: Event) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO events (learner, module, item, kind, value, time, schema)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.learner,
+                    event.module,
+                    event.item,
+                    event.kind,
+                    event.value_json(),
+                    event.time,
+                    event.schema,
+                ),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def events(
+        self,
+        *,
+        learner: str | None = None,
+        module: str | None = None,
+        item: str | None = None,
+        kind: str | None = None,
+        kind_prefix: str | None = None,
+    ) -> list[Event]:
+        where, args = _filters(learner=learner, module=module, item=item, kind=kind)
+        if kind_prefix is not None:
+            where.append("substr(kind, 1, ?) = ?")
+            args += [len(kind_prefix), kind_prefix]
+        sql = "SELECT id, learner, module, item, kind, value, time, schema FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [_event(row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+
+def _filters(**equal: str | None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return where, args
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    id_, learner, module, item, kind, value, time, schema = row
+    return Event(learner, module, item, kind, json.loads(value), time, id_, schema)

@@ -1,0 +1,16 @@
+"""ipywidgets views over the content models; every rule lives on the model, not here."""
+
+from ._common import Context
+from ._module import ModuleView, open_module
+from ._reflection import Reflection, word_count
+from ._vignette import VignetteView, restore_walk
+
+__all__ = [
+    "Context",
+    "ModuleView",
+    "Reflection",
+    "VignetteView",
+    "open_module",
+    "restore_walk",
+    "word_count",
+]

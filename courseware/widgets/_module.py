@@ -1,0 +1,59 @@
+"""The notebook-facing object: ``module = courseware.open_module()`` then one call per exercise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipywidgets as w
+
+from ..content import ModuleContent, load_module
+from ..store import Store
+from ._common import STYLE, Context, escape, markdown
+from ._reflection import Reflection
+from ._vignette import VignetteView
+
+
+class ModuleView:
+    """Builds the widgets for one module, all saving to the same store for the same learner."""
+
+    def __init__(self, content: ModuleContent, context: Context) -> None:
+        self.content = content
+        self.context = context
+
+    @property
+    def spec(self):  # type: ignore[no-untyped-def]
+        return self.content.spec
+
+    def overview(self) -> w.HTML:
+        """Title facts and learning outcomes, for the top of the notebook."""
+        spec = self.content.spec
+        outcomes = "".join(f"<li>{escape(o)}</li>" for o in spec.outcomes)
+        hours = f" · {spec.cpd_hours:g} CPD hours" if spec.cpd_hours else ""
+        return w.HTML(
+            f"{STYLE}<div class='cw-overview'><p><strong>{escape(spec.stream_title)}</strong>"
+            f" · about {spec.minutes} minutes{hours}</p>{markdown(spec.summary)}"
+            f"<p><strong>By the end of this module you should be able to:</strong></p>"
+            f"<ul>{outcomes}</ul></div>"
+        )
+
+    def vignette(self, vignette_id: str) -> VignetteView:
+        view = VignetteView(self.content.vignette(vignette_id), self.context)
+        view.children = (w.HTML(STYLE), *view.children)
+        return view
+
+    def reflection(self, reflection_id: str) -> Reflection:
+        view = Reflection(self.content.reflection(reflection_id), self.context)
+        view.children = (w.HTML(STYLE), *view.children)
+        return view
+
+    def references(self) -> w.HTML:
+        items = "".join(f"<li>{escape(r.citation())}</li>" for r in self.content.spec.references)
+        return w.HTML(f"<div class='cw-references'><ol>{items}</ol></div>")
+
+
+def open_module(
+    path: str | Path = ".", *, store: Store | None = None, learner: str | None = None
+) -> ModuleView:
+    """Load the module in ``path`` (the notebook's folder) for the current learner."""
+    content = load_module(path)
+    return ModuleView(content, Context.create(content.id, store=store, learner=learner))

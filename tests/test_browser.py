@@ -1,0 +1,136 @@
+"""The real thing: ``courseware serve`` on loopback, Debian's Chromium, a learner's session."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from conftest import MODULES, VoilaServer
+from playwright.sync_api import Page, expect
+
+from courseware.content import Vignette, load_module
+
+pytestmark = pytest.mark.browser
+FOUNDATION = MODULES / "foundation-year" / "what-is-clinical-empathy"
+TIMINGS: dict[str, float] = {}
+
+
+def shortest_way_to_an_ending(vignette: Vignette) -> list[str]:
+    """Choice labels leading from the start to the nearest ending, worked out from the model."""
+    start = vignette.spec.start
+    queue: deque[tuple[str, list[str]]] = deque([(start, [])])
+    seen = {start}
+    while queue:
+        node_id, labels = queue.popleft()
+        if vignette.node(node_id).end:
+            return labels
+        for _, choice in vignette.offered(node_id):
+            if choice.to not in seen:
+                seen.add(choice.to)
+                queue.append((choice.to, [*labels, choice.label]))
+    raise AssertionError("no ending reachable")
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}"
+        for v in violations
+    )
+
+
+def watch_requests(page: Page, server: VoilaServer) -> list[str]:
+    outside: list[str] = []
+
+    def check(request: Any) -> None:
+        url = request.url
+        if not (
+            url.startswith(server.url)
+            or url.startswith(("data:", "blob:"))
+            or url.startswith(server.url.replace("http", "ws", 1))
+        ):
+            outside.append(url)
+
+    page.on("request", check)
+    page.on("websocket", lambda ws: check(type("R", (), {"url": ws.url})()))
+    return outside
+
+
+def test_learner_session_survives_reload(page: Page, voila_server: VoilaServer) -> None:
+    module = load_module(FOUNDATION)
+    (vignette,) = module.vignettes.values()
+    outside = watch_requests(page, voila_server)
+
+    started = time.perf_counter()
+    page.goto(voila_server.url)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    TIMINGS["gallery load (s)"] = time.perf_counter() - started
+    assert not (found := serious_violations(page)), describe(found)
+
+    started = time.perf_counter()
+    page.get_by_role("link", name=module.spec.title).click()
+    first_choice = page.locator(".cw-choice").first
+    expect(first_choice).to_be_enabled(timeout=60_000)
+    TIMINGS["module to first usable widget (s)"] = time.perf_counter() - started
+
+    words = "Being listened to felt like relief. <b>not bold</b> =SUM(A1)"
+    box = page.locator(".cw-reflection-text textarea").first
+    expect(box).to_have_accessible_name(f"Your reflection: {module.spec.reflections[0].title}")
+    box.fill(words)
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
+
+    for label in shortest_way_to_an_ending(vignette):
+        page.get_by_role("button", name=label, exact=True).click()
+        expect(page.locator(".cw-feedback").first).to_be_visible()
+    expect(page.locator(".cw-ending")).to_be_visible()
+    ending_text = page.locator(".cw-scene").inner_text()
+    assert not (found := serious_violations(page)), describe(found)
+
+    page.reload()
+    box = page.locator(".cw-reflection-text textarea").first
+    expect(box).to_have_value(words, timeout=60_000)
+    expect(page.locator(".cw-ending")).to_be_visible()
+    assert page.locator(".cw-scene").inner_text() == ending_text
+    assert outside == [], f"requests left the server: {outside}"
+
+
+def test_hostile_reflection_is_shown_as_text(page: Page, voila_server: VoilaServer) -> None:
+    page.goto(
+        voila_server.url
+        + "voila/render/"
+        + (FOUNDATION / "module.ipynb").relative_to(MODULES).as_posix()
+    )
+    box = page.locator(".cw-reflection-text textarea").nth(1)
+    expect(box).to_be_visible(timeout=60_000)
+    hostile = (
+        "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
+    )
+    box.fill(hostile)
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
+    page.reload()
+    box = page.locator(".cw-reflection-text textarea").nth(1)
+    expect(box).to_have_value(hostile, timeout=60_000)
+    assert page.title() != "pwned"
+    assert page.locator("img[src=x]").count() == 0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_timings(request: pytest.FixtureRequest) -> Any:
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and TIMINGS:
+        reporter.write_line("")
+        for name, seconds in TIMINGS.items():
+            reporter.write_line(f"browser timing: {name}: {seconds:.2f}")
+
+
+def test_reference_files_are_readable() -> None:
+    assert Path(FOUNDATION / "facilitator.md").read_text(encoding="utf-8").strip()

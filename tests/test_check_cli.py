@@ -1,0 +1,81 @@
+"""``courseware check`` as an author runs it: exit status and FILE:LINE: lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURES, REPO
+
+
+def run_check(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "courseware.cli", "check", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def test_repository_content_passes() -> None:
+    result = run_check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problems" in result.stderr
+
+
+def test_broken_target_and_orphan_fail_with_file_and_line(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    vignette = module / "vignettes" / "waiting-room.yaml"
+    text = vignette.read_text().replace("to: heard", "to: heaven")
+    vignette.write_text(text + "  orphan:\n    text: alone\n    end: true\n")
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    numbered = vignette.read_text().splitlines()
+    target_line = numbered.index("        to: heaven") + 1
+    orphan_line = numbered.index("  orphan:") + 1
+    assert any(
+        line.endswith(f":{target_line}: nodes.listen.choices.0.to: unknown node 'heaven'")
+        for line in lines
+    ), lines
+    assert any(
+        line.endswith(
+            f":{orphan_line}: nodes.orphan: node 'orphan' cannot be reached from the start"
+        )
+        for line in lines
+    ), lines
+    assert all(line.split(":")[0].endswith("waiting-room.yaml") for line in lines)
+
+
+def test_notebook_problems_are_found(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    notebook = module / "module.ipynb"
+    nb = json.loads(notebook.read_text())
+    nb["cells"][2]["source"] = ['module.vignette("no-such-case")']
+    nb["cells"][3]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "secret"}]
+    notebook.write_text(json.dumps(nb, indent=1))
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    assert "module 'demo' has no vignette 'no-such-case'" in result.stdout
+    assert "has saved outputs" in result.stdout
+    assert all(":" in line and line.split(":")[1].isdigit() for line in result.stdout.splitlines())
+
+
+def test_not_json_notebook_and_stray_yaml(tmp_path: Path) -> None:
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    (tmp_path / "notes.yaml").write_text("a: 1\n")
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    assert "broken.ipynb:1: not a valid notebook" in result.stdout
+    assert "notes.yaml:1: unrecognised content file" in result.stdout
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    result = run_check(tmp_path / "nope")
+    assert result.returncode == 1 and "no such file or folder" in result.stdout
