@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ._curriculum import OutcomeField, SelfCheckQuestion
 from ._errors import ContentError, Problem
 from ._yaml import YamlDocument
 
@@ -94,11 +95,15 @@ class Module(_Model):
     stage: Stage
     minutes: int = Field(gt=0, le=6000)
     summary: Text
-    outcomes: list[Text] = Field(min_length=1)
+    outcomes: list[OutcomeField] = Field(min_length=1)
     references: list[Reference] = Field(default_factory=list)
     reflections: list[ReflectionPrompt] = Field(default_factory=list)
     vignettes: list[str] = Field(default_factory=list)
     cpd_hours: float | None = Field(default=None, gt=0, le=100)
+    prerequisites: list[Slug] = Field(default_factory=list)
+    content_warnings: list[Text] = Field(default_factory=list)
+    self_check: list[SelfCheckQuestion] = Field(default_factory=list)
+    facilitator_notes: str | None = None
 
     @property
     def stream_title(self) -> str:

@@ -27,7 +27,7 @@ class ModuleView:
     def overview(self) -> w.HTML:
         """Title facts and learning outcomes, for the top of the notebook."""
         spec = self.content.spec
-        outcomes = "".join(f"<li>{escape(o)}</li>" for o in spec.outcomes)
+        outcomes = "".join(f"<li>{escape(o.text)}</li>" for o in spec.outcomes)
         hours = f" · {spec.cpd_hours:g} CPD hours" if spec.cpd_hours else ""
         return w.HTML(
             f"{STYLE}<div class='cw-overview'><p><strong>{escape(spec.stream_title)}</strong>"
