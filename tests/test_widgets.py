@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ DEMO = FIXTURES / "modules" / "demo"
 
 def view(store: SQLiteStore, learner: str = "ana") -> ModuleView:
     return open_module(DEMO, store=store, learner=learner)
+
+
+def reflection(store: SQLiteStore) -> Any:
+    """A reflection that saves on every change (no debounce), whatever event loop is around."""
+    widget = view(store).reflection("first-thoughts")
+    widget.autosave_delay = 0
+    return widget
 
 
 def comm_message(widget: Any, data: dict[str, Any]) -> None:
@@ -88,11 +96,11 @@ def test_restart_starts_over_and_keeps_history(store: SQLiteStore) -> None:
 
 
 def test_reflection_saves_each_version_and_restores(store: SQLiteStore) -> None:
-    reflection = view(store).reflection("first-thoughts")
-    assert reflection.text.value == ""
-    reflection.text.value = "I noticed her glance at the door."
-    reflection.text.value = "I noticed her glance at the door, twice."
-    assert reflection.save() is False  # unchanged since the last save
+    widget = reflection(store)
+    assert widget.text.value == ""
+    widget.text.value = "I noticed her glance at the door."
+    widget.text.value = "I noticed her glance at the door, twice."
+    assert widget.save() is False  # unchanged since the last save
     restored = view(store).reflection("first-thoughts")
     assert restored.text.value == "I noticed her glance at the door, twice."
     texts = [e.value["text"] for e in store.events(item="first-thoughts")]
@@ -114,7 +122,9 @@ def test_autosave_waits_for_a_pause_in_typing(store: SQLiteStore) -> None:
         await asyncio.sleep(0.4)
         return [e.value["text"] for e in store.events(item="first-thoughts")]
 
-    assert asyncio.run(typing()) == ["I felt uneasy"]
+    # A fresh thread has no event loop of its own, whatever other tests left running here.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, typing()).result() == ["I felt uneasy"]
 
 
 def test_pending_text_is_saved_when_the_kernel_exits(tmp_path: Path) -> None:
@@ -136,8 +146,7 @@ def test_pending_text_is_saved_when_the_kernel_exits(tmp_path: Path) -> None:
 
 def test_hostile_reflection_text_is_stored_intact(store: SQLiteStore) -> None:
     nasty = "<img src=x onerror=alert(1)> =cmd|' /C calc'!A0 " + "😀" * 250_000
-    reflection = view(store).reflection("first-thoughts")
-    reflection.text.value = nasty
+    reflection(store).text.value = nasty
     assert view(store).reflection("first-thoughts").text.value == nasty
 
 

@@ -80,7 +80,9 @@ class Reflection(w.VBox):  # type: ignore[misc]
             self._pending.cancel()
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (plain Python, tests): save straight away
+        except RuntimeError:  # no event loop (plain Python): save straight away
+            loop = None
+        if loop is None or self.autosave_delay <= 0:
             self.save()
             return
         self._pending = loop.call_later(self.autosave_delay, self.save)
