@@ -79,3 +79,16 @@ def test_not_json_notebook_and_stray_yaml(tmp_path: Path) -> None:
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
     result = run_check(tmp_path / "nope")
     assert result.returncode == 1 and "no such file or folder" in result.stdout
+
+
+def test_unknown_prerequisite_is_reported(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    yaml = module / "module.yaml"
+    yaml.write_text(yaml.read_text().replace("[what-is-clinical-empathy]", "[no-such-module]"))
+    result = run_check(tmp_path)
+    line = yaml.read_text().splitlines().index("prerequisites: [no-such-module]") + 1
+    assert result.returncode == 1
+    assert (
+        f"module.yaml:{line}: prerequisites.0: no module with id 'no-such-module'" in result.stdout
+    )

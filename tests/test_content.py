@@ -149,3 +149,44 @@ def test_module_stream_must_be_known(tmp_path: Path) -> None:
         load_module(tmp_path)
     (problem,) = info.value.problems
     assert problem.line == 3 and problem.field == "stream" and "must be one of" in problem.message
+
+
+MODULE = """\
+id: m
+title: M
+stream: postgraduate
+stage: foundation-doctor
+minutes: 30
+summary: S
+facilitator_notes: notes.md
+outcomes:
+  - text: Do a thing
+    maps_to: [gmp-patients, gmp-nonsense]
+self_check:
+  - id: q
+    question: Which?
+    options: [a, b]
+    answer: 2
+    explanation: Because.
+"""
+
+
+def test_curriculum_fields_are_validated(tmp_path: Path) -> None:
+    (tmp_path / "module.yaml").write_text(MODULE)
+    with pytest.raises(ContentError) as info:
+        load_module(tmp_path)
+    found = {(p.line, p.field) for p in info.value.problems}
+    assert (10, "outcomes.0.maps_to.1") in found
+    assert (15, "self_check.0.answer") in found
+
+
+def test_missing_facilitator_notes_is_reported(tmp_path: Path) -> None:
+    text = MODULE.replace(", gmp-nonsense", "").replace("answer: 2", "answer: 1")
+    (tmp_path / "module.yaml").write_text(text)
+    with pytest.raises(ContentError) as info:
+        load_module(tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.field) == (7, "facilitator_notes")
+    (tmp_path / "notes.md").write_text("Notes")
+    module = load_module(tmp_path)
+    assert module.spec.outcomes[0].maps_to == ["gmp-patients"]

@@ -162,3 +162,19 @@ def test_author_html_is_escaped_in_rendered_markdown(store: SQLiteStore, tmp_pat
 def test_overview_and_references_render(store: SQLiteStore, method: str) -> None:
     html = getattr(view(store), method)().value
     assert ("Walk a short case." if method == "overview" else "Mercer SW") in html
+
+
+def test_self_check_marks_restores_and_refuses_forgeries(store: SQLiteStore) -> None:
+    check = view(store).self_check()
+    assert check.answer("open-question", 0) is False
+    assert "Not quite." in check.feedback["open-question"].value
+    assert "How has this week been for you?" in check.feedback["open-question"].value
+    buttons = [c for c in check.children if hasattr(c, "children") and c.children]
+    click(buttons[-1].children[1])  # the right option, through the comm path
+    assert "Correct." in check.feedback["open-question"].value
+    assert check.answer("open-question", 5) is None  # not an option
+    assert check.answer("no-such-question", 0) is None
+    answers = [e.value for e in store.events(item="self-check/open-question")]
+    assert answers == [{"choice": 0, "correct": False}, {"choice": 1, "correct": True}]
+    again = view(store).self_check()
+    assert "Correct." in again.feedback["open-question"].value

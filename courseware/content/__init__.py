@@ -1,6 +1,7 @@
 """Content as validated data: modules, reflection prompts and vignettes loaded from YAML."""
 
 from ._check import check_paths
+from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._errors import ContentError, Problem
 from ._models import (
     SCHEMA_VERSION,
@@ -16,6 +17,7 @@ from ._module import ModuleContent, find_modules, load_module
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
 
 __all__ = [
+    "FRAMEWORKS",
     "SCHEMA_VERSION",
     "STREAM_TITLES",
     "Choice",
@@ -24,9 +26,11 @@ __all__ = [
     "Module",
     "ModuleContent",
     "Node",
+    "Outcome",
     "Problem",
     "Reference",
     "ReflectionPrompt",
+    "SelfCheckQuestion",
     "Step",
     "Vignette",
     "VignetteSpec",

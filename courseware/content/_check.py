@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ._errors import ContentError, Problem, display_path
-from ._models import VignetteSpec, validate
-from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, load_module
+from ._models import Module, VignetteSpec, validate
+from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
 from ._vignette import Vignette
 from ._yaml import read_yaml
 
@@ -26,7 +26,36 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
         files = [root] if root.is_file() else sorted(_walk(root))
         for path in files:
             problems.update(_check_file(path))
+    problems.update(_check_prerequisites(paths))
     return sorted(problems)
+
+
+def _check_prerequisites(paths: Iterable[str | Path]) -> list[Problem]:
+    """Every prerequisite names a module that exists (here or in the curriculum's modules/)."""
+    from .._paths import curriculum_root
+
+    roots = [Path(p) for p in paths if Path(p).is_dir()] + [curriculum_root() / "modules"]
+    docs = {}
+    for root in roots:
+        for directory in find_modules(root):
+            try:
+                doc = read_yaml(directory / MODULE_FILE)
+                docs[directory.resolve()] = (doc, validate(doc, Module))
+            except ContentError:
+                continue  # reported by the module's own check
+    known = {module.id for _, module in docs.values()}
+    problems = []
+    for doc, module in docs.values():
+        if not any(
+            Path(p).resolve() in (doc.path.resolve(), *doc.path.resolve().parents) for p in paths
+        ):
+            continue
+        for i, prerequisite in enumerate(module.prerequisites):
+            if prerequisite not in known:
+                problems.append(
+                    doc.problem(["prerequisites", i], f"no module with id {prerequisite!r}")
+                )
+    return problems
 
 
 def _walk(root: Path) -> Iterable[Path]:
@@ -141,6 +170,19 @@ def _check_calls(
     }
     problems = []
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "self_check"
+            and not module.spec.self_check
+        ):
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"cell {index + 1}: module {module.id!r} has no self_check questions",
+                )
+            )
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

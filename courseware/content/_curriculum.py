@@ -15,7 +15,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -85,10 +86,16 @@ class SelfCheckQuestion(_Model):
     answer: int = Field(ge=0, description="index of the correct option, from 0")
     explanation: Text
 
-    @model_validator(mode="after")
-    def _answer_is_an_option(self) -> SelfCheckQuestion:
-        if self.answer >= len(self.options):
-            raise ValueError(
-                f"answer {self.answer} is not an option (0 to {len(self.options) - 1})"
-            )
-        return self
+    def is_correct(self, choice: int) -> bool:
+        """Whether option ``choice`` is the right one; an index that is not an option is an error."""
+        if not 0 <= choice < len(self.options):
+            raise ValueError(f"question {self.id!r} has no option {choice}")
+        return choice == self.answer
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_is_an_option(cls, answer: int, info: ValidationInfo) -> int:
+        options = info.data.get("options")
+        if options is not None and answer >= len(options):
+            raise ValueError(f"answer {answer} is not an option (0 to {len(options) - 1})")
+        return answer

@@ -58,6 +58,15 @@ def load_module(directory: str | Path) -> ModuleContent:
         if prompt.id in seen_reflections:
             problems.append(doc.problem(["reflections", i, "id"], f"duplicate id {prompt.id!r}"))
         seen_reflections.add(prompt.id)
+    seen_questions: set[str] = set()
+    for i, question in enumerate(spec.self_check):
+        if question.id in seen_questions:
+            problems.append(doc.problem(["self_check", i, "id"], f"duplicate id {question.id!r}"))
+        seen_questions.add(question.id)
+    if spec.facilitator_notes and not (directory / spec.facilitator_notes).is_file():
+        problems.append(
+            doc.problem(["facilitator_notes"], f"no such file {spec.facilitator_notes!r}")
+        )
     for i, relative in enumerate(spec.vignettes):
         path = directory / relative
         if not path.is_file():

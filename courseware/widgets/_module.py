@@ -10,6 +10,7 @@ from ..content import ModuleContent, load_module
 from ..store import Store
 from ._common import STYLE, Context, escape, markdown
 from ._reflection import Reflection
+from ._selfcheck import SelfCheck
 from ._vignette import VignetteView
 
 
@@ -43,6 +44,14 @@ class ModuleView:
 
     def reflection(self, reflection_id: str) -> Reflection:
         view = Reflection(self.content.reflection(reflection_id), self.context)
+        view.children = (w.HTML(STYLE), *view.children)
+        return view
+
+    def self_check(self) -> SelfCheck:
+        """The module's multiple-choice self-check (``self_check`` in module.yaml)."""
+        if not self.content.spec.self_check:
+            raise KeyError(f"module {self.content.id!r} has no self_check questions")
+        view = SelfCheck(list(self.content.spec.self_check), self.context)
         view.children = (w.HTML(STYLE), *view.children)
         return view
 
