@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def curriculum_root() -> Path:
-    """The folder holding ``modules/`` (and ``assignments/``)."""
+    """The folder holding ``modules/`` (and ``assignments/``, ``courses/``)."""
     for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
         if (candidate / "modules").is_dir():
             return candidate
@@ -15,4 +15,4 @@ def curriculum_root() -> Path:
 
 def default_check_paths() -> list[Path]:
     root = curriculum_root()
-    return [p for p in (root / "modules", root / "assignments") if p.is_dir()]
+    return [p for p in (root / "modules", root / "assignments", root / "courses") if p.is_dir()]

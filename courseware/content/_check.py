@@ -4,57 +4,77 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ._course import COURSES_DIR, check_course_links, find_courses, load_course
 from ._errors import ContentError, Problem, display_path
 from ._models import Module, VignetteSpec, validate
 from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
 from ._vignette import Vignette
-from ._yaml import read_yaml
+from ._yaml import YamlDocument, read_yaml
 
 SKIP_PARTS = {".ipynb_checkpoints", ".git", ".venv", "node_modules", "__pycache__"}
 
 
 def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
     """Check every content file and notebook under ``paths`` (files or folders)."""
+    roots = [Path(p) for p in paths]
     problems: set[Problem] = set()
-    for root in map(Path, paths):
+    for root in roots:
         if not root.exists():
             problems.add(Problem(str(root), 0, "no such file or folder"))
             continue
         files = [root] if root.is_file() else sorted(_walk(root))
         for path in files:
             problems.update(_check_file(path))
-    problems.update(_check_prerequisites(paths))
+    problems.update(_check_links(roots))
     return sorted(problems)
 
 
-def _check_prerequisites(paths: Iterable[str | Path]) -> list[Problem]:
-    """Every prerequisite names a module that exists (here or in the curriculum's modules/)."""
+def _within(path: Path, roots: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(r.resolve() in (resolved, *resolved.parents) for r in roots)
+
+
+def _check_links(paths: list[Path]) -> list[Problem]:
+    """Cross-file links: prerequisites and course modules name real modules; assessments exist.
+
+    Modules are looked up under the checked paths and in the curriculum's own ``modules/``.
+    """
     from .._paths import curriculum_root
 
-    roots = [Path(p) for p in paths if Path(p).is_dir()] + [curriculum_root() / "modules"]
-    docs = {}
-    for root in roots:
-        for directory in find_modules(root):
+    root = curriculum_root()
+    modules: dict[Path, tuple[YamlDocument, Module]] = {}
+    for folder in [*(p for p in paths if p.is_dir()), root / "modules"]:
+        for directory in find_modules(folder):
             try:
                 doc = read_yaml(directory / MODULE_FILE)
-                docs[directory.resolve()] = (doc, validate(doc, Module))
+                modules[directory.resolve()] = (doc, validate(doc, Module))
             except ContentError:
                 continue  # reported by the module's own check
-    known = {module.id for _, module in docs.values()}
+    minutes = {module.id: module.minutes for _, module in modules.values()}
     problems = []
-    for doc, module in docs.values():
-        if not any(
-            Path(p).resolve() in (doc.path.resolve(), *doc.path.resolve().parents) for p in paths
-        ):
+    for doc, module in modules.values():
+        if _within(doc.path, paths):
+            for i, prerequisite in enumerate(module.prerequisites):
+                if prerequisite not in minutes:
+                    problems.append(
+                        doc.problem(["prerequisites", i], f"no module with id {prerequisite!r}")
+                    )
+    course_files = {p.resolve() for folder in [*paths, root] for p in find_courses(folder)}
+    course_files |= {p.resolve() for p in paths if _is_course(p)}
+    for path in sorted(course_files):
+        if not _within(path, paths):
             continue
-        for i, prerequisite in enumerate(module.prerequisites):
-            if prerequisite not in known:
-                problems.append(
-                    doc.problem(["prerequisites", i], f"no module with id {prerequisite!r}")
-                )
+        try:
+            course = load_course(path)
+        except ContentError:
+            continue  # reported when the file itself is checked
+        assignments = root / "assignments" / "source"
+        problems += check_course_links(
+            course, minutes, assignments if assignments.is_dir() else None
+        )
     return problems
 
 
@@ -65,27 +85,50 @@ def _walk(root: Path) -> Iterable[Path]:
             yield path
 
 
+def _is_course(path: Path) -> bool:
+    return path.parent.name == COURSES_DIR and path.suffix in {".yaml", ".yml"}
+
+
+def _check_module(path: Path) -> list[Problem]:
+    return _check_module_notebook(load_module(path.parent))
+
+
+def _check_vignette(path: Path) -> list[Problem]:
+    Vignette(validate(doc := read_yaml(path), VignetteSpec), doc)
+    return []
+
+
+def _check_course(path: Path) -> list[Problem]:
+    load_course(path)
+    return []
+
+
+ContentKind = tuple[str, Callable[[Path], bool], Callable[[Path], list[Problem]]]
+KINDS: list[ContentKind] = [
+    ("module", lambda p: p.name == MODULE_FILE, _check_module),
+    (
+        "vignette",
+        lambda p: p.parent.name == "vignettes" and p.suffix in {".yaml", ".yml"},
+        _check_vignette,
+    ),
+    ("course", _is_course, _check_course),
+    ("notebook", lambda p: p.suffix == ".ipynb", lambda p: _check_notebook(p)),
+]
+"""Each kind of content file: a name, which paths it claims, and its checker (first match wins)."""
+
+
 def _check_file(path: Path) -> list[Problem]:
-    try:
-        if path.name == MODULE_FILE:
-            module = load_module(path.parent)
-            return _check_module_notebook(module)
-        if path.suffix in {".yaml", ".yml"}:
-            if path.parent.name == "vignettes":
-                Vignette(validate(doc := read_yaml(path), VignetteSpec), doc)
-                return []
-            return [
-                Problem(
-                    display_path(path),
-                    1,
-                    "unrecognised content file (expected "
-                    "module.yaml or a vignette in a 'vignettes' folder)",
-                )
-            ]
-        if path.suffix == ".ipynb":
-            return _check_notebook(path)
-    except ContentError as exc:
-        return exc.problems
+    for _name, matches, check in KINDS:
+        if matches(path):
+            try:
+                return check(path)
+            except ContentError as exc:
+                return exc.problems
+    if path.suffix in {".yaml", ".yml"}:
+        known = ", ".join(name for name, _, _ in KINDS if name != "notebook")
+        return [
+            Problem(display_path(path), 1, f"unrecognised content file (expected one of: {known})")
+        ]
     return []
 
 

@@ -13,26 +13,15 @@ from typing import Any
 import ipywidgets as w
 
 from ..content import ChoiceNotOffered, Step, Vignette, Walk
+from ..content._runs import RESTART, STEP, replay_walk
 from ._common import Context, escape, heading, markdown
 
-STEP = "vignette.step"
-RESTART = "vignette.restart"
 log = logging.getLogger(__name__)
 
 
 def restore_walk(vignette: Vignette, context: Context) -> Walk:
     """Rebuild a learner's walk from stored events since their last restart."""
-    walk = vignette.walk()
-    for event in context.history(vignette.id, "vignette."):
-        if event.kind == RESTART:
-            walk.restart()
-        elif event.kind == STEP:
-            value = event.value
-            try:
-                walk.choose(int(value["choice"]), at=str(value["node"]))
-            except (ChoiceNotOffered, KeyError, TypeError, ValueError):
-                log.warning("ignoring a stored step that the vignette no longer allows: %r", value)
-    return walk
+    return replay_walk(vignette, context.history(vignette.id, "vignette."))
 
 
 class VignetteView(w.VBox):  # type: ignore[misc]

@@ -1,0 +1,123 @@
+"""Courses: modules in order, with notional hours, credits, outcomes and assessment.
+
+A course is how the centre runs modules: an undergraduate year's empathy thread, a postgraduate
+course, a CPD course, or a Creative Medicine / Medical Humanities CPD or MSc course. UK credit:
+1 credit = 10 notional learning hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ._curriculum import OutcomeField
+from ._errors import ContentError, Problem
+from ._models import Slug, Text, _Model, validate
+from ._yaml import YamlDocument, read_yaml
+
+HOURS_PER_CREDIT = 10
+COURSES_DIR = "courses"
+
+Award = Literal["undergraduate-thread", "postgraduate-course", "cpd-course", "msc-module"]
+
+
+class Assessment(_Model):
+    """One assessed component, linked to an nbgrader assignment in ``assignments/source``."""
+
+    assignment: Slug
+    title: Text
+    weight: int = Field(gt=0, le=100, description="percentage of the course mark")
+
+
+class Course(_Model):
+    """A course file (``courses/<id>.yaml``)."""
+
+    id: Slug
+    title: Text
+    award: Award
+    summary: Text
+    audience: Text
+    modules: list[Slug] = Field(min_length=1)
+    notional_hours: int = Field(gt=0, le=2000)
+    credits: int | None = Field(default=None, ge=0, le=200)
+    outcomes: list[OutcomeField] = Field(min_length=1)
+    assessment: list[Assessment] = Field(default_factory=list)
+
+
+@dataclass
+class CourseContent:
+    """A course as loaded, with the parsed file kept for pointing at lines."""
+
+    spec: Course
+    doc: YamlDocument
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+def load_course(path: str | Path) -> CourseContent:
+    """Read and validate a course file; internal consistency problems raise :class:`ContentError`."""
+    doc = read_yaml(Path(path))
+    spec = validate(doc, Course)
+    problems: list[Problem] = []
+    if doc.path.stem != spec.id:
+        problems.append(
+            doc.problem(["id"], f"id {spec.id!r} differs from the file name {doc.path.stem!r}")
+        )
+    if spec.credits is not None and spec.credits * HOURS_PER_CREDIT != spec.notional_hours:
+        problems.append(
+            doc.problem(
+                ["credits"],
+                f"{spec.credits} credits means {spec.credits * HOURS_PER_CREDIT} notional hours "
+                f"(1 credit = {HOURS_PER_CREDIT} hours), not {spec.notional_hours}",
+            )
+        )
+    seen: set[str] = set()
+    for i, module_id in enumerate(spec.modules):
+        if module_id in seen:
+            problems.append(doc.problem(["modules", i], f"module {module_id!r} is listed twice"))
+        seen.add(module_id)
+    if spec.assessment and sum(a.weight for a in spec.assessment) != 100:
+        total = sum(a.weight for a in spec.assessment)
+        problems.append(doc.problem(["assessment"], f"weights add up to {total}, not 100"))
+    if problems:
+        raise ContentError(problems)
+    return CourseContent(spec, doc)
+
+
+def check_course_links(
+    course: CourseContent, module_minutes: dict[str, int], assignments: Path | None
+) -> list[Problem]:
+    """Problems linking a course to the curriculum: unknown modules or assignments, too few hours."""
+    doc, spec = course.doc, course.spec
+    problems = []
+    for i, module_id in enumerate(spec.modules):
+        if module_id not in module_minutes:
+            problems.append(doc.problem(["modules", i], f"no module with id {module_id!r}"))
+    for i, item in enumerate(spec.assessment):
+        if assignments is None or not (assignments / item.assignment).is_dir():
+            problems.append(
+                doc.problem(
+                    ["assessment", i, "assignment"],
+                    f"no assignment {item.assignment!r} in assignments/source",
+                )
+            )
+    study_hours = sum(module_minutes.get(m, 0) for m in spec.modules) / 60
+    if study_hours > spec.notional_hours:
+        problems.append(
+            doc.problem(
+                ["notional_hours"],
+                f"the modules alone take {study_hours:.1f} hours, more than the "
+                f"{spec.notional_hours} notional hours",
+            )
+        )
+    return problems
+
+
+def find_courses(root: str | Path) -> list[Path]:
+    folder = Path(root) / COURSES_DIR
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
