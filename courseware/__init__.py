@@ -21,6 +21,7 @@ __all__ = [
     "check_paths",
     "load_module",
     "load_vignette",
+    "my_progress",
     "open_module",
     "open_store",
 ]
@@ -30,6 +31,7 @@ _LAZY = {
     "check_paths": "courseware.content",
     "load_module": "courseware.content",
     "load_vignette": "courseware.content",
+    "my_progress": "courseware.widgets",
     "open_module": "courseware.widgets",
     "open_store": "courseware.store",
 }
@@ -37,7 +39,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .content import ContentError, check_paths, load_module, load_vignette
     from .store import open_store
-    from .widgets import open_module
+    from .widgets import my_progress, open_module
 
 
 def __getattr__(name: str) -> Any:

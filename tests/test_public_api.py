@@ -15,6 +15,7 @@ def test_all_is_exact() -> None:
         "check_paths",
         "load_module",
         "load_vignette",
+        "my_progress",
         "open_module",
         "open_store",
     ]

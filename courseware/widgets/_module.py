@@ -9,6 +9,7 @@ import ipywidgets as w
 from ..content import ModuleContent, load_module
 from ..store import Store
 from ._common import STYLE, Context, escape, markdown
+from ._records import CertificateView
 from ._reflection import Reflection
 from ._selfcheck import SelfCheck
 from ._vignette import VignetteView
@@ -52,6 +53,12 @@ class ModuleView:
         if not self.content.spec.self_check:
             raise KeyError(f"module {self.content.id!r} has no self_check questions")
         view = SelfCheck(list(self.content.spec.self_check), self.context)
+        view.children = (w.HTML(STYLE), *view.children)
+        return view
+
+    def certificate(self) -> CertificateView:
+        """The CPD certificate form, offered at the end of a module."""
+        view = CertificateView(self.content, self.context)
         view.children = (w.HTML(STYLE), *view.children)
         return view
 
