@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import MODULES, VoilaServer
 from playwright.sync_api import Page, expect
 
 from courseware.content import Vignette, load_module
+
+from conftest import MODULES, VoilaServer
 
 pytestmark = pytest.mark.browser
 FOUNDATION = MODULES / "foundation-year" / "what-is-clinical-empathy"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from courseware.content import ContentError
 from courseware.content._course import find_courses, load_course
+
+from conftest import REPO
 
 COURSE = """\
 id: demo-course

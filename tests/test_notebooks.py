@@ -6,8 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import FIXTURES, MODULES
 from nbclient import NotebookClient
+
+from conftest import FIXTURES, MODULES
 
 NOTEBOOKS = [*sorted(MODULES.rglob("*.ipynb")), FIXTURES / "modules" / "demo" / "module.ipynb"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

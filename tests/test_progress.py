@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import FIXTURES
 from playwright.sync_api import Page
 
 from courseware.content import load_module
@@ -22,6 +21,8 @@ from courseware.progress import (
 )
 from courseware.store import Event, SQLiteStore
 from courseware.widgets import my_progress, open_module
+
+from conftest import FIXTURES
 
 DEMO = FIXTURES / "modules" / "demo"
 

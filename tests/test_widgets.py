@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
 
 from courseware.store import SQLiteStore
 from courseware.widgets import ModuleView, open_module
+
+from conftest import FIXTURES
 
 DEMO = FIXTURES / "modules" / "demo"
 
