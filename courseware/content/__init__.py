@@ -1,43 +1,68 @@
 """Content as validated data: modules, reflection prompts and vignettes loaded from YAML."""
 
 from ._check import check_paths
+from ._conditions import Condition
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
+from ._debrief import Debrief, DebriefStep
+from ._engine import ExpertPath, Rules, State
 from ._errors import ContentError, Problem
 from ._models import (
     SCHEMA_VERSION,
     STREAM_TITLES,
     Choice,
+    Counter,
     Module,
     Node,
+    Perspective,
     Reference,
+    ReflectionPart,
     ReflectionPrompt,
+    Route,
+    Variant,
     VignetteSpec,
 )
 from ._module import ModuleContent, find_modules, load_module
+from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
 
 __all__ = [
     "FRAMEWORKS",
+    "NURSE",
     "SCHEMA_VERSION",
     "STREAM_TITLES",
+    "TECHNIQUES",
     "Choice",
     "ChoiceNotOffered",
+    "Condition",
     "ContentError",
+    "Counter",
+    "Debrief",
+    "DebriefStep",
+    "ExpertPath",
     "Module",
     "ModuleContent",
     "Node",
     "Outcome",
+    "Perspective",
     "Problem",
     "Reference",
+    "ReflectionPart",
     "ReflectionPrompt",
+    "Route",
+    "Rules",
     "SelfCheckQuestion",
+    "State",
     "Step",
+    "Technique",
+    "Variant",
     "Vignette",
     "VignetteSpec",
     "Walk",
     "check_paths",
+    "describe_techniques",
     "find_modules",
     "lint_vignette",
     "load_module",
     "load_vignette",
+    "takes_opportunity",
 ]

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
+from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
 from ._errors import ContentError, Problem
+from ._techniques import TechniqueTag
 from ._yaml import YamlDocument
 
 SCHEMA_VERSION = 1
@@ -76,14 +85,62 @@ class Reference(_Model):
         return "".join(parts)
 
 
+class ReflectionPart(_Model):
+    """One box of a structured reflection, with its own prompt."""
+
+    id: Slug
+    title: Text
+    prompt: Text
+
+
+WHAT_SO_WHAT_NOW_WHAT = (
+    ReflectionPart(
+        id="what", title="What?", prompt="Describe what happened, and what you saw, heard and did."
+    ),
+    ReflectionPart(
+        id="so-what",
+        title="So what?",
+        prompt="What did it mean? What did you feel and think, and what does it tell you?",
+    ),
+    ReflectionPart(
+        id="now-what",
+        title="Now what?",
+        prompt="What will you do differently or keep doing, and how will you know it worked?",
+    ),
+)
+"""The What? So what? Now what? frame used when a prompt sets ``structure: what-so-what-now-what``."""
+
+
 class ReflectionPrompt(_Model):
-    """A reflective-writing exercise; the learner's text is private and autosaved."""
+    """A reflective-writing exercise; the learner's text is private and autosaved.
+
+    ``min_words`` is the word-count target (shown, never enforced). ``structure`` or ``parts``
+    split the writing into guided boxes.
+    """
 
     id: Slug
     title: Text
     prompt: Text
     guidance: str | None = None
     min_words: int | None = Field(default=None, ge=1, le=10_000)
+    structure: Literal["what-so-what-now-what"] | None = None
+    parts: list[ReflectionPart] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_structure(self) -> ReflectionPrompt:
+        if self.structure and self.parts:
+            raise ValueError("give either 'structure' or 'parts', not both")
+        ids = [p.id for p in self.parts]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each part needs its own id")
+        return self
+
+    @property
+    def sections(self) -> tuple[ReflectionPart, ...]:
+        """The guided boxes, or none for a single free-text reflection."""
+        if self.structure == "what-so-what-now-what":
+            return WHAT_SO_WHAT_NOW_WHAT
+        return tuple(self.parts)
 
 
 class Module(_Model):
@@ -117,31 +174,105 @@ class Module(_Model):
         raise KeyError(f"module {self.id!r} has no reflection {reflection_id!r} (it has: {known})")
 
 
+class Route(_Model):
+    """Where a choice leads instead of its ``to`` when ``when`` holds (after the choice's effects)."""
+
+    when: When = Field(min_length=1)
+    to: str
+
+
 class Choice(_Model):
-    """One option at a vignette node: what the learner says or does, where it leads, and why."""
+    """One option at a vignette node: what the learner says or does, where it leads, and why.
+
+    Optional parts: ``when`` (offered only if the conditions hold), ``effects`` (added to counters),
+    ``routes`` (conditional destinations), ``techniques`` (tags naming what the reply does),
+    ``expert: true`` (the expert's pick at this node) and ``comment`` (the expert's commentary).
+    """
 
     label: Text
     to: str
     feedback: str | None = None
+    when: When = Field(default_factory=list)
+    effects: dict[str, int] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    techniques: list[TechniqueTag] = Field(default_factory=list)
+    expert: bool = False
+    comment: str | None = None
+
+
+class Variant(_Model):
+    """Text shown instead of a node's own when ``when`` holds (e.g. an ending that depends on trust)."""
+
+    when: When = Field(min_length=1)
+    text: Text
+    title: str | None = None
 
 
 class Node(_Model):
-    """A point in a vignette: Markdown text and either choices or ``end: true``."""
+    """A point in a vignette: Markdown text and either choices or ``end: true``.
+
+    ``opportunity`` describes the empathic opportunity the patient offers here (Suchman's cue), so
+    the debrief can count it as taken or missed; ``techniques`` tags what the story's clinician
+    does at this node (in perspective mode, what the learner experiences).
+    """
 
     text: Text
     title: str | None = None
     choices: list[Choice] = Field(default_factory=list)
     end: bool = False
+    variants: list[Variant] = Field(default_factory=list)
+    opportunity: str | None = None
+    techniques: list[TechniqueTag] = Field(default_factory=list)
+
+
+class Counter(_Model):
+    """A number choices change (rapport, trust, the patient's anxiety), kept within min and max."""
+
+    label: Text
+    start: int = 0
+    min: int | None = None
+    max: int | None = None
+    shown: bool = True
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Counter:
+        low = self.min if self.min is not None else self.start
+        high = self.max if self.max is not None else self.start
+        if not low <= self.start <= high:
+            raise ValueError(f"start {self.start} is outside min {self.min} and max {self.max}")
+        return self
+
+    def clamp(self, value: int) -> int:
+        if self.min is not None:
+            value = max(self.min, value)
+        if self.max is not None:
+            value = min(self.max, value)
+        return value
+
+
+class Perspective(_Model):
+    """Perspective mode ("walk a mile in your shoes"): the learner plays the patient or carer."""
+
+    role: Literal["patient", "carer"]
+    character: Text
+    intro: str | None = None
 
 
 class VignetteSpec(_Model):
-    """The authoring format of a branching case (a virtual patient)."""
+    """The authoring format of a branching case (a virtual patient).
+
+    Everything after ``nodes`` is optional, so a plain graph of nodes and choices stays valid.
+    """
 
     id: Slug
     title: Text
     summary: str | None = None
     start: str
     nodes: dict[str, Node] = Field(min_length=1)
+    counters: dict[Slug, Counter] = Field(default_factory=dict)
+    perspective: Perspective | None = None
+    reflect: str | None = None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -155,6 +286,8 @@ def _message(err: Any) -> str:
         return "unknown field (check the spelling)"
     if kind == "literal_error":
         return str(err["msg"]).replace("Input should be", "must be one of")
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
     return str(err["msg"])
 
 

@@ -7,11 +7,12 @@ not allow.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._debrief import Debrief, build_debrief
+from ._engine import ExpertPath, Rules, State, expert_path, graph_reachable, lint_names, lint_states
 from ._errors import ContentError, Problem
 from ._models import Choice, Node, VignetteSpec, validate
 from ._yaml import YamlDocument, read_yaml
@@ -39,6 +40,8 @@ class Vignette:
             raise ContentError(problems)
         self.spec = spec
         self.source = doc.path if doc is not None else None
+        self.rules = Rules(spec)
+        self._expert: ExpertPath | None = None
 
     @property
     def id(self) -> str:
@@ -52,30 +55,65 @@ class Vignette:
         return self.spec.nodes[node_id]
 
     def offered(self, node_id: str) -> list[tuple[int, Choice]]:
-        """The choices open to the learner at ``node_id``, with their indices in the file."""
+        """The choices written at ``node_id``, with their indices in the file.
+
+        Conditions are not applied here (they depend on the walk so far): ask
+        :meth:`Walk.offered` for what a learner can pick now.
+        """
         node = self.spec.nodes[node_id]
         return [] if node.end else list(enumerate(node.choices))
+
+    def expert_path(self) -> ExpertPath | None:
+        """The path through the choices marked ``expert: true``, or ``None`` if none are marked."""
+        if not any(c.expert for n in self.spec.nodes.values() for c in n.choices):
+            return None
+        if self._expert is None:
+            self._expert = expert_path(self.rules)
+        return self._expert
 
     def walk(self, steps: Iterable[Step] = ()) -> Walk:
         return Walk(self, steps)
 
 
 class Walk:
-    """A learner's way through a vignette; every move is checked against the vignette's rules."""
+    """A learner's way through a vignette; every move is checked against the vignette's rules.
+
+    It keeps the state after every step (node, counters, nodes visited), so the debrief can show
+    how the counters moved, and a walk rebuilt from stored steps ends up exactly where it was.
+    """
 
     def __init__(self, vignette: Vignette, steps: Iterable[Step] = ()) -> None:
         self.vignette = vignette
         self.steps: list[Step] = []
+        self.states: list[State] = [vignette.rules.initial()]
         for step in steps:
             self.choose(step.choice, at=step.node)
 
     @property
+    def state(self) -> State:
+        return self.states[-1]
+
+    @property
     def node_id(self) -> str:
-        return self.steps[-1].to if self.steps else self.vignette.spec.start
+        return self.state.node
 
     @property
     def node(self) -> Node:
         return self.vignette.node(self.node_id)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Each counter's current value, by name."""
+        return self.vignette.rules.values(self.state)
+
+    @property
+    def visited(self) -> frozenset[str]:
+        return self.state.visited
+
+    @property
+    def text(self) -> tuple[str | None, str]:
+        """The current node's title and text (a variant's, if its condition holds)."""
+        return self.vignette.rules.text(self.state)
 
     @property
     def finished(self) -> bool:
@@ -87,36 +125,35 @@ class Walk:
         return [self.vignette.spec.start, *(s.to for s in self.steps)]
 
     def offered(self) -> list[tuple[int, Choice]]:
-        return self.vignette.offered(self.node_id)
+        """Choices the learner can take now (their conditions hold), with indices in the file."""
+        return self.vignette.rules.offered(self.state)
 
     def choose(self, index: int, *, at: str | None = None) -> Step:
         """Take choice ``index`` at the current node; ``at`` guards against stale or forged clicks."""
         if at is not None and at != self.node_id:
             raise ChoiceNotOffered(f"the learner is at {self.node_id!r}, not {at!r}")
-        offered = dict(self.offered())
-        if index not in offered:
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ChoiceNotOffered(f"choice {index!r} is not a choice number")
+        if index not in dict(self.offered()):
             raise ChoiceNotOffered(f"choice {index} is not offered at {self.node_id!r}")
-        step = Step(self.node_id, index, offered[index].to)
+        after = self.vignette.rules.after(self.state, index)
+        step = Step(self.node_id, index, after.node)
         self.steps.append(step)
+        self.states.append(after)
         return step
 
     def restart(self) -> None:
         self.steps.clear()
+        del self.states[1:]
 
-
-def _reachable(spec: VignetteSpec, start: str) -> set[str]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for choice in spec.nodes[queue.popleft()].choices:
-            if choice.to in spec.nodes and choice.to not in seen:
-                seen.add(choice.to)
-                queue.append(choice.to)
-    return seen
+    def debrief(self) -> Debrief:
+        """The end-of-case summary: path against the expert's, opportunities, counters."""
+        return build_debrief(self)
 
 
 def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[Problem]:
-    """Graph problems: bad start, unknown targets, dead ends, orphans, nodes with no way to an end."""
+    """Graph problems: bad start, unknown targets, dead ends, orphans, nodes with no way to an end;
+    then, if the graph is sound, the engine's checks (counters, conditions, traps, expert path)."""
 
     def problem(loc: list[str | int], message: str) -> Problem:
         if doc is not None:
@@ -142,10 +179,11 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
                 problems.append(
                     problem(["nodes", node_id, "choices", i, "to"], f"unknown node {choice.to!r}")
                 )
+    problems.extend(lint_names(spec, problem))
     if spec.start not in spec.nodes:
         problems.append(problem(["start"], f"start node {spec.start!r} does not exist"))
         return problems
-    reachable = _reachable(spec, spec.start)
+    reachable = graph_reachable(spec, spec.start)
     for node_id in spec.nodes:
         if node_id not in reachable:
             problems.append(
@@ -153,10 +191,12 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
             )
     endings = {n for n, node in spec.nodes.items() if node.end}
     for node_id in sorted(reachable - endings):
-        if not _reachable(spec, node_id) & endings and spec.nodes[node_id].choices:
+        if not graph_reachable(spec, node_id) & endings and spec.nodes[node_id].choices:
             problems.append(
                 problem(["nodes", node_id], f"no ending can be reached from node {node_id!r}")
             )
+    if not problems:
+        problems.extend(lint_states(spec, problem))
     return problems
 
 
