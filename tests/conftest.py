@@ -22,6 +22,17 @@ MODULES = REPO / "modules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+FIGURES: dict[str, str] = {}
+"""Measurements tests make on the way (e.g. page load times), printed at the end of the run."""
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("figures measured by the tests")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     with SQLiteStore(tmp_path / "responses.sqlite") as s:

@@ -13,11 +13,10 @@ from playwright.sync_api import Page, expect
 
 from courseware.content import Vignette, load_module
 
-from conftest import MODULES, VoilaServer
+from conftest import FIGURES, MODULES, VoilaServer
 
 pytestmark = pytest.mark.browser
 FOUNDATION = MODULES / "foundation-year" / "what-is-clinical-empathy"
-TIMINGS: dict[str, float] = {}
 
 
 def shortest_way_to_an_ending(vignette: Vignette) -> list[str]:
@@ -73,14 +72,16 @@ def test_learner_session_survives_reload(page: Page, voila_server: VoilaServer) 
     started = time.perf_counter()
     page.goto(voila_server.url)
     expect(page.get_by_role("heading", level=1)).to_be_visible()
-    TIMINGS["gallery load (s)"] = time.perf_counter() - started
+    FIGURES["gallery_load"] = f"{time.perf_counter() - started:.2f} s (navigation to the heading)"
     assert not (found := serious_violations(page)), describe(found)
 
     started = time.perf_counter()
     page.get_by_role("link", name=module.spec.title).click()
     first_choice = page.locator(".cw-choice").first
     expect(first_choice).to_be_enabled(timeout=60_000)
-    TIMINGS["module to first usable widget (s)"] = time.perf_counter() - started
+    FIGURES["module_first_widget"] = (
+        f"{time.perf_counter() - started:.2f} s (click to first enabled choice)"
+    )
 
     words = "Being listened to felt like relief. <b>not bold</b> =SUM(A1)"
     box = page.locator(".cw-reflection-text textarea").first
@@ -121,16 +122,6 @@ def test_hostile_reflection_is_shown_as_text(page: Page, voila_server: VoilaServ
     expect(box).to_have_value(hostile, timeout=60_000)
     assert page.title() != "pwned"
     assert page.locator("img[src=x]").count() == 0
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_timings(request: pytest.FixtureRequest) -> Any:
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and TIMINGS:
-        reporter.write_line("")
-        for name, seconds in TIMINGS.items():
-            reporter.write_line(f"browser timing: {name}: {seconds:.2f}")
 
 
 def test_reference_files_are_readable() -> None:
