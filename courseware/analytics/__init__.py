@@ -1,0 +1,72 @@
+"""Evaluation: survey and store responses in, scored and analysed, out as a report or dashboard.
+
+pandas, scipy and matplotlib are imported here (never by ``import courseware``): only an evaluation
+lead's session needs them.
+"""
+
+from ._analysis import DEFAULT_MIN_GROUP, DEFAULT_WAVES, Evaluation, analyse
+from ._dashboard import dashboard
+from ._evaluate import (
+    CONFIG_ENV,
+    EvaluationConfig,
+    EvaluationSetup,
+    evaluate,
+    load_config,
+    setup_from_options,
+    write_report,
+)
+from ._mapping import ColumnMapping, SurveyMapping, load_mapping
+from ._problems import DataError, DataProblem
+from ._pseudonym import Pseudonyms
+from ._readers import (
+    LIKERT_KIND,
+    REFLECT_LEVELS,
+    likert_value,
+    read_levels,
+    read_roster,
+    read_store,
+    read_survey_export,
+)
+from ._report import build_sections, render_report, save_report
+from ._responses import Combined, Responses, combine
+from ._stats import cohen_dz, cronbach_alpha, detectable_dz, hedges_g_av, paired, pairs_needed
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_MIN_GROUP",
+    "DEFAULT_WAVES",
+    "LIKERT_KIND",
+    "REFLECT_LEVELS",
+    "ColumnMapping",
+    "Combined",
+    "DataError",
+    "DataProblem",
+    "Evaluation",
+    "EvaluationConfig",
+    "EvaluationSetup",
+    "Pseudonyms",
+    "Responses",
+    "SurveyMapping",
+    "analyse",
+    "build_sections",
+    "cohen_dz",
+    "combine",
+    "cronbach_alpha",
+    "dashboard",
+    "detectable_dz",
+    "evaluate",
+    "hedges_g_av",
+    "likert_value",
+    "load_config",
+    "load_mapping",
+    "paired",
+    "pairs_needed",
+    "read_levels",
+    "read_roster",
+    "read_store",
+    "read_survey_export",
+    "render_report",
+    "save_report",
+    "setup_from_options",
+    "write_report",
+]
