@@ -35,6 +35,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .analytics import DataError, write_report
+    from .content import ContentError
+
+    try:
+        evaluation = write_report(
+            args.out,
+            args.config,
+            surveys=[tuple(pair) for pair in args.survey],
+            store=args.store,
+            roster=args.roster,
+            levels=args.levels,
+            keys=args.key,
+            min_group=args.min_group,
+            title=args.title,
+            strict=args.strict,
+        )
+    except (ContentError, DataError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for problem in evaluation.problems:
+        print(problem, file=sys.stderr)
+    count = len(evaluation.problems)
+    print(f"wrote {args.out} ({count} data problem{'s' if count != 1 else ''}, listed in it)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="courseware", description="Clinical-empathy courseware for Jupyter."
@@ -58,6 +85,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--open-browser", action="store_true", help="open a browser tab")
     serve.set_defaults(func=_serve)
+
+    report = sub.add_parser(
+        "report", help="score survey and store responses; write the evaluation report (HTML)"
+    )
+    report.add_argument("config", nargs="?", type=Path, help="evaluation file (YAML), optional")
+    report.add_argument("-o", "--out", type=Path, default=Path("evaluation-report.html"))
+    report.add_argument(
+        "--survey",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("EXPORT_CSV", "MAPPING_YAML"),
+        help="a survey export and its column mapping (repeatable)",
+    )
+    report.add_argument("--store", help="read questionnaire answers from this store (path or URL)")
+    report.add_argument("--roster", help="CSV of learner, stream, stage, year")
+    report.add_argument("--levels", help="CSV of learner, REFLECT level (from marking)")
+    report.add_argument("--key", action="append", default=[], help="institution scoring key file")
+    report.add_argument("--min-group", type=int, help="smallest group shown (default 5)")
+    report.add_argument("--title", help="report title")
+    report.add_argument(
+        "--strict", action="store_true", help="write nothing and exit 1 if any data problem"
+    )
+    report.set_defaults(func=_report)
     return parser
 
 
