@@ -6,12 +6,26 @@ import os
 from pathlib import Path
 
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
+from ._service import (
+    HUB_SERVICE,
+    SERVICE_PREFIX,
+    ServiceClient,
+    ServiceError,
+    ServiceRefused,
+    ServiceStore,
+    ServiceUnavailable,
+)
 from ._sqlite import SQLiteStore
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
     "Event",
     "SQLiteStore",
+    "ServiceClient",
+    "ServiceError",
+    "ServiceRefused",
+    "ServiceStore",
+    "ServiceUnavailable",
     "Store",
     "current_learner",
     "default_store_location",
@@ -31,8 +45,14 @@ def default_store_location() -> str:
 
 
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:
-    """Open the store at a path or SQLAlchemy URL (default: :func:`default_store_location`)."""
+    """Open the store at a path or SQLAlchemy URL (default: :func:`default_store_location`).
+
+    ``courseware+http(s)://…`` (or ``hub-service`` with ``$COURSEWARE_SERVICE_URL``) is the
+    courseware service on a JupyterHub, reached with the kernel's own hub token.
+    """
     where = str(location) if location is not None else default_store_location()
+    if where.startswith(SERVICE_PREFIX) or where == HUB_SERVICE:
+        return ServiceStore(where)
     if "://" not in where:
         return SQLiteStore(Path(where).expanduser())
     if where.startswith("sqlite:///"):

@@ -1,0 +1,49 @@
+"""The courseware JupyterHub service: the shared store behind the hub, with roles.
+
+Run by the hub (``python -m courseware.hub``); learners' kernels reach it through
+:class:`courseware.store.ServiceStore`. This package imports JupyterHub and tornado, so it is
+never imported into a learner's kernel.
+"""
+
+from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
+from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
+from ._lti import lti_groups
+from ._main import main, migrate, serve
+from ._roles import (
+    COHORT_AGGREGATES,
+    COHORT_READ,
+    CUSTOM_SCOPES,
+    LEARNER,
+    POLLS_RUN,
+    SERVICE_NAME,
+    Permissions,
+    course_groups,
+    course_roles,
+    hub_roles,
+)
+
+__all__ = [
+    "COHORT_AGGREGATES",
+    "COHORT_READ",
+    "CUSTOM_SCOPES",
+    "LEARNER",
+    "MIGRATIONS",
+    "POLLS_RUN",
+    "ROUTES",
+    "SERVICE_NAME",
+    "BatchWriter",
+    "Database",
+    "Permissions",
+    "SchemaTooNew",
+    "ServiceState",
+    "course_groups",
+    "course_roles",
+    "hub_roles",
+    "lti_groups",
+    "main",
+    "make_app",
+    "migrate",
+    "open_database",
+    "serve",
+    "visible_to_others",
+]
