@@ -118,7 +118,9 @@ def _completion(
     for instrument_id, table in scores.items():
         scales = [s.id for s in instruments[instrument_id].scales]
         population = len(invited) if invited is not None else table["learner"].nunique()
-        complete = table[scales].notna().all(axis=1)
+        # With a roster, only learners on it count towards completion (see the note in analyse).
+        counted = table["learner"].isin(invited) if invited is not None else True
+        complete = table[scales].notna().all(axis=1) & counted
         for wave in waves:
             here = table["wave"].eq(wave)
             forms = int(combined.forms[instrument_id]["wave"].eq(wave).sum())
@@ -371,6 +373,15 @@ def analyse(
     for instrument_id in scores:
         missing_columns = [c for c in scores[instrument_id].columns if c.endswith(MISSING_SUFFIX)]
         scores[instrument_id] = scores[instrument_id].drop(columns=missing_columns)
+    notes = list(combined.notes)
+    if combined.invited is not None:
+        for instrument_id, table in scores.items():
+            outside = set(table["learner"]) - combined.invited
+            if outside:
+                notes.append(
+                    f"{instrument_id}: {len(outside)} learner(s) answered but are not on the roster;"
+                    " their answers are analysed but not counted in completion."
+                )
     return Evaluation(
         title=title,
         waves=waves,
@@ -384,7 +395,7 @@ def analyse(
         cohort_tests=tests,
         levels=_levels(combined.levels, min_group),
         problems=sorted(combined.problems, key=lambda p: (p.source, p.row or 0, p.column)),
-        notes=list(combined.notes),
+        notes=notes,
         scores=scores,
         pairs_for_meta_effect=pairs_needed(META_ANALYTIC_SMD),
     )

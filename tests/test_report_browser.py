@@ -1,0 +1,89 @@
+"""The HTML report in real Chromium: renders offline, passes axe-core, prints, withholds small groups."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from courseware.analytics import evaluate, save_report, setup_from_options
+from courseware.analytics._demo import write_demo
+
+from conftest import FIGURES, FIXTURES
+
+pytestmark = pytest.mark.browser
+EVAL = FIXTURES / "evaluation"
+MIN_GROUP = 5
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Demo data plus the bad-data export, whose cohorts (streams of one or two) must be withheld."""
+    folder = tmp_path_factory.mktemp("report")
+    config = write_demo(folder, 200, seed=5)
+    setup = setup_from_options(
+        config,
+        surveys=[(str(EVAL / "bad-redcap.csv"), str(EVAL / "bad-redcap-mapping.yaml"))],
+        min_group=MIN_GROUP,
+    )
+    evaluation = evaluate(setup)
+    assert evaluation.cohorts["suppressed"].any()
+    return save_report(evaluation, folder / "report.html")
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_report_renders_offline_and_is_accessible(page: Page, report: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    started = time.perf_counter()
+    page.goto(report.as_uri())
+    expect(page.get_by_role("heading", level=1)).to_contain_text("demo data")
+    FIGURES["report page load (s)"] = f"{time.perf_counter() - started:.2f}"
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+    images = page.locator("figure.chart img")
+    assert images.count() >= 4
+    for i in range(images.count()):
+        image = images.nth(i)
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert len(image.get_attribute("alt") or "") > 40
+        # The table behind the chart sits in the same figure.
+        assert image.locator("xpath=../div/table").count() == 1
+
+    violations = serious_violations(page)
+    assert not violations, [(v["id"], v["help"]) for v in violations]
+
+    # The hostile cell from the export is shown as text, not run or rendered.
+    expect(page.get_by_text("<img src=x onerror=alert(1)>", exact=False)).to_be_visible()
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_report_withholds_every_small_group(page: Page, report: Path) -> None:
+    page.goto(report.as_uri())
+    sizes = page.locator("tr[data-n]").evaluate_all("rows => rows.map(r => Number(r.dataset.n))")
+    assert sizes and min(sizes) >= MIN_GROUP
+    withheld = page.locator("tr[data-suppressed]")
+    assert withheld.count() > 0
+    expect(withheld.first).to_contain_text(f"fewer than {MIN_GROUP} learners")
+    for row in withheld.all():
+        cells = row.locator("td").all_inner_texts()
+        assert cells == [f"Withheld: fewer than {MIN_GROUP} learners"]
+
+
+def test_report_prints_to_pdf(page: Page, report: Path, tmp_path: Path) -> None:
+    page.goto(report.as_uri())
+    page.emulate_media(media="print")
+    assert page.locator("nav").is_hidden()
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages >= 3
+    (tmp_path / "report.pdf").write_bytes(pdf)
