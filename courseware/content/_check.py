@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ._course import COURSES_DIR, check_course_links, find_courses, load_course
 from ._errors import ContentError, Problem, display_path
+from ._exercise_checks import check_exercise_calls, check_instrument_link
+from ._exercises import EXERCISES_DIR, load_exercise
 from ._models import Module, VignetteSpec, validate
 from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
 from ._vignette import Vignette
@@ -98,6 +100,11 @@ def _check_vignette(path: Path) -> list[Problem]:
     return []
 
 
+def _check_exercise(path: Path) -> list[Problem]:
+    load_exercise(path)
+    return check_instrument_link(path)
+
+
 def _check_course(path: Path) -> list[Problem]:
     load_course(path)
     return []
@@ -110,6 +117,11 @@ KINDS: list[ContentKind] = [
         "vignette",
         lambda p: p.parent.name == "vignettes" and p.suffix in {".yaml", ".yml"},
         _check_vignette,
+    ),
+    (
+        "exercise",
+        lambda p: p.parent.name == EXERCISES_DIR and p.suffix in {".yaml", ".yml"},
+        _check_exercise,
     ),
     ("course", _is_course, _check_course),
     ("notebook", lambda p: p.suffix == ".ipynb", lambda p: _check_notebook(p)),
@@ -200,6 +212,7 @@ def _check_notebook(path: Path) -> list[Problem]:
             continue
         if module is not None:
             problems.extend(_check_calls(tree, module, name, line, index))
+            problems.extend(check_exercise_calls(tree, module, name, line, index))
     return problems
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import ContentError, Problem
+from ._exercises import ExerciseSpec, load_exercises
 from ._models import Module, ReflectionPrompt, validate
 from ._vignette import Vignette, load_vignette
 from ._yaml import read_yaml
@@ -21,6 +22,7 @@ class ModuleContent:
     spec: Module
     directory: Path
     vignettes: dict[str, Vignette] = field(default_factory=dict)
+    exercises: dict[str, ExerciseSpec] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -41,6 +43,16 @@ class ModuleContent:
 
     def reflection(self, reflection_id: str) -> ReflectionPrompt:
         return self.spec.reflection(reflection_id)
+
+    def exercise(self, exercise_id: str) -> ExerciseSpec:
+        """An exercise from the module's ``exercises/`` folder, by id."""
+        try:
+            return self.exercises[exercise_id]
+        except KeyError:
+            known = ", ".join(self.exercises) or "none"
+            raise KeyError(
+                f"module {self.id!r} has no exercise {exercise_id!r} (it has: {known})"
+            ) from None
 
 
 def load_module(directory: str | Path) -> ModuleContent:
@@ -80,9 +92,20 @@ def load_module(directory: str | Path) -> ModuleContent:
         if vignette.id in vignettes:
             problems.append(doc.problem(["vignettes", i], f"duplicate vignette id {vignette.id!r}"))
         vignettes[vignette.id] = vignette
+    exercises, found = load_exercises(directory)
+    problems.extend(found)
+    for exercise in exercises.values():
+        if exercise.id in vignettes or exercise.id in seen_reflections:
+            problems.append(
+                doc.problem(
+                    ["id"],
+                    f"exercise {exercise.id!r} has the same id as a vignette or reflection "
+                    "(their answers would mix in the store)",
+                )
+            )
     if problems:
         raise ContentError(problems)
-    return ModuleContent(spec, directory, vignettes)
+    return ModuleContent(spec, directory, vignettes, exercises)
 
 
 def find_modules(root: str | Path) -> list[Path]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -59,13 +61,66 @@ def heading(text: str, level: int = 3) -> str:
 STYLE = """<style>
 .cw-choice.jupyter-button { white-space: normal; text-align: left; line-height: 1.4;
   padding: 0.4em 0.8em; margin: 0.25em 0; }
-.cw-choice.jupyter-button, .cw-reflection .jupyter-button { border: 2px solid #1d4f91; }
+.cw-choice.jupyter-button, .cw-reflection .jupyter-button, .cw-exercise .jupyter-button,
+.cw-vignette .jupyter-button { border: 2px solid #1d4f91; height: auto; min-height: 2.2em; }
 .cw-feedback { border-left: 4px solid #1d4f91; padding: 0.2em 0.8em; background: #eef3fa;
   color: #111; }
 .cw-feedback::before { content: ""; }
 .cw-ending { border-top: 1px solid #555; padding-top: 0.5em; }
-.cw-words, .cw-progress { color: #333; }
-.jupyter-widgets button:focus-visible, .jupyter-widgets textarea:focus-visible {
+.cw-words, .cw-progress, .cw-meta { color: #333; }
+.cw-warning { border-left: 4px solid #8a4b00; background: #fff4e0; color: #111;
+  padding: 0.2em 0.8em; }
+.cw-perspective { border: 2px dashed #1d4f91; padding: 0.3em 0.8em; color: #111; }
+.cw-counters { display: flex; flex-wrap: wrap; gap: 1.5em; color: #111; }
+.cw-tag { display: inline-block; border: 1px solid #555; border-radius: 3px;
+  padding: 0 0.3em; margin: 0 0.2em; color: #111; background: #fff; }
+.cw-debrief table, .cw-exercise table { border-collapse: collapse; margin: 0.5em 0; }
+.cw-debrief th, .cw-debrief td, .cw-exercise th, .cw-exercise td { border: 1px solid #777;
+  padding: 0.2em 0.5em; text-align: left; vertical-align: top; color: #111; }
+.cw-passage { border-left: 3px solid #555; padding: 0 1em; max-width: 40em; }
+.cw-clock { font-size: 1.4em; font-variant-numeric: tabular-nums; color: #111; }
+.cw-exercise .widget-label, .cw-reflection .widget-label { white-space: normal;
+  overflow: visible; text-overflow: clip; min-width: 8em; color: #111; }
+.cw-exercise .widget-checkbox { width: 100%; height: auto; }
+.cw-exercise .widget-checkbox span { white-space: normal; }
+.cw-stack.widget-textarea, .cw-stack.widget-dropdown { flex-direction: column;
+  align-items: stretch; height: auto; width: 100%; max-width: 46em; }
+.cw-stack.widget-textarea .widget-label, .cw-stack.widget-dropdown .widget-label {
+  width: auto !important; max-width: 46em; line-height: 1.4; margin-bottom: 0.3em; }
+.cw-stack.widget-dropdown select { max-width: 24em; }
+.jupyter-widgets button:focus-visible, .jupyter-widgets textarea:focus-visible,
+.jupyter-widgets select:focus-visible, .jupyter-widgets input:focus-visible {
   outline: 3px solid #ffbf47; outline-offset: 2px; }
 </style>"""
-"""Shared styles: choice labels wrap instead of being cut off; focus is always visible."""
+"""Shared styles: labels and choices wrap instead of being cut off; focus is always visible;
+marks and warnings carry words and a border, never colour alone."""
+
+
+def focus_soon(widget: Any, delay: float = 0.3) -> None:
+    """Move keyboard focus to ``widget`` once the browser has drawn it.
+
+    A widget's view exists only after the browser has rendered the new children, and a focus
+    message sent earlier would be lost, so the message waits ``delay`` seconds on the kernel's
+    event loop (there is nothing to focus without one).
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    loop.call_later(delay, widget.focus)
+
+
+def status(message: str) -> str:
+    """A polite live region: screen readers announce the message without moving focus."""
+    return f"<div class='cw-status' role='status' aria-live='polite'>{escape(message)}</div>"
+
+
+def tags(techniques: Iterable[str]) -> str:
+    """Technique tags as words in boxes (``Naming (NURSE)``), never by colour alone."""
+    from ..content import TECHNIQUES
+
+    return "".join(
+        f"<span class='cw-tag'>{escape(TECHNIQUES[t].label)}</span>"
+        for t in techniques
+        if t in TECHNIQUES
+    )

@@ -9,6 +9,9 @@ import ipywidgets as w
 from ..content import ModuleContent, load_module
 from ..store import Store
 from ._common import STYLE, Context, escape, markdown
+from ._exercise import ExerciseView
+from ._exercises import exercise_view
+from ._portfolio import PortfolioExport
 from ._records import CertificateView
 from ._reflection import Reflection
 from ._selfcheck import SelfCheck
@@ -61,6 +64,15 @@ class ModuleView:
         view = CertificateView(self.content, self.context)
         view.children = (w.HTML(STYLE), *view.children)
         return view
+
+    def exercise(self, exercise_id: str, **options: str) -> ExerciseView:
+        """An exercise from the module's ``exercises/`` folder, e.g. ``module.exercise("cues")``;
+        a questionnaire takes ``wave="post"`` to ask the same items again as another wave."""
+        return exercise_view(self.content.exercise(exercise_id), self.context, **options)
+
+    def portfolio(self) -> PortfolioExport:
+        """Links to download the learner's own reflective writing for their e-portfolio."""
+        return PortfolioExport(self.context)
 
     def references(self) -> w.HTML:
         items = "".join(f"<li>{escape(r.citation())}</li>" for r in self.content.spec.references)

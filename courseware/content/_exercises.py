@@ -1,0 +1,374 @@
+"""Exercises as content files: one YAML file per exercise in a module's ``exercises/`` folder.
+
+Each file has a ``type`` that picks its model (``response-choice``, ``compose-response``,
+``cue-spotting``, ``likert``, ``timed-write``, ``close-reading``, ``parallel-chart``) and an ``id``
+equal to its file name. Errors name the file, line and field like every other content file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+
+from ._errors import ContentError, Problem
+from ._models import Slug, Text, _Model, validate
+from ._techniques import NURSE, TechniqueTag, takes_opportunity
+from ._yaml import YamlDocument, read_yaml
+
+EXERCISES_DIR = "exercises"
+
+
+def _as_text_id(value: object) -> object:
+    """Item ids are strings; ``3`` in YAML is read as a number, so accept it as ``"3"``."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ItemId = Annotated[
+    str,
+    BeforeValidator(_as_text_id),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40),
+]
+
+
+class _Exercise(_Model):
+    """What every exercise has: an id (its file name), a title and an optional introduction."""
+
+    kind: ClassVar[str]
+    id: Slug
+    title: Text
+    intro: str | None = None
+
+
+class ResponseOption(_Model):
+    """A candidate reply: its words, feedback that names the technique, and whether it is best."""
+
+    text: Text
+    feedback: Text
+    techniques: list[TechniqueTag] = Field(default_factory=list)
+    best: bool = False
+
+
+class ResponseChoiceSpec(_Exercise):
+    """A patient's statement and candidate replies; the learner picks one (then it is locked)."""
+
+    kind: ClassVar[str] = "response-choice"
+    type: Literal["response-choice"]
+    speaker: Text = "Patient"
+    statement: Text
+    context: str | None = None
+    options: list[ResponseOption] = Field(min_length=2, max_length=8)
+
+    @field_validator("options")
+    @classmethod
+    def _has_best(cls, options: list[ResponseOption]) -> list[ResponseOption]:
+        if not any(o.best for o in options):
+            raise ValueError("mark at least one option 'best: true'")
+        return options
+
+
+class ModelReply(_Model):
+    """A reply an experienced clinician might give, with the techniques it uses."""
+
+    text: Text
+    techniques: list[TechniqueTag] = Field(default_factory=list)
+    comment: str | None = None
+
+
+class ComposeResponseSpec(_Exercise):
+    """Write your own reply, code it against NURSE (or other tags), then see model replies."""
+
+    kind: ClassVar[str] = "compose-response"
+    type: Literal["compose-response"]
+    speaker: Text = "Patient"
+    statement: Text
+    context: str | None = None
+    prompt: Text = "What would you say next? Write the words you would use."
+    codes: list[TechniqueTag] = Field(default_factory=lambda: list(NURSE), min_length=1)
+    model_replies: list[ModelReply] = Field(min_length=1)
+
+
+class TranscriptLine(_Model):
+    """One turn of a consultation; ``cue`` (why it is an empathic opportunity) puts it in the key."""
+
+    speaker: Text
+    text: Text
+    cue: str | None = None
+    note: str | None = None
+
+
+class CueSpottingSpec(_Exercise):
+    """A transcript; the learner marks the lines where the patient offers an empathic opportunity."""
+
+    kind: ClassVar[str] = "cue-spotting"
+    type: Literal["cue-spotting"]
+    transcript: list[TranscriptLine] = Field(min_length=2)
+
+    @field_validator("transcript")
+    @classmethod
+    def _has_cue(cls, transcript: list[TranscriptLine]) -> list[TranscriptLine]:
+        if not any(line.cue for line in transcript):
+            raise ValueError("the key is empty: give at least one line a 'cue' explanation")
+        return transcript
+
+    @property
+    def key(self) -> frozenset[int]:
+        """Line numbers (from 1) the author marked as empathic opportunities."""
+        return frozenset(i for i, line in enumerate(self.transcript, 1) if line.cue)
+
+
+class LikertItem(_Model):
+    """One statement to rate; ``reverse`` marks a reverse-keyed item for scoring."""
+
+    id: ItemId
+    text: Text
+    reverse: bool = False
+
+
+class LikertResponse(_Model):
+    """The answers each item allows: whole numbers min..max, labelled anchors, maybe "does not apply"."""
+
+    min: int = Field(ge=-10, le=100)
+    max: int = Field(ge=-10, le=100)
+    anchors: dict[int, Text] = Field(default_factory=dict)
+    not_applicable: Text | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> LikertResponse:
+        if self.min >= self.max:
+            raise ValueError("max must be greater than min")
+        outside = [p for p in self.anchors if not self.min <= p <= self.max]
+        if outside:
+            raise ValueError(f"anchor {outside[0]} is outside {self.min}..{self.max}")
+        for end in (self.min, self.max):
+            if end not in self.anchors:
+                raise ValueError(f"label both ends of the scale (anchor {end} is missing)")
+        return self
+
+    def label(self, point: int) -> str:
+        anchor = self.anchors.get(point)
+        return f"{point}: {anchor}" if anchor else str(point)
+
+
+NOT_APPLICABLE = "na"
+"""The stored answer for "does not apply" (as the evaluation code reads it)."""
+
+
+class LikertSpec(_Exercise):
+    """A questionnaire for self-rating or pre/post measures; one answer per item.
+
+    ``instrument`` names the scoring key the evaluation code uses; ``wave`` (e.g. ``pre``,
+    ``post``) tells answers to the same instrument apart and can be overridden in the notebook.
+    """
+
+    kind: ClassVar[str] = "likert"
+    type: Literal["likert"]
+    instrument: Slug
+    wave: Slug = "once"
+    response: LikertResponse
+    items: list[LikertItem] = Field(min_length=1)
+    allow_skip: bool = False
+    show_total: bool = False
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, items: list[LikertItem]) -> list[LikertItem]:
+        ids = [item.id for item in items]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate item id {duplicates[0]!r}")
+        return items
+
+    def allowed(self, value: object) -> bool:
+        """Whether ``value`` is an answer an item accepts."""
+        if value == NOT_APPLICABLE:
+            return self.response.not_applicable is not None
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.response.min <= value <= self.response.max
+        )
+
+    def total(self, answers: dict[str, Any]) -> int | None:
+        """Sum with reverse keys applied, when every item has a number (a self-rating summary)."""
+        low, high = self.response.min, self.response.max
+        values = []
+        for item in self.items:
+            value = answers.get(item.id)
+            if not isinstance(value, int):
+                return None
+            values.append(low + high - value if item.reverse else value)
+        return sum(values)
+
+
+class TimedWriteSpec(_Exercise):
+    """Narrative medicine's timed writing: a prompt, a visible countdown, a word count."""
+
+    kind: ClassVar[str] = "timed-write"
+    type: Literal["timed-write"]
+    prompt: Text
+    minutes: float = Field(gt=0, le=60)
+
+
+Aspect = Literal["frame", "form", "time", "plot", "desire"]
+ASPECT_QUESTIONS: dict[str, str] = {
+    "frame": "Frame: where does the text come from, who is speaking, and to whom?",
+    "form": "Form: what shape is it? Notice its genre, images, words and silences.",
+    "time": "Time: how does time move? What is told quickly, what slowly, what left out?",
+    "plot": "Plot: what happens, and what makes it happen?",
+    "desire": "Desire: what does the text want from you? What did you want as you read it?",
+}
+"""The close-reading questions (after Charon's drill) used when an author gives none."""
+
+
+class ReadingQuestion(_Model):
+    aspect: Aspect
+    prompt: str | None = None
+
+    @property
+    def question(self) -> str:
+        return self.prompt or ASPECT_QUESTIONS[self.aspect]
+
+
+class CloseReadingSpec(_Exercise):
+    """A short passage with guided questions (frame, form, time, plot, desire) and notes beside it."""
+
+    kind: ClassVar[str] = "close-reading"
+    type: Literal["close-reading"]
+    passage: Text
+    source: str | None = None
+    questions: list[ReadingQuestion] = Field(
+        default_factory=lambda: [ReadingQuestion(aspect=a) for a in ASPECT_QUESTIONS]  # type: ignore[arg-type]
+    )
+
+    @field_validator("questions")
+    @classmethod
+    def _unique_aspects(cls, questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
+        aspects = [q.aspect for q in questions]
+        if len(aspects) != len(set(aspects)):
+            raise ValueError("each aspect can be asked about once")
+        return questions
+
+
+class ChartSection(_Model):
+    id: Slug
+    title: Text
+    prompt: Text
+
+
+PARALLEL_CHART_SECTIONS = (
+    ChartSection(
+        id="person", title="The person", prompt="Who is this patient, beyond the diagnosis?"
+    ),
+    ChartSection(
+        id="encounter",
+        title="What happened",
+        prompt="Tell what happened today in your own words, as you would tell a friend.",
+    ),
+    ChartSection(id="felt", title="What I felt", prompt="What did you feel, then and now?"),
+    ChartSection(
+        id="unwritten",
+        title="What the notes leave out",
+        prompt="What did you notice that has no place in the clinical record?",
+    ),
+    ChartSection(
+        id="forward",
+        title="What I take forward",
+        prompt="What will you carry into your next meeting with this patient, or another?",
+    ),
+)
+"""The default parallel chart template (after Charon): the story the hospital chart leaves out."""
+
+
+class ParallelChartSpec(_Exercise):
+    """The narrative-medicine parallel chart: private writing in ordinary language about a patient."""
+
+    kind: ClassVar[str] = "parallel-chart"
+    type: Literal["parallel-chart"]
+    sections: list[ChartSection] = Field(default_factory=lambda: list(PARALLEL_CHART_SECTIONS))
+
+    @field_validator("sections")
+    @classmethod
+    def _unique_sections(cls, sections: list[ChartSection]) -> list[ChartSection]:
+        ids = [s.id for s in sections]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each section needs its own id")
+        return sections
+
+
+ExerciseSpec = (
+    ResponseChoiceSpec
+    | ComposeResponseSpec
+    | CueSpottingSpec
+    | LikertSpec
+    | TimedWriteSpec
+    | CloseReadingSpec
+    | ParallelChartSpec
+)
+EXERCISE_TYPES: dict[str, type[_Exercise]] = {
+    model.kind: model
+    for model in (
+        ResponseChoiceSpec,
+        ComposeResponseSpec,
+        CueSpottingSpec,
+        LikertSpec,
+        TimedWriteSpec,
+        CloseReadingSpec,
+        ParallelChartSpec,
+    )
+}
+"""Each ``type:`` an exercise file may give, and its model."""
+
+EXERCISE_OPTIONS: dict[str, frozenset[str]] = {"likert": frozenset({"wave"})}
+"""Keyword options a notebook may pass to ``module.exercise(id, ...)``, by exercise type."""
+
+
+def lint_exercise(spec: ExerciseSpec, doc: YamlDocument) -> list[Problem]:
+    """Checks beyond the schema: the id matches the file name; compose codes can be self-coded."""
+    problems = []
+    if doc.path.stem != spec.id:
+        problems.append(doc.problem(["id"], f"id {spec.id!r} differs from the file name"))
+    if isinstance(spec, ComposeResponseSpec) and not any(
+        takes_opportunity(r.techniques) for r in spec.model_replies
+    ):
+        problems.append(
+            doc.problem(
+                ["model_replies"],
+                "no model reply is tagged with an empathic technique to learn from",
+            )
+        )
+    return problems
+
+
+def load_exercise(path: str | Path) -> ExerciseSpec:
+    """Read and validate one exercise file; raise :class:`ContentError` listing every problem."""
+    doc = read_yaml(Path(path))
+    kind = doc.data.get("type")
+    model = EXERCISE_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        known = ", ".join(EXERCISE_TYPES)
+        message = "required field is missing" if kind is None else f"must be one of: {known}"
+        raise ContentError([doc.problem(["type"], f"{message} (exercise types: {known})")])
+    spec: ExerciseSpec = validate(doc, model)  # type: ignore[assignment]
+    problems = lint_exercise(spec, doc)
+    if problems:
+        raise ContentError(problems)
+    return spec
+
+
+def load_exercises(directory: Path) -> tuple[dict[str, ExerciseSpec], list[Problem]]:
+    """Every ``exercises/*.yaml`` of a module folder, and the problems found in them."""
+    found: dict[str, ExerciseSpec] = {}
+    problems: list[Problem] = []
+    folder = directory / EXERCISES_DIR
+    if not folder.is_dir():
+        return found, problems
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            spec = load_exercise(path)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        found[spec.id] = spec
+    return found, problems

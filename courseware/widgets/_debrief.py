@@ -1,0 +1,147 @@
+"""HTML for the vignette's extras: perspective banner, counters, feedback and the debrief.
+
+Everything is words first: a counter is "Rapport: 2 of 4" (a meter only adds to it), feedback names
+the technique, and the debrief's tables say "yes"/"no" rather than relying on colour.
+"""
+
+from __future__ import annotations
+
+from ..content import Debrief, Vignette, Walk, describe_techniques
+from ._common import escape, markdown, tags
+
+
+def perspective_html(vignette: Vignette) -> str:
+    """The "walk a mile" banner: whose shoes the learner is in."""
+    perspective = vignette.spec.perspective
+    if perspective is None:
+        return ""
+    intro = markdown(perspective.intro) if perspective.intro else ""
+    return (
+        "<div class='cw-perspective'><p><strong>Walk a mile in their shoes.</strong> In this "
+        f"case you are {escape(perspective.character)}, the {escape(perspective.role)}. The story "
+        f"is told from their side; your choices are theirs.</p>{intro}</div>"
+    )
+
+
+def counters_html(vignette: Vignette, walk: Walk) -> str:
+    """The counters the author shows, as words (and a meter when the range is known)."""
+    shown = []
+    for name, value in walk.counters.items():
+        counter = vignette.spec.counters[name]
+        if not counter.shown:
+            continue
+        label = escape(counter.label)
+        if counter.min is not None and counter.max is not None:
+            words = f"{label}: {value} (from {counter.min} to {counter.max})"
+            meter = (
+                f" <meter min='{counter.min}' max='{counter.max}' value='{value}' "
+                f"aria-label='{label}'>{value}</meter>"
+            )
+        else:
+            words, meter = f"{label}: {value}", ""
+        shown.append(f"<span class='cw-counter'>{words}{meter}</span>")
+    if not shown:
+        return ""
+    return f"<div class='cw-counters' role='group' aria-label='Counters'>{''.join(shown)}</div>"
+
+
+def _changes(vignette: Vignette, walk: Walk) -> str:
+    if len(walk.states) < 2:
+        return ""
+    before = vignette.rules.values(walk.states[-2])
+    moved = []
+    for name, value in walk.counters.items():
+        counter = vignette.spec.counters[name]
+        delta = value - before[name]
+        if counter.shown and delta:
+            moved.append(f"{counter.label} {'up' if delta > 0 else 'down'} by {abs(delta)}")
+    return "; ".join(moved)
+
+
+def feedback_html(vignette: Vignette, walk: Walk) -> str:
+    """Feedback on the last choice, the techniques it used, and how the shown counters moved."""
+    if not walk.steps:
+        return ""
+    step = walk.steps[-1]
+    choice = vignette.node(step.node).choices[step.choice]
+    parts = ["<p><strong>Feedback on your last choice:</strong></p>"]
+    if choice.feedback:
+        parts.append(markdown(choice.feedback))
+    if choice.techniques:
+        parts.append(f"<p>Technique: {escape(describe_techniques(choice.techniques))}.</p>")
+    moved = _changes(vignette, walk)
+    if moved:
+        parts.append(f"<p>{escape(moved)}.</p>")
+    return (
+        f"<div class='cw-feedback' role='status' aria-live='polite'>{''.join(parts)}</div>"
+        if len(parts) > 1
+        else ""
+    )
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def debrief_html(debrief: Debrief) -> str:
+    """The end-of-case debrief: path against the expert's, opportunities, counters, a prompt."""
+    out = ["<section class='cw-debrief' aria-label='Debrief'><h4 class='cw-heading'>Debrief</h4>"]
+    out.append(
+        f"<p>You made {len(debrief.steps)} choice{'s' if len(debrief.steps) != 1 else ''} and "
+        f"reached: <strong>{escape(debrief.ending_title)}</strong>.</p>"
+    )
+    if debrief.expert_path is not None:
+        if debrief.followed_expert:
+            out.append("<p>You followed the expert's path all the way.</p>")
+        else:
+            out.append(
+                f"<p>Where the expert made a choice you also faced, you chose as they did "
+                f"{debrief.expert_matches} of {debrief.expert_points} times. The expert's path: "
+                + " → ".join(f"“{escape(label)}”" for label in debrief.expert_labels)
+                + ".</p>"
+            )
+    taken, missed = debrief.opportunities_taken, debrief.opportunities_missed
+    if taken or missed:
+        out.append(
+            f"<p>Empathic opportunities: you took up {len(taken)} and missed {len(missed)}.</p>"
+        )
+        if missed:
+            items = "".join(
+                f"<li>Step {s.number}: {escape(s.opportunity or '')}</li>" for s in missed
+            )
+            out.append(f"<p>Missed:</p><ul>{items}</ul>")
+    rows = "".join(
+        f"<tr><th scope='row'>{s.number}</th><td>{escape(s.node_title)}</td>"
+        f"<td>“{escape(s.label)}” {tags(s.techniques)}</td>"
+        f"<td>{_yes_no(s.matched_expert)}</td><td>{_yes_no(s.opportunity_taken)}</td>"
+        f"<td>{markdown(s.comment) if s.comment else ''}</td></tr>"
+        for s in debrief.steps
+    )
+    if rows:
+        out.append(
+            "<table><caption>Your path, step by step</caption><thead><tr>"
+            "<th scope='col'>Step</th><th scope='col'>Where</th><th scope='col'>You chose</th>"
+            "<th scope='col'>Expert's choice?</th><th scope='col'>Cue taken up?</th>"
+            f"<th scope='col'>Expert comment</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    if debrief.trajectory:
+        lines = "".join(
+            f"<tr><th scope='row'>{escape(debrief.counter_labels[name])}</th>"
+            f"<td>{' → '.join(str(v) for v in values)}</td></tr>"
+            for name, values in debrief.trajectory.items()
+        )
+        out.append(
+            "<table><caption>How the counters moved</caption><thead><tr><th scope='col'>Counter"
+            f"</th><th scope='col'>Start → each step</th></tr></thead><tbody>{lines}</tbody></table>"
+        )
+    if debrief.experienced:
+        felt = "".join(
+            f"<li>{escape(node.replace('-', ' '))}: {tags(found)}</li>"
+            for node, found in debrief.experienced
+        )
+        out.append(f"<p>What the clinicians did, as you experienced it:</p><ul>{felt}</ul>")
+    out.append(
+        f"<div class='cw-reflect'><p><strong>Reflect.</strong></p>{markdown(debrief.reflect)}"
+    )
+    out.append("</div></section>")
+    return "".join(out)
