@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from courseware.analytics import write_report
-from courseware.analytics._demo import write_demo
+from courseware.analytics import write_demo, write_report
 
 
 def main() -> None:

@@ -33,8 +33,8 @@ from courseware.analytics import (
     read_store,
     render_report,
     setup_from_options,
+    write_demo,
 )
-from courseware.analytics._demo import write_demo
 from courseware.analytics._stats import kruskal
 from courseware.cli import main
 from courseware.content import ContentError

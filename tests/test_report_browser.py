@@ -10,8 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from courseware.analytics import evaluate, save_report, setup_from_options
-from courseware.analytics._demo import write_demo
+from courseware.analytics import evaluate, save_report, setup_from_options, write_demo
 
 from conftest import FIGURES, FIXTURES
 

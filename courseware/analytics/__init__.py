@@ -6,6 +6,7 @@ lead's session needs them.
 
 from ._analysis import DEFAULT_MIN_GROUP, DEFAULT_WAVES, Evaluation, analyse
 from ._dashboard import dashboard
+from ._demo import write_demo
 from ._evaluate import (
     CONFIG_ENV,
     EvaluationConfig,
@@ -68,5 +69,6 @@ __all__ = [
     "render_report",
     "save_report",
     "setup_from_options",
+    "write_demo",
     "write_report",
 ]
