@@ -89,6 +89,23 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServ
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A private PostgreSQL server on loopback (Debian's package), stopped after the run.
+
+    Runs as the ``postgres`` user when the tests run as root. Use ``postgres.url`` for its
+    default database or ``postgres.create_database(name)`` for a fresh one per test.
+    """
+    from courseware.hub._pgtemp import TemporaryPostgres
+
+    try:
+        server = TemporaryPostgres(durable=False).start()
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
+    yield server
+    server.stop()
+
+
 def chromium_path() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:

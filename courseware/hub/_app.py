@@ -480,6 +480,16 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):  # type: ignore[misc]
         self.hub_auth = state.hub_auth
 
 
+def _log_request(handler: web.RequestHandler) -> None:
+    """Errors at INFO and above; successful requests only at DEBUG (hundreds a second)."""
+    status = handler.get_status()
+    level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    if log.isEnabledFor(level):
+        request = handler.request
+        millis = 1000.0 * request.request_time()
+        log.log(level, "%d %s %s %.1fms", status, request.method, request.path, millis)
+
+
 def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.Application:
     """The tornado application serving :data:`ROUTES` under ``prefix``."""
     handlers: list[Any] = [
@@ -491,6 +501,7 @@ def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.
     secret = os.environ.get("COURSEWARE_COOKIE_SECRET", "").encode() or os.urandom(32)
     return web.Application(
         handlers,
+        log_function=_log_request,
         cookie_secret=secret,
         hub_auth=state.hub_auth,
         max_body_size=64 * 1024 * 1024,

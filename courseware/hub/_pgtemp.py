@@ -76,14 +76,12 @@ class TemporaryPostgres:
         """``postgresql://courseware:<password>@127.0.0.1:<port>/courseware``."""
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
-    def _run(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self._run_as, *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            **kwargs,  # type: ignore[call-overload]
-        )
+    def _run(self, *args: str) -> None:
+        done = subprocess.run([*self._run_as, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{args[0]} failed ({done.returncode}): {done.stderr or done.stdout}"
+            )
 
     def start(self) -> TemporaryPostgres:
         pwfile = self.root / "pw"
@@ -134,19 +132,29 @@ class TemporaryPostgres:
         return self
 
     def _create_database(self) -> None:
-        import psycopg
-
         deadline = time.monotonic() + 30
-        admin = self.url.rsplit("/", 1)[0] + "/postgres"
         while True:
             try:
-                with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{self.database}"')
+                self.create_database(self.database)
                 return
-            except psycopg.OperationalError:
+            except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    def create_database(self, name: str) -> str:
+        """Create another database on this server (e.g. one per test); return its URL."""
+        import psycopg
+
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"database names here are letters, digits and _: {name!r}")
+        admin = self.url.rsplit("/", 1)[0] + "/postgres"
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError as e:
+            raise ConnectionError(str(e)) from e
+        return self.url.rsplit("/", 1)[0] + "/" + name
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete the cluster."""

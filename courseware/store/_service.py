@@ -432,7 +432,7 @@ class ServiceStore(Store):
         self._wake = threading.Event()
         self._delivered = threading.Condition()
         self._closed = threading.Event()
-        self._down_until = 0.0
+        self._slow = False  # set while the service is down or slow: saves then only queue
         self._thread = threading.Thread(
             target=self._deliver_forever, name="courseware-outbox", daemon=True
         )
@@ -447,16 +447,17 @@ class ServiceStore(Store):
         event_fields(event_to_json(event), "event")
         seq, _key = self.outbox.add(event)
         self._wake.set()
-        if self.wait > 0 and time.monotonic() >= self._down_until:
+        if self.wait > 0 and not self._slow:
             deadline = time.monotonic() + self.wait
             with self._delivered:
                 while (found := self.outbox.server_id(seq)) is None:
                     left = deadline - time.monotonic()
-                    if left <= 0 or time.monotonic() < self._down_until:
+                    if left <= 0 or self._slow:
                         break
                     self._delivered.wait(left)
             if found is not None:
                 return found
+            self._slow = True  # not delivered in time: don't make the next save wait too
         return -seq
 
     def pending(self) -> int:
@@ -510,27 +511,30 @@ class ServiceStore(Store):
 
     def _deliver_forever(self) -> None:
         delay = self.retry
+        failing = False
         while not self._closed.is_set():
-            self._wake.wait(timeout=delay if self.outbox.pending_count() else None)
-            self._wake.clear()
+            if failing:  # back off; saves meanwhile only queue
+                self._closed.wait(delay)
+            else:
+                self._wake.wait(timeout=self.retry if self.outbox.pending_count() else None)
+                self._wake.clear()
             if self._closed.is_set():
                 return
             try:
                 self._send_once()
             except ServiceError as e:
-                self._down_until = time.monotonic() + delay
+                delay = min(delay * 2, self.max_retry) if failing else self.retry
+                failing = self._slow = True
                 log.warning("courseware service unavailable, keeping events locally: %s", e)
                 with self._delivered:
                     self._delivered.notify_all()
-                self._closed.wait(delay)
-                delay = min(delay * 2, self.max_retry)
                 continue
             except Exception:  # never let the delivery thread die
                 log.exception("courseware outbox delivery failed")
-                self._closed.wait(delay)
+                failing = True
                 continue
+            failing = self._slow = False
             delay = self.retry
-            self._down_until = 0.0
 
     # -- reading ---------------------------------------------------------------------------------
     def events(
@@ -586,7 +590,7 @@ class ServiceStore(Store):
         if self._closed.is_set():
             return
         with contextlib.suppress(ServiceError):
-            if time.monotonic() >= self._down_until:
+            if not self._slow:
                 self.flush(timeout=min(2.0, self.wait * 4 + 1))
         self._closed.set()
         self._wake.set()
