@@ -86,8 +86,10 @@ STYLE = """<style>
 .cw-stack.widget-textarea, .cw-stack.widget-dropdown { flex-direction: column;
   align-items: stretch; height: auto; width: 100%; max-width: 46em; }
 .cw-stack.widget-textarea .widget-label, .cw-stack.widget-dropdown .widget-label {
-  width: auto !important; max-width: 46em; line-height: 1.4; margin-bottom: 0.3em; }
-.cw-stack.widget-dropdown select { max-width: 24em; }
+  width: auto !important; max-width: 46em; line-height: 1.4; margin-bottom: 0.3em;
+  text-align: left; }
+.cw-stack.widget-dropdown select { flex: 0 0 auto; height: 2.2em; max-width: 24em; }
+.cw-stack.widget-dropdown { margin-bottom: 0.8em; }
 .jupyter-widgets button:focus-visible, .jupyter-widgets textarea:focus-visible,
 .jupyter-widgets select:focus-visible, .jupyter-widgets input:focus-visible {
   outline: 3px solid #ffbf47; outline-offset: 2px; }
