@@ -39,12 +39,12 @@ def dashboard(config: str | Path | None = None) -> Any:
     evaluation = evaluate(load_config(where))
     sections = build_sections(evaluation)
     heading = widgets.HTML(
-        f"{DASHBOARD_CSS}<h1>{html.escape(evaluation.title)}</h1><p>Learners are pseudonymous;"
+        f"{DASHBOARD_CSS}<h2>{html.escape(evaluation.title)}</h2><p>Learners are pseudonymous;"
         f" groups of fewer than {evaluation.min_group} learners are not shown.</p>"
     )
     tabs = widgets.Tab(
         children=[
-            widgets.HTML(f'<div class="cw-eval">{render_section(s, evaluation)}</div>')
+            widgets.HTML(f'<div class="cw-eval">{render_section(s, evaluation, level=3)}</div>')
             for s in sections
         ],
         titles=[s.title for s in sections],

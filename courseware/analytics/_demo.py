@@ -30,7 +30,7 @@ def _answers(
     low, high = instrument.response.min, instrument.response.max
     middle, spread = (low + high) / 2, (high - low) / 4
     n, k = len(trait), len(instrument.items)
-    raw = middle + 0.6 + spread * (trait[:, None] + rng.normal(0, 1.0, (n, k)))
+    raw = middle + 0.6 + spread * (0.6 * trait[:, None] + rng.normal(0, 0.9, (n, k)))
     values = np.clip(np.rint(raw), low, high)
     flip = np.array([item in instrument.reverse for item in instrument.items])
     values[:, flip] = low + high - values[:, flip]

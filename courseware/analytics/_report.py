@@ -525,10 +525,10 @@ _ENV = Environment(
 )
 
 
-def render_section(section: Section, evaluation: Evaluation) -> str:
-    """One section as an HTML fragment (for the dashboard)."""
+def render_section(section: Section, evaluation: Evaluation, *, level: int = 2) -> str:
+    """One section as an HTML fragment (for the dashboard), its heading at ``level``."""
     macros = _ENV.get_template("sections.html.j2").module
-    return str(macros.section(section, 2, FEWER.format(n=evaluation.min_group)))  # type: ignore[attr-defined]
+    return str(macros.section(section, level, FEWER.format(n=evaluation.min_group)))  # type: ignore[attr-defined]
 
 
 def render_report(evaluation: Evaluation) -> str:
