@@ -14,10 +14,9 @@ from pydantic import Field
 from typing_extensions import TypedDict, Unpack
 
 from ..content._errors import ContentError, Problem
-from ..content._models import Slug, Text, validate
+from ..content._models import Slug, Text, _Model, validate
 from ..content._yaml import read_yaml
 from ..instruments import load_instruments
-from ..instruments._models import _Model
 from ..store import open_store
 from ._analysis import (
     DEFAULT_ATTRIBUTES,

@@ -16,10 +16,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..content._errors import ContentError, Problem
-from ..content._models import Slug, validate
+from ..content._exercises import ItemId
+from ..content._models import Slug, _Model, validate
 from ..content._yaml import YamlDocument, read_yaml
 from ..instruments import Instrument
-from ..instruments._models import ItemId, _Model
 
 NOT_APPLICABLE = "na"
 """Label value meaning "does not apply" (counted as missing, where the instrument allows it)."""

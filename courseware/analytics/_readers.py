@@ -176,6 +176,11 @@ def _read_csv(path: Path, skip: int) -> tuple[pd.DataFrame | None, list[DataProb
     return frame, problems
 
 
+def _header(name: str, column: str, kind: Any, message: str, action: str) -> DataProblem:
+    """A problem with the header row (row 1): a column missing, unknown or given twice."""
+    return DataProblem(name, 1, column, kind, message, action)
+
+
 def _row_problems(
     name: str,
     rows: np.ndarray,
@@ -243,9 +248,8 @@ def read_survey_export(
     rows = np.arange(len(frame)) + 2 + mapping.extra_header_rows
     if spec.learner not in header:
         problems.append(
-            DataProblem(
+            _header(
                 name,
-                1,
                 spec.learner,
                 "missing-column",
                 "learner column not in the export",
@@ -260,9 +264,8 @@ def read_survey_export(
         wave = pd.Series(spec.wave.fixed, index=frame.index)
     elif spec.wave.column not in header:
         problems.append(
-            DataProblem(
+            _header(
                 name,
-                1,
                 str(spec.wave.column),
                 "missing-column",
                 "wave column not in the export",
@@ -293,9 +296,8 @@ def read_survey_export(
     for attribute, column in spec.attributes.items():
         if column not in header:
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     column,
                     "missing-column",
                     f"{attribute} column not in the export",
@@ -315,9 +317,8 @@ def read_survey_export(
         for item, column in columns.items():
             if column not in header:
                 problems.append(
-                    DataProblem(
+                    _header(
                         name,
-                        1,
                         column,
                         "missing-column",
                         f"mapped to {instrument_id} item {item} but not in the export",
@@ -329,9 +330,8 @@ def read_survey_export(
         unmapped = [item for item in instrument.items if item not in present]
         if unmapped and present:
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     "",
                     "missing-column",
                     f"no column for {instrument_id} items {', '.join(unmapped)}",
@@ -340,9 +340,8 @@ def read_survey_export(
             )
         if not present:
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     "",
                     "missing-column",
                     f"no columns found for {instrument_id}",
@@ -378,9 +377,8 @@ def read_survey_export(
     for column in header:
         if column not in used and not mapping.ignored(column):
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     column,
                     "unknown-column",
                     "not mapped to an item, the learner, the wave or an attribute"
@@ -401,7 +399,7 @@ def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudon
         return result
     if "learner" not in frame.columns:
         problems.append(
-            DataProblem(name, 1, "learner", "missing-column", "no learner column", "file skipped")
+            _header(name, "learner", "missing-column", "no learner column", "file skipped")
         )
         return result
     rows = np.arange(len(frame)) + 2
@@ -423,9 +421,8 @@ def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudon
     for column in frame.columns:
         if column != "learner" and column not in wanted:
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     str(column),
                     "unknown-column",
                     f"not a cohort attribute ({', '.join(wanted)})",
@@ -475,9 +472,8 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
     for column in frame.columns:
         if column not in ("learner", "level", "assignment"):
             problems.append(
-                DataProblem(
+                _header(
                     name,
-                    1,
                     str(column),
                     "unknown-column",
                     "not learner, level or assignment",

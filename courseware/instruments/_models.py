@@ -8,27 +8,12 @@ analysis needs is on :class:`Instrument`, which is built only from a key that pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import Field
 
-from ..content._models import Slug, Text
-
-
-def _as_item_id(value: object) -> object:
-    """Item ids are strings; authors may write ``3`` or ``"3"`` (YAML reads the first as a number)."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-ItemId = Annotated[
-    str,
-    BeforeValidator(_as_item_id),
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40),
-]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from ..content._exercises import ItemId  # ids as strings; YAML's 3 is accepted as "3"
+from ..content._models import Slug, Text, _Model
 
 
 class ResponseScale(_Model):

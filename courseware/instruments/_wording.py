@@ -19,9 +19,10 @@ from pathlib import Path
 from pydantic import Field
 
 from ..content._errors import ContentError, Problem, display_path
-from ..content._models import Slug, Text, validate
+from ..content._exercises import ItemId
+from ..content._models import Slug, Text, _Model, validate
 from ..content._yaml import YamlDocument, read_yaml
-from ._models import Instrument, ItemId, _Model
+from ._models import Instrument
 
 WORDING_COLUMNS = ("instrument", "item", "text")
 
