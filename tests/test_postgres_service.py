@@ -1,0 +1,141 @@
+"""The service's database on a real PostgreSQL (and SQLite): migrations, order, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from courseware.hub import MIGRATIONS, SchemaTooNew, open_database
+from courseware.hub._db import Database, NewEvent
+from courseware.store import Event
+from courseware.store._sql import SQLAlchemyStore
+
+_names = count()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'service.sqlite'}"
+    else:
+        postgres = request.getfixturevalue("postgres")
+        yield postgres.create_database(f"migrations_{next(_names)}")
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+async def _with_db(url: str, work: Any) -> Any:
+    db = open_database(url)
+    await db.open()
+    try:
+        return await work(db)
+    finally:
+        await db.close()
+
+
+def new(learner: str, n: int, key: str | None) -> NewEvent:
+    return NewEvent(learner, "m", "r", "reflection.saved", json.dumps({"n": n}), float(n), 1, key)
+
+
+def test_fresh_database_migrates_to_the_latest_version_once(database_url: str) -> None:
+    async def work(db: Database) -> tuple[int, int, int]:
+        return await db.migrate(), await db.migrate(), await db.schema_version()
+
+    assert run(_with_db(database_url, work)) == (MIGRATIONS[-1].version,) * 3
+
+
+def test_foundation_store_is_upgraded_in_place(postgres: Any) -> None:
+    """A deployment that began with SQLAlchemyStore on PostgreSQL keeps every row."""
+    url = postgres.create_database(f"upgrade_{next(_names)}")
+    old = SQLAlchemyStore(url.replace("postgresql://", "postgresql+psycopg://"))
+    for text in ("before the service", "second"):
+        old.append(Event("ana", "m", "r", "reflection.saved", {"text": text}))
+    old.close()
+
+    async def work(db: Database) -> list[Any]:
+        assert await db.migrate() == MIGRATIONS[-1].version
+        await db.insert_events([new("ana", 3, "k3")])
+        return await db.select_events(learners=["ana"])
+
+    found = run(_with_db(url, work))
+    assert [json.loads(r.value) for r in found] == [
+        {"text": "before the service"},
+        {"text": "second"},
+        {"n": 3},
+    ]
+    assert [r.key for r in found] == [None, None, "k3"]
+    # The foundation's store still reads (and writes) the same table afterwards.
+    again = SQLAlchemyStore(url.replace("postgresql://", "postgresql+psycopg://"))
+    assert len(again.events(learner="ana")) == 3
+    again.close()
+
+
+def test_concurrent_migrators_apply_each_step_once(postgres: Any) -> None:
+    url = postgres.create_database(f"race_{next(_names)}")
+
+    async def both() -> list[int]:
+        dbs = [open_database(url) for _ in range(3)]
+        for db in dbs:
+            await db.open()
+        try:
+            return list(await asyncio.gather(*(db.migrate() for db in dbs)))
+        finally:
+            for db in dbs:
+                await db.close()
+
+    assert run(both()) == [MIGRATIONS[-1].version] * 3
+    with psycopg.connect(url) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM courseware_schema")]
+    assert sorted(versions) == [m.version for m in MIGRATIONS]
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(database_url: str) -> None:
+    async def work(db: Database) -> None:
+        await db.migrate()
+        await db._fetch(
+            "INSERT INTO courseware_schema (version, description, applied) VALUES (%s, %s, %s)",
+            (999, "from the future", 0.0),
+        )
+        with pytest.raises(SchemaTooNew, match=r"version 999.*upgrade courseware"):
+            await db.migrate()
+
+    run(_with_db(database_url, work))
+
+
+def test_batches_keep_order_and_resends_are_stored_once(database_url: str) -> None:
+    async def work(db: Database) -> tuple[list[int], list[int], list[Any]]:
+        await db.migrate()
+        first = await db.insert_events([new("ana", n, f"k{n}") for n in range(5)])
+        # A resend of 3 and 4 (their reply was lost) plus new 5, and a repeat within the batch.
+        second = await db.insert_events(
+            [new("ana", 3, "k3"), new("ana", 4, "k4"), new("ana", 5, "k5"), new("ana", 5, "k5")]
+        )
+        return first, second, await db.select_events(learners=["ana"])
+
+    first, second, stored = run(_with_db(database_url, work))
+    assert first == sorted(first) and len(set(first)) == 5
+    assert second[:2] == first[3:] and second[2] == second[3] > first[-1]
+    assert [json.loads(r.value)["n"] for r in stored] == [0, 1, 2, 3, 4, 5]
+
+
+def test_same_key_for_different_learners_is_not_a_duplicate(database_url: str) -> None:
+    async def work(db: Database) -> list[int]:
+        await db.migrate()
+        return await db.insert_events([new("ana", 1, "same"), new("ben", 1, "same")])
+
+    ids = run(_with_db(database_url, work))
+    assert ids[0] != ids[1]
+
+
+def test_unsupported_database_url_is_named() -> None:
+    with pytest.raises(ValueError, match="unsupported database URL mysql://"):
+        open_database("mysql://u:p@h/db")
