@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="write nothing and exit 1 if any data problem"
     )
     report.set_defaults(func=_report)
+
+    from .grading import add_grade_commands  # light: only argparse until a command runs
+
+    add_grade_commands(sub)
     return parser
 
 

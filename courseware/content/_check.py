@@ -124,6 +124,11 @@ KINDS: list[ContentKind] = [
         _check_exercise,
     ),
     ("course", _is_course, _check_course),
+    (  # rubrics/*.yaml, keys/*.yaml, source/<assignment>/items.yaml: checked by courseware.grading
+        "assessment file",
+        lambda p: __import__("courseware.grading._check", fromlist=["x"]).is_grading_file(p),
+        lambda p: __import__("courseware.grading._check", fromlist=["x"]).check_grading_file(p),
+    ),
     ("notebook", lambda p: p.suffix == ".ipynb", lambda p: _check_notebook(p)),
 ]
 """Each kind of content file: a name, which paths it claims, and its checker (first match wins)."""

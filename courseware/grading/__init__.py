@@ -1,0 +1,78 @@
+"""Assessment over nbgrader: assessed widgets, rubric marking, double marking, parallel autograde.
+
+Imported inside learners' and nbgrader's kernels (hidden test cells call :func:`grade_item`), so the
+heavy parts (nbgrader's gradebook, SQLAlchemy, statistics) load only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "ANSWERS_FILE",
+    "AnswersFile",
+    "AssessedAnswers",
+    "Assessment",
+    "HideTestsInFeedback",
+    "InvalidAnswer",
+    "ItemSet",
+    "Score",
+    "add_grade_commands",
+    "check_answer",
+    "check_saved",
+    "grade_item",
+    "load_items",
+    "load_key",
+    "open_assessment",
+    "read_answers",
+    "score_answer",
+]
+
+_LAZY = {
+    "ANSWERS_FILE": "._answers",
+    "AnswersFile": "._answers",
+    "AssessedAnswers": "._answers",
+    "read_answers": "._answers",
+    "Assessment": "._assessment",
+    "check_saved": "._assessment",
+    "grade_item": "._assessment",
+    "open_assessment": "._assessment",
+    "HideTestsInFeedback": "._feedback",
+    "InvalidAnswer": "._items",
+    "ItemSet": "._items",
+    "Score": "._items",
+    "check_answer": "._items",
+    "load_items": "._items",
+    "load_key": "._items",
+    "score_answer": "._items",
+    "add_grade_commands": "._cli",
+}
+
+if TYPE_CHECKING:
+    from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
+    from ._assessment import Assessment, check_saved, grade_item, open_assessment
+    from ._cli import add_grade_commands
+    from ._feedback import HideTestsInFeedback
+    from ._items import (
+        InvalidAnswer,
+        ItemSet,
+        Score,
+        check_answer,
+        load_items,
+        load_key,
+        score_answer,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'courseware.grading' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

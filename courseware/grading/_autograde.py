@@ -1,0 +1,441 @@
+"""Parallel autograde of a cohort through nbgrader's own ``Autograde`` converter.
+
+nbgrader autogrades one submission after another (its issue 174). Here ``jobs`` worker processes each
+call nbgrader's API for one student at a time, so the gradebook receives exactly what
+``nbgrader autograde`` writes. Three things are added:
+
+* **a check of every submission before grading**, so a deleted or retyped cell, corrupted metadata, a
+  file that is not a notebook, an empty folder or a missing answers file is reported by student with a
+  plain reason, and one bad submission never stops the batch;
+* **kernels on IPC sockets** (``KernelManager.transport = "ipc"``): each kernel's sockets are files
+  named after its own connection file, so two workers can never pick the same TCP port (the
+  ``ZMQError: Address already in use`` that failed a correct student when nbgrader processes ran side
+  by side); a submission whose kernel still fails to start is retried once;
+* **re-scoring outside the kernel**: the widget items are scored again from the answers file with the
+  same rules; a gradebook score that differs (a learner's cell patched the grading code, say) is
+  reported for a human to look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from ._answers import ANSWERS_FILE, read_answers
+from ._course import Course, GradingError
+
+RETRY_MARKERS = (
+    "ZMQError",
+    "Address already in use",
+    "Kernel died",
+    "kernel died",
+    "Kernel didn't respond",
+)
+
+
+@dataclass
+class SourceNotebook:
+    """What the gradebook knows of one notebook of the assignment."""
+
+    name: str
+    cells: dict[str, str]  # grade_id -> cell type, for every cell nbgrader tracks
+    graded: set[str]  # grade, solution and task cells (the ones deleting loses marks)
+    max_score: float
+
+
+@dataclass
+class StudentResult:
+    """One student's outcome: ``graded``, ``failed`` (nbgrader could not grade it) or ``skipped``
+    (nothing nbgrader would grade: an empty folder, no notebook)."""
+
+    student: str
+    status: str
+    score: float | None = None
+    max_score: float = 0.0
+    needs_manual: bool = False
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    attempts: int = 0
+
+    def summary(self) -> str:
+        if self.status == "graded":
+            what = f"{self.score:g}/{self.max_score:g}"
+            if self.needs_manual:
+                what += " + manual marking"
+        else:
+            what = self.status.upper()
+        reasons = f" — {'; '.join(self.problems)}" if self.problems else ""
+        return f"{self.student}: {what}{reasons}"
+
+
+@dataclass
+class CohortReport:
+    assignment: str
+    results: list[StudentResult]
+    seconds: float
+    jobs: int
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for r in self.results:
+            found[r.status] = found.get(r.status, 0) + 1
+        return found
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "assignment": self.assignment,
+                "seconds": self.seconds,
+                "jobs": self.jobs,
+                "results": [asdict(r) for r in self.results],
+            },
+            indent=1,
+        )
+
+
+def source_notebooks(course: Course, assignment: str) -> list[SourceNotebook]:
+    """The assignment's notebooks and tracked cells, from the gradebook (after generate_assignment)."""
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise GradingError(
+                f"the gradebook has no assignment {assignment!r}; "
+                f"run `nbgrader generate_assignment {assignment}` first"
+            ) from None
+        notebooks = []
+        for nb in found.notebooks:
+            cells = {c.name: c.cell_type for c in nb.source_cells}
+            graded = {c.name for c in nb.grade_cells} | {c.name for c in nb.task_cells}
+            graded |= {c.name for c in nb.solution_cells}
+            notebooks.append(SourceNotebook(nb.name, cells, graded, float(nb.max_score)))
+    return notebooks
+
+
+def check_submission(
+    folder: Path, notebooks: list[SourceNotebook], *, widget_items: bool
+) -> list[str]:
+    """Plain-language problems with one submission folder, before nbgrader sees it."""
+    from nbformat import from_dict
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    if not folder.is_dir():
+        return ["no submission folder"]
+    files = sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")
+    if not files:
+        return ["the submission folder is empty"]
+    problems: list[str] = []
+    validator = MetadataValidator()
+    for source in notebooks:
+        path = folder / f"{source.name}.ipynb"
+        if not path.is_file():
+            problems.append(f"no {source.name}.ipynb in the submission (found: {', '.join(files)})")
+            continue
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            cells = nb["cells"]
+            if not isinstance(cells, list):
+                raise TypeError("cells is not a list")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"{path.name} is not a notebook ({type(exc).__name__}: {exc})")
+            continue
+        seen: dict[str, str] = {}
+        for index, cell in enumerate(cells):
+            meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+            info = meta.get("nbgrader") if isinstance(meta, dict) else None
+            if info is None:
+                continue
+            if not isinstance(info, dict):
+                problems.append(f"{path.name} cell {index + 1}: nbgrader metadata is corrupted")
+                continue
+            grade_id = info.get("grade_id")
+            if isinstance(grade_id, str):
+                seen[grade_id] = str(cell.get("cell_type"))
+                expected = source.cells.get(grade_id)
+                if expected is not None and seen[grade_id] != expected:
+                    problems.append(
+                        f"{path.name}: cell '{grade_id}' was changed from {expected} to "
+                        f"{seen[grade_id]} (nbgrader changes it back)"
+                    )
+                    continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    validator.validate_cell(from_dict(cell))  # type: ignore[no-untyped-call]
+                except Exception as exc:  # nbgrader's ValidationError and whatever bad data raises
+                    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+                    problems.append(
+                        f"{path.name} cell {index + 1}: nbgrader metadata is corrupted ({reason})"
+                    )
+        for grade_id in sorted(source.graded - set(seen)):
+            problems.append(f"{path.name}: cell '{grade_id}' was deleted (nbgrader puts it back)")
+    has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
+    if widget_items and has_notebook:
+        answers = read_answers(folder / ANSWERS_FILE)
+        problems += [f"{ANSWERS_FILE}: {p}" for p in answers.problems]
+    return problems
+
+
+# --- worker process -------------------------------------------------------------------------
+
+_API: Any = None
+
+
+def _init_worker(root: str, log_dir: str) -> None:
+    """Set up one worker: nbgrader's API on the course config, kernels on IPC sockets, quiet output."""
+    global _API
+    fd = os.open(
+        os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT, 0o600
+    )
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    warnings.simplefilter("ignore")
+    from nbgrader.apps import NbGraderAPI
+
+    course = Course.open(root)
+    config = course.config()
+    config.KernelManager.transport = "ipc"
+    # IPC socket files are "<ip>-<n>"; an absolute, per-worker prefix keeps workers apart and
+    # does not depend on the folder the kernel starts in.
+    config.KernelManager.ip = os.path.join(log_dir, f"kernel-{os.getpid()}")
+    db_url = str(course.coursedir(config).db_url)
+    if db_url.startswith("sqlite:") and "timeout=" not in db_url:  # wait for the lock, never fail
+        config.CourseDirectory.db_url = db_url + ("&" if "?" in db_url else "?") + "timeout=120"
+    _API = NbGraderAPI(config=config)
+
+
+def _grade_one(assignment: str, student: str) -> dict[str, Any]:
+    start = time.monotonic()
+    attempts = 0
+    result: dict[str, Any] = {}
+    while attempts < 2:
+        attempts += 1
+        result = dict(_API.autograde(assignment, student, force=True, create=True))
+        text = str(result.get("error", "")) + str(result.get("log", ""))
+        if result.get("success") or not any(m in text for m in RETRY_MARKERS):
+            break
+    result["attempts"] = attempts
+    result["seconds"] = time.monotonic() - start
+    return result
+
+
+# --- the batch ---------------------------------------------------------------------------------
+
+
+def _failure_reason(result: dict[str, Any]) -> str:
+    text = str(result.get("error", "")) + "\n" + str(result.get("log", ""))
+    if "metadata may be corrupted" in text:
+        return "nbgrader could not grade it: its nbgrader metadata is corrupted"
+    if (
+        "NotJSONError" in text
+        or "JSONDecodeError" in text
+        or "Notebook does not appear to be JSON" in text
+    ):
+        return "nbgrader could not grade it: the notebook file is not valid JSON"
+    if "UnresponsiveKernelError" in text or "became unresponsive" in text:
+        return "the kernel stopped responding and could not be interrupted (runaway code?)"
+    if any(m in text for m in RETRY_MARKERS):
+        return "the kernel failed to start twice"
+    return "nbgrader could not grade it: " + _last_exception(text)
+
+
+def _last_exception(text: str) -> str:
+    """The first ``SomeError: message`` line of the first traceback in nbgrader's log (the cause)."""
+    for line in text.splitlines():
+        match = re.match(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", line)
+        if match and "Please see the" not in line:
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)[:200]}"
+    return "unknown error (see nbgrader's log)"
+
+
+def _timeouts(notebook: Path) -> list[str]:
+    """Cells nbgrader interrupted for running past ``Execute.timeout``."""
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in {
+                "CellTimeoutError",
+                "KeyboardInterrupt",
+            }:
+                found.append(
+                    f"{notebook.name} cell {index + 1} ran past the time limit and was "
+                    "interrupted (an endless loop?)"
+                )
+                break
+    return found
+
+
+def _scores(
+    course: Course, assignment: str, student: str
+) -> tuple[float, float, bool, dict[str, float]]:
+    with course.gradebook() as gb:
+        submission = gb.find_submission(assignment, student)
+        cells: dict[str, float] = {}
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                if grade.auto_score is not None:
+                    cells[grade.name] = float(grade.auto_score)
+        return (
+            float(submission.score),
+            float(submission.max_score),
+            bool(submission.needs_manual_grade),
+            cells,
+        )
+
+
+def _rescore(course: Course, assignment: str, student: str, cells: dict[str, float]) -> list[str]:
+    """Score the widget items again outside the kernel; report any gradebook score that differs."""
+    from ._assessment import find_key
+    from ._items import ComposeResponse, load_items, load_key, score_answer
+
+    items_path = course.root / "source" / assignment / "items.yaml"
+    if not items_path.is_file():
+        return []
+    items = load_items(items_path)
+    try:
+        key = load_key(find_key(assignment, course.root / "source" / assignment), items)
+    except FileNotFoundError:
+        return [f"no answer key for {assignment}: widget items were not re-scored"]
+    answers = read_answers(
+        course.folder(course.coursedir().submitted_directory, student, assignment) / ANSWERS_FILE
+    )
+    problems = []
+    for item in items.items:
+        if isinstance(item, ComposeResponse):
+            continue
+        expected = score_answer(item, key.keys[item.id], answers.latest(item.id)).points
+        got = cells.get(f"test-{item.id}")
+        if got is not None and abs(got - expected) > 1e-6:
+            problems.append(
+                f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
+                "file: check this submission by hand (possible tampering)"
+            )
+    return problems
+
+
+def list_students(course: Course, assignment: str) -> list[str]:
+    submitted = course.coursedir().submitted_directory
+    pattern = Path(course.coursedir().format_path(submitted, "*", assignment))
+    base = pattern.parent.parent
+    return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
+
+
+def autograde_cohort(
+    course: Course,
+    assignment: str,
+    *,
+    jobs: int = 2,
+    students: list[str] | None = None,
+    progress: Callable[[StudentResult, int, int], None] | None = None,
+) -> CohortReport:
+    """Autograde every submission of ``assignment`` with ``jobs`` parallel workers.
+
+    ``progress(result, done, total)`` is called as each student finishes. Results come back in
+    student order; every student appears, with a status and reasons.
+    """
+    if jobs < 1:
+        raise GradingError("--jobs must be at least 1")
+    start = time.monotonic()
+    notebooks = source_notebooks(course, assignment)
+    widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
+    names = students if students is not None else list_students(course, assignment)
+    submitted = course.coursedir().submitted_directory
+    autograded = course.coursedir().autograded_directory
+    results: dict[str, StudentResult] = {}
+    queue: list[str] = []
+    max_score = sum(nb.max_score for nb in notebooks)
+    done = 0
+    for student in names:
+        folder = course.folder(submitted, student, assignment)
+        problems = check_submission(folder, notebooks, widget_items=widget_items)
+        has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
+        results[student] = StudentResult(student, "pending", max_score=max_score, problems=problems)
+        if has_notebook:
+            queue.append(student)
+        else:  # nbgrader itself skips a folder with no notebook of the assignment
+            results[student].status = "skipped"
+            done += 1
+            if progress:
+                progress(results[student], done, len(names))
+    with (
+        tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir,
+        _pool(min(jobs, max(1, len(queue))), str(course.root), log_dir) as pool,
+    ):
+        futures: dict[Future[dict[str, Any]], str] = {
+            pool.submit(_grade_one, assignment, s): s for s in queue
+        }
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                student = futures[future]
+                result = results[student]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a worker died: report it, keep going
+                    outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
+                result.seconds = float(outcome.get("seconds", 0.0))
+                result.attempts = int(outcome.get("attempts", 1))
+                _finish(course, assignment, student, result, outcome, notebooks, autograded)
+                done += 1
+                if progress:
+                    progress(result, done, len(names))
+    report = CohortReport(assignment, [results[s] for s in names], time.monotonic() - start, jobs)
+    from ._marking import MarkingBook
+
+    with MarkingBook(course.marking_db) as book:
+        book.record_autograde(report)
+    return report
+
+
+def _finish(
+    course: Course,
+    assignment: str,
+    student: str,
+    result: StudentResult,
+    outcome: dict[str, Any],
+    notebooks: list[SourceNotebook],
+    autograded: str,
+) -> None:
+    if not outcome.get("success"):
+        result.status = "failed"
+        result.problems.append(_failure_reason(outcome))
+        return
+    result.status = "graded"
+    score, max_score, manual, cells = _scores(course, assignment, student)
+    result.score, result.max_score, result.needs_manual = score, max_score, manual
+    folder = course.folder(autograded, student, assignment)
+    for nb in notebooks:
+        result.problems += _timeouts(folder / f"{nb.name}.ipynb")
+    result.problems += _rescore(course, assignment, student, cells)
+
+
+@contextlib.contextmanager
+def _pool(jobs: int, root: str, log_dir: str) -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(root, log_dir),
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,86 @@
+"""``courseware check`` for assessment files: rubrics, assessed items and answer keys.
+
+Beyond each file's schema, a key is checked against its items (every autograded item has a key that
+fits it) and against the source notebook: each ``test-<item>`` cell must be worth exactly the key's
+points, since nbgrader fails a whole submission whose partial credit exceeds a cell's points.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..content._errors import ContentError, Problem, display_path
+from ._items import ITEMS_FILE, ComposeResponse, load_items, load_key
+from ._rubric import load_rubric
+
+YAML = {".yaml", ".yml"}
+
+
+def is_grading_file(path: Path) -> bool:
+    if path.suffix not in YAML:
+        return False
+    if path.parent.name in {"rubrics", "keys"}:
+        return True
+    return path.name == ITEMS_FILE and path.parent.parent.name == "source"
+
+
+def check_grading_file(path: Path) -> list[Problem]:
+    try:
+        if path.parent.name == "rubrics":
+            load_rubric(path)
+            return []
+        if path.name == ITEMS_FILE:
+            load_items(path)
+            return []
+        return _check_key(path)
+    except ContentError as exc:
+        return exc.problems
+
+
+def _check_key(path: Path) -> list[Problem]:
+    assignment = path.stem
+    source = path.parent.parent / "source" / assignment
+    items_path = source / ITEMS_FILE
+    if not items_path.is_file():
+        return [
+            Problem(display_path(path), 1, f"no {ITEMS_FILE} in source/{assignment}/ for this key")
+        ]
+    try:
+        items = load_items(items_path)
+    except ContentError:
+        return []  # reported when items.yaml itself is checked
+    key = load_key(path, items)
+    notebook = source / f"{assignment}.ipynb"
+    if not notebook.is_file():
+        return [
+            Problem(display_path(path), 1, f"no notebook source/{assignment}/{assignment}.ipynb")
+        ]
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError):
+        return []  # reported when the notebook is checked
+    points = {}
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and isinstance(meta.get("grade_id"), str):
+            points[meta["grade_id"]] = float(meta.get("points", 0))
+    problems = []
+    for item in items.items:
+        if isinstance(item, ComposeResponse):
+            continue
+        cell = f"test-{item.id}"
+        if cell not in points:
+            problems.append(
+                Problem(display_path(notebook), 1, f"no test cell {cell!r} for item {item.id!r}")
+            )
+        elif abs(points[cell] - key.keys[item.id].points) > 1e-9:
+            problems.append(
+                Problem(
+                    display_path(notebook),
+                    1,
+                    f"cell {cell!r} is worth {points[cell]:g} points but the key gives "
+                    f"{key.keys[item.id].points:g}",
+                )
+            )
+    return problems

@@ -1,0 +1,270 @@
+"""``courseware grade …``: each sub-command is one call into the grading API, plus printing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._course import Course, GradingError
+
+
+def _rubric(course: Course, name: str) -> Any:
+    from ._rubric import load_rubric
+
+    path = Path(name)
+    if not path.suffix:
+        path = course.root / "rubrics" / f"{name}.yaml"
+    return load_rubric(path)
+
+
+def _book(course: Course) -> Any:
+    from ._marking import MarkingBook
+
+    return MarkingBook(course.marking_db)
+
+
+def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
+    scripts = book.scripts(assignment)
+    if not scripts:
+        raise GradingError(f"no scripts for {assignment}: run `courseware grade scripts` first")
+    return _rubric(course, scripts[0].rubric)
+
+
+class Progress:
+    """A one-line bar on a terminal, one line per student either way."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+
+    def __call__(self, result: Any, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        self.out.write(f"[{bar}] {done}/{total} {result.summary()}\n")
+        self.out.flush()
+
+
+def cmd_autograde(args: argparse.Namespace) -> int:
+    from ._autograde import autograde_cohort
+
+    course = Course.open(args.course)
+    report = autograde_cohort(
+        course, args.assignment, jobs=args.jobs, students=args.student or None, progress=Progress()
+    )
+    print(
+        f"autograded {args.assignment}: {len(report.results)} students in {report.seconds:.1f} s with {report.jobs} jobs"
+    )
+    for result in report.results:
+        print("  " + result.summary())
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+    print(f"summary: {counts}")
+    if args.json:
+        Path(args.json).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def cmd_scripts(args: argparse.Namespace) -> int:
+    from ._moderation import prepare_scripts
+
+    course = Course.open(args.course)
+    rubric = _rubric(course, args.rubric)
+    with _book(course) as book:
+        scripts = prepare_scripts(
+            course, book, args.assignment, rubric, args.notebook or args.assignment, args.cell
+        )
+    print(f"{len(scripts)} scripts of {args.assignment} to mark with rubric {rubric.id}")
+    return 0
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from ._moderation import allocate
+
+    course = Course.open(args.course)
+    markers = [m.strip() for m in args.markers.split(",") if m.strip()]
+    with _book(course) as book:
+        rubric = _script_rubric(course, book, args.assignment)
+        given = allocate(book, args.assignment, rubric, args.role, markers, all_scripts=args.all)
+    load: dict[str, int] = {}
+    for marker in given.values():
+        load[marker] = load.get(marker, 0) + 1
+    print(
+        f"allocated {len(given)} scripts for {args.role} marking: "
+        + (", ".join(f"{m} {n}" for m, n in load.items()) or "none needed")
+    )
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from ._moderation import marking_queue
+
+    course = Course.open(args.course)
+    with _book(course) as book:
+        queue = marking_queue(book, args.assignment, args.marker)
+    for script, role in queue:
+        print(f"{script} ({role} marking)")
+    print(f"{len(queue)} scripts waiting for {args.marker}", file=sys.stderr)
+    return 0
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    found = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep:
+            raise GradingError(f"{what} must look like criterion=value, not {value!r}")
+        found[key.strip()] = text
+    return found
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    from ._marking_view import mark_interactively
+    from ._moderation import record_mark
+
+    course = Course.open(args.course)
+    with _book(course) as book:
+        rubric = _script_rubric(course, book, args.assignment)
+        if args.level:
+            if not args.script:
+                raise GradingError("--level needs --script")
+            mark = record_mark(
+                book,
+                rubric,
+                args.script,
+                args.marker,
+                _pairs(args.level, "--level"),
+                _pairs(args.comment or [], "--comment"),
+                args.overall or "",
+            )
+            print(
+                f"{mark.script}: {mark.total:g} ({rubric.band(mark.total).name}) recorded for {args.marker}"
+            )
+            return 0
+        return mark_interactively(
+            course, book, rubric, args.assignment, args.marker, only=args.script
+        )
+
+
+def cmd_moderate(args: argparse.Namespace) -> int:
+    from ._agreement import marker_agreement
+    from ._moderation import agree_marks, moderation_status, write_back
+
+    course = Course.open(args.course)
+    with _book(course) as book:
+        rubric = _script_rubric(course, book, args.assignment)
+        agreed = agree_marks(book, args.assignment, rubric)
+        status = moderation_status(book, args.assignment, rubric)
+        waiting: dict[str, list[str]] = {}
+        for script, decision in sorted(status.items()):
+            if decision.status != "agreed":
+                waiting.setdefault(decision.status, []).append(script)
+        print(f"agreed: {len(agreed)} of {len(status)} scripts")
+        for role, scripts in waiting.items():
+            print(f"waiting for a {role} mark: {', '.join(scripts)}")
+        for line in marker_agreement(book, args.assignment, rubric).lines():
+            print(line)
+        if args.write:
+            count = write_back(course, book, args.assignment)
+            print(f"wrote {count} agreed marks and comments into the gradebook")
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from ._exports import examiner_pack
+
+    course = Course.open(args.course)
+    with _book(course) as book:
+        rubric = _script_rubric(course, book, args.assignment)
+        out = examiner_pack(course, book, args.assignment, rubric, args.out)
+    print(f"external examiner's pack written to {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ._exports import export_registry, export_research
+
+    course = Course.open(args.course)
+    with _book(course) as book:
+        scripts = book.scripts(args.assignment)
+        rubric = _rubric(course, scripts[0].rubric) if scripts else None
+        if args.registry:
+            rows = export_registry(course, book, args.assignment, args.registry)
+            print(f"registry: {len(rows)} rows -> {args.registry}")
+        if args.research:
+            rows = export_research(course, book, args.assignment, args.research, rubric)
+            print(f"research: {len(rows)} pseudonymous rows -> {args.research}")
+    if not args.registry and not args.research:
+        raise GradingError("name --registry FILE and/or --research FILE")
+    return 0
+
+
+def add_grade_commands(sub: Any) -> None:
+    """Register ``courseware grade`` and its sub-commands on the main parser's sub-parsers."""
+    grade = sub.add_parser("grade", help="grade assessed work over nbgrader (see docs/grading.md)")
+    commands = grade.add_subparsers(dest="grade_command", required=True)
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands.add_parser(name, help=help)
+        parser.add_argument("assignment", help="assignment name (a folder in source/)")
+        parser.add_argument("--course", type=Path, help="nbgrader course folder (default: here)")
+        parser.set_defaults(func=run, handler=func)
+        return parser
+
+    p = command(
+        "autograde", cmd_autograde, "autograde every submission in parallel, reporting each student"
+    )
+    p.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--json", type=Path, help="also write the per-student report as JSON here")
+
+    p = command("scripts", cmd_scripts, "make one anonymous script per answer to be rubric-marked")
+    p.add_argument(
+        "--rubric", required=True, help="rubric id in rubrics/ or a path to a rubric file"
+    )
+    p.add_argument("--cell", required=True, help="grade id of the manually graded answer cell")
+    p.add_argument("--notebook", help="notebook name (default: the assignment name)")
+
+    p = command(
+        "allocate", cmd_allocate, "allocate scripts to markers for first, second or third marking"
+    )
+    p.add_argument("--role", choices=["first", "second", "third"], required=True)
+    p.add_argument("--markers", required=True, help="comma-separated marker names")
+    p.add_argument("--all", action="store_true", help="second-mark every script, not a sample")
+
+    p = command("queue", cmd_queue, "list the scripts waiting for a marker")
+    p.add_argument("--marker", required=True)
+
+    p = command(
+        "mark", cmd_mark, "mark scripts against the rubric, blind (interactive unless --level)"
+    )
+    p.add_argument("--marker", required=True)
+    p.add_argument("--script", help="one script id (default: each script in the marker's queue)")
+    p.add_argument("--level", action="append", help="criterion=level id (repeat per criterion)")
+    p.add_argument("--comment", action="append", help="criterion=comment (repeatable)")
+    p.add_argument("--overall", help="overall comment")
+
+    p = command(
+        "moderate", cmd_moderate, "agree marks where the rules allow; show queues and agreement"
+    )
+    p.add_argument(
+        "--write", action="store_true", help="write agreed marks and comments into the gradebook"
+    )
+
+    p = command("examiner-pack", cmd_pack, "write the anonymised external examiner's pack")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = command("export", cmd_export, "registry/LMS CSV and/or pseudonymous research CSV")
+    p.add_argument("--registry", type=Path)
+    p.add_argument("--research", type=Path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed ``courseware grade`` command; a :class:`GradingError` becomes one clear line."""
+    from ..content import ContentError
+
+    try:
+        return int(args.handler(args))
+    except (GradingError, ContentError) as exc:
+        print(f"courseware grade {args.grade_command}: {exc}", file=sys.stderr)
+        return 1

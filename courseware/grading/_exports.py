@@ -1,0 +1,235 @@
+"""Marks leaving the course: registry/LMS CSV, pseudonymous research CSV, external examiner's pack.
+
+``nbgrader export`` writes a submission that failed to autograde, or still awaits manual marking, as
+a plain 0. The registry export says which it is: ``graded`` (the score is real, even when 0),
+``needs-manual-marking``, ``failed-to-grade`` or ``not-submitted``, with the score left empty unless it
+is final. Every text cell that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
+tab or carriage return) is prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from ._course import Course
+from ._marking import MarkingBook
+from ._moderation import moderation_status, script_text
+from ._rubric import Rubric
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+REGISTRY_COLUMNS = ["student_id", "assignment", "status", "score", "max_score", "note"]
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet could run as a formula gets a leading apostrophe; numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(path: str | Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise(row.get(k, "")) for k in columns})
+    Path(path).write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _submitted(course: Course, student: str, assignment: str) -> bool:
+    folder = course.folder(course.coursedir().submitted_directory, student, assignment)
+    return folder.is_dir() and any(p.suffix == ".ipynb" for p in folder.iterdir())
+
+
+def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[dict[str, Any]]:
+    """One row per student known to the gradebook or with a submission folder."""
+    from nbgrader.api import MissingEntry
+
+    runs = book.autograde_results(assignment)
+    rows = []
+    with course.gradebook() as gb:
+        found = gb.find_assignment(assignment)
+        max_score = float(found.max_score)
+        students = {s.id for s in gb.students} | set(runs)
+        for student in sorted(students):
+            run = runs.get(student, {})
+            row: dict[str, Any] = {
+                "student_id": student,
+                "assignment": assignment,
+                "max_score": max_score,
+                "score": "",
+                "note": "",
+            }
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                submission = None
+            autograded = course.folder(course.coursedir().autograded_directory, student, assignment)
+            if run.get("status") == "failed" or (
+                submission is not None
+                and _submitted(course, student, assignment)
+                and not autograded.is_dir()
+            ):
+                row["status"] = "failed-to-grade"
+                row["note"] = "; ".join(run.get("problems", [])) or "autograde did not finish"
+            elif submission is None or not _submitted(course, student, assignment):
+                row["status"] = "not-submitted"
+                row["note"] = "; ".join(run.get("problems", []))
+            elif submission.needs_manual_grade:
+                row["status"] = "needs-manual-marking"
+            else:
+                row["status"] = "graded"
+                row["score"] = float(submission.score)
+            rows.append(row)
+    return rows
+
+
+def export_registry(
+    course: Course, book: MarkingBook, assignment: str, path: str | Path
+) -> list[dict[str, Any]]:
+    rows = registry_rows(course, book, assignment)
+    write_csv(path, REGISTRY_COLUMNS, rows)
+    return rows
+
+
+def pseudonym(secret: str, student: str) -> str:
+    """A stable research id that cannot be turned back into a student id without the course's secret."""
+    return "P-" + hmac.new(secret.encode(), student.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def export_research(
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    path: str | Path,
+    rubric: Rubric | None = None,
+) -> list[dict[str, Any]]:
+    """Per-student scores by cell and agreed rubric levels, under pseudonyms; no names, no free text."""
+    secret = book.secret("research-pseudonym-salt")
+    registry = {r["student_id"]: r for r in registry_rows(course, book, assignment)}
+    scripts = {s.student: s for s in book.scripts(assignment)}
+    marks = book.marks(assignment)
+    agreed = book.agreed(assignment)
+    rows: list[dict[str, Any]] = []
+    columns = ["pseudonym", "assignment", "status", "score", "max_score"]
+    with course.gradebook() as gb:
+        for student, reg in sorted(registry.items(), key=lambda kv: pseudonym(secret, kv[0])):
+            row: dict[str, Any] = {
+                "pseudonym": pseudonym(secret, student),
+                "assignment": assignment,
+                "status": reg["status"],
+                "score": reg["score"],
+                "max_score": reg["max_score"],
+            }
+            if reg["status"] in {"graded", "needs-manual-marking"}:
+                submission = gb.find_submission(assignment, student)
+                for nb in submission.notebooks:
+                    for grade in nb.grades:
+                        column = f"cell:{grade.name}"
+                        if column not in columns:
+                            columns.append(column)
+                        row[column] = "" if grade.score is None else float(grade.score)
+            script = scripts.get(student)
+            if script is not None and rubric is not None:
+                first = marks.get(script.script, {}).get("first")
+                if first is not None:
+                    for criterion in rubric.criteria:
+                        column = f"first:{criterion.id}"
+                        if column not in columns:
+                            columns.append(column)
+                        row[column] = first.levels.get(criterion.id, "")
+                if script.script in agreed:
+                    row["agreed_band"] = rubric.band(agreed[script.script].total).id
+                    if "agreed_band" not in columns:
+                        columns.append("agreed_band")
+            rows.append(row)
+    write_csv(path, columns, rows)
+    return rows
+
+
+def examiner_pack(
+    course: Course, book: MarkingBook, assignment: str, rubric: Rubric, folder: str | Path
+) -> Path:
+    """An anonymised pack for the external examiner: the double-marked scripts (by script id), every
+    mark with markers shown as Marker A, B, C…, agreed marks and the agreement statistics."""
+    from ._agreement import marker_agreement
+
+    out = Path(folder)
+    (out / "scripts").mkdir(parents=True, exist_ok=True)
+    marks = book.marks(assignment)
+    agreed = book.agreed(assignment)
+    status = moderation_status(book, assignment, rubric)
+    markers: dict[str, str] = {}
+
+    def alias(name: str) -> str:
+        if name not in markers:
+            markers[name] = (
+                f"Marker {chr(ord('A') + len(markers))}"
+                if len(markers) < 26
+                else f"Marker {len(markers) + 1}"
+            )
+        return markers[name]
+
+    rows = []
+    sampled = [s for s in book.scripts(assignment) if "second" in marks.get(s.script, {})]
+    for script in sampled:
+        text = script_text(course, script)
+        (out / "scripts" / f"{script.script}.md").write_text(text, encoding="utf-8")
+        for role in ("first", "second", "third"):
+            mark = marks[script.script].get(role)
+            if mark is None:
+                continue
+            rows.append(
+                {
+                    "script": script.script,
+                    "role": role,
+                    "marker": alias(mark.marker),
+                    "total": mark.total,
+                    "band": rubric.band(mark.total).name,
+                    **{f"level:{c.id}": mark.levels.get(c.id, "") for c in rubric.criteria},
+                }
+            )
+        result = agreed.get(script.script)
+        rows.append(
+            {
+                "script": script.script,
+                "role": "agreed",
+                "marker": "",
+                "total": "" if result is None else result.total,
+                "band": "" if result is None else rubric.band(result.total).name,
+            }
+        )
+    columns = [
+        "script",
+        "role",
+        "marker",
+        "total",
+        "band",
+        *(f"level:{c.id}" for c in rubric.criteria),
+    ]
+    write_csv(out / "marks.csv", columns, rows)
+    stats = marker_agreement(book, assignment, rubric)
+    waiting = sorted(s for s, d in status.items() if d.status != "agreed")
+    summary = {
+        "assignment": assignment,
+        "rubric": rubric.id,
+        "scripts": len(status),
+        "double_marked": len(sampled),
+        "awaiting_marks": len(waiting),
+        "agreement": stats.as_dict(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    (out / "README.md").write_text(
+        f"# External examiner's pack: {assignment}\n\n"
+        "Scripts are identified by anonymous script ids; markers by letter. No student names or ids appear.\n\n"
+        + "\n".join(f"- {line}" for line in stats.lines())
+        + "\n\n`marks.csv` lists every mark of every double-marked script; `scripts/` holds the scripts.\n",
+        encoding="utf-8",
+    )
+    return out

@@ -1,0 +1,231 @@
+"""The marking book: what nbgrader's gradebook has no place for, in SQLite beside it.
+
+nbgrader's ``Grade`` row holds an auto score and one manual score; it knows nothing of who marked,
+by which rubric, or of second and third markers. This file (``marking.sqlite`` in the course folder)
+keeps scripts (an anonymous id per student's piece of work), allocations of scripts to markers, every
+mark a marker gives (append-only: a corrected mark is a new row), agreed marks, and the outcome of
+each autograde run. Agreed marks go back into the gradebook through nbgrader's API.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS autograde_results (
+    assignment TEXT NOT NULL, student TEXT NOT NULL, status TEXT NOT NULL, score REAL,
+    max_score REAL, needs_manual INTEGER NOT NULL, problems TEXT NOT NULL, seconds REAL,
+    time REAL NOT NULL, PRIMARY KEY (assignment, student));
+CREATE TABLE IF NOT EXISTS scripts (
+    script TEXT PRIMARY KEY, assignment TEXT NOT NULL, student TEXT NOT NULL,
+    notebook TEXT NOT NULL, cell TEXT NOT NULL, rubric TEXT NOT NULL, time REAL NOT NULL,
+    UNIQUE (assignment, student, notebook, cell));
+CREATE TABLE IF NOT EXISTS allocations (
+    script TEXT NOT NULL REFERENCES scripts(script), role TEXT NOT NULL, marker TEXT NOT NULL,
+    time REAL NOT NULL, PRIMARY KEY (script, role));
+CREATE TABLE IF NOT EXISTS marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    role TEXT NOT NULL, marker TEXT NOT NULL, levels TEXT NOT NULL, comments TEXT NOT NULL,
+    comment TEXT NOT NULL, total REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS agreed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    total REAL NOT NULL, comment TEXT NOT NULL, method TEXT NOT NULL, by TEXT NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+ROLES = ("first", "second", "third")
+
+
+@dataclass(frozen=True)
+class Script:
+    script: str
+    assignment: str
+    student: str
+    notebook: str
+    cell: str
+    rubric: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    script: str
+    role: str
+    marker: str
+    levels: dict[str, str]
+    comments: dict[str, str]
+    comment: str
+    total: float
+    time: float
+
+
+@dataclass(frozen=True)
+class Agreed:
+    script: str
+    total: float
+    comment: str
+    method: str
+    by: str
+
+
+class MarkingBook:
+    """Marking data in one SQLite file (WAL, busy timeout: several markers may work at once)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout = 60000")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> MarkingBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # settings ---------------------------------------------------------------------------------
+    def secret(self, key: str) -> str:
+        """A random value made once and kept (e.g. the salt for research pseudonyms)."""
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        if row:
+            return str(row[0])
+        value = secrets.token_hex(32)
+        self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, value))
+        return self.secret(key)
+
+    # autograde ---------------------------------------------------------------------------------
+    def record_autograde(self, report: Any) -> None:
+        now = time.time()
+        with self._db:
+            for r in report.results:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO autograde_results VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        report.assignment,
+                        r.student,
+                        r.status,
+                        r.score,
+                        r.max_score,
+                        int(r.needs_manual),
+                        json.dumps(r.problems, ensure_ascii=False),
+                        r.seconds,
+                        now,
+                    ),
+                )
+
+    def autograde_results(self, assignment: str) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT student, status, score, problems FROM autograde_results WHERE assignment = ?",
+            (assignment,),
+        ).fetchall()
+        return {s: {"status": st, "score": sc, "problems": json.loads(p)} for s, st, sc, p in rows}
+
+    # scripts and allocation ------------------------------------------------------------------------
+    def add_script(
+        self, assignment: str, student: str, notebook: str, cell: str, rubric: str
+    ) -> str:
+        row = self._db.execute(
+            "SELECT script FROM scripts WHERE assignment=? AND student=? AND notebook=? AND cell=?",
+            (assignment, student, notebook, cell),
+        ).fetchone()
+        if row:
+            return str(row[0])
+        script = "S-" + secrets.token_hex(4).upper()
+        self._db.execute(
+            "INSERT INTO scripts VALUES (?,?,?,?,?,?,?)",
+            (script, assignment, student, notebook, cell, rubric, time.time()),
+        )
+        return script
+
+    def scripts(self, assignment: str) -> list[Script]:
+        rows = self._db.execute(
+            "SELECT script, assignment, student, notebook, cell, rubric FROM scripts"
+            " WHERE assignment = ? ORDER BY script",
+            (assignment,),
+        ).fetchall()
+        return [Script(*row) for row in rows]
+
+    def script(self, script: str) -> Script:
+        row = self._db.execute(
+            "SELECT script, assignment, student, notebook, cell, rubric FROM scripts WHERE script = ?",
+            (script,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no script {script!r}")
+        return Script(*row)
+
+    def allocate(self, script: str, role: str, marker: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}")
+        self._db.execute(
+            "INSERT OR REPLACE INTO allocations VALUES (?,?,?,?)",
+            (script, role, marker, time.time()),
+        )
+
+    def allocations(self, assignment: str) -> dict[str, dict[str, str]]:
+        """script -> {role: marker}."""
+        rows = self._db.execute(
+            "SELECT a.script, a.role, a.marker FROM allocations a JOIN scripts s USING (script)"
+            " WHERE s.assignment = ?",
+            (assignment,),
+        ).fetchall()
+        found: dict[str, dict[str, str]] = {}
+        for script, role, marker in rows:
+            found.setdefault(script, {})[role] = marker
+        return found
+
+    # marks -----------------------------------------------------------------------------------------
+    def add_mark(self, mark: Mark) -> None:
+        self._db.execute(
+            "INSERT INTO marks (script, role, marker, levels, comments, comment, total, time)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (
+                mark.script,
+                mark.role,
+                mark.marker,
+                json.dumps(mark.levels, ensure_ascii=False),
+                json.dumps(mark.comments, ensure_ascii=False),
+                mark.comment,
+                mark.total,
+                mark.time,
+            ),
+        )
+
+    def marks(self, assignment: str) -> dict[str, dict[str, Mark]]:
+        """script -> {role: latest mark of that role}."""
+        rows = self._db.execute(
+            "SELECT m.script, m.role, m.marker, m.levels, m.comments, m.comment, m.total, m.time"
+            " FROM marks m JOIN scripts s USING (script) WHERE s.assignment = ? ORDER BY m.id",
+            (assignment,),
+        ).fetchall()
+        found: dict[str, dict[str, Mark]] = {}
+        for script, role, marker, levels, comments, comment, total, when in rows:
+            found.setdefault(script, {})[role] = Mark(
+                script, role, marker, json.loads(levels), json.loads(comments), comment, total, when
+            )
+        return found
+
+    # agreed ------------------------------------------------------------------------------------------
+    def add_agreed(self, agreed: Agreed) -> None:
+        self._db.execute(
+            "INSERT INTO agreed (script, total, comment, method, by, time) VALUES (?,?,?,?,?,?)",
+            (agreed.script, agreed.total, agreed.comment, agreed.method, agreed.by, time.time()),
+        )
+
+    def agreed(self, assignment: str) -> dict[str, Agreed]:
+        rows = self._db.execute(
+            "SELECT a.script, a.total, a.comment, a.method, a.by FROM agreed a"
+            " JOIN scripts s USING (script) WHERE s.assignment = ? ORDER BY a.id",
+            (assignment,),
+        ).fetchall()
+        return {row[0]: Agreed(*row) for row in rows}

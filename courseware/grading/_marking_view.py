@@ -1,0 +1,90 @@
+"""The marker's view on a terminal: one script at a time, blind, criterion by criterion.
+
+The marker sees the script's anonymous id and text and the rubric; never the student's name, and
+never another marker's marks (the view reads nothing but the script and the rubric). Input is read
+line by line, so the same view works typed by a person or fed by a script.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import Any, TextIO
+
+from ._course import Course
+from ._marking import MarkingBook
+from ._moderation import marking_queue, record_mark, script_text
+from ._rubric import Rubric
+
+
+def render_script(script_id: str, text: str, width: int = 88) -> str:
+    """The script as a marker reads it; the text is shown exactly (no markup is interpreted)."""
+    body = "\n".join(
+        textwrap.fill(para, width) if para.strip() else "" for para in text.splitlines()
+    )
+    rule = "=" * width
+    return f"{rule}\nScript {script_id}\n{rule}\n{body or '(empty)'}\n{rule}"
+
+
+def _ask(prompt: str, stdin: TextIO, stdout: TextIO) -> str | None:
+    stdout.write(prompt)
+    stdout.flush()
+    line = stdin.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+def mark_interactively(
+    course: Course,
+    book: MarkingBook,
+    rubric: Rubric,
+    assignment: str,
+    marker: str,
+    *,
+    only: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Walk ``marker`` through their queue; return 0, or 1 if input ended before a script was done."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    queue = [s for s, _role in marking_queue(book, assignment, marker) if only in (None, s)]
+    if not queue:
+        stdout.write(f"nothing waiting for {marker}\n")
+        return 0
+    for number, script_id in enumerate(queue, 1):
+        script = book.script(script_id)
+        stdout.write(
+            f"\n[{number}/{len(queue)}]\n{render_script(script_id, script_text(course, script))}\n"
+        )
+        levels: dict[str, str] = {}
+        comments: dict[str, str] = {}
+        for criterion in rubric.criteria:
+            stdout.write(f"\n{criterion.name}\n")
+            for i, level in enumerate(criterion.levels, 1):
+                stdout.write(f"  {i}. {level.name} ({level.points:g}): {level.descriptor}\n")
+            while True:
+                answer = _ask(
+                    f"level for {criterion.name} [1-{len(criterion.levels)}]: ", stdin, stdout
+                )
+                if answer is None:
+                    return 1
+                if answer.strip().isdigit() and 1 <= int(answer) <= len(criterion.levels):
+                    levels[criterion.id] = criterion.levels[int(answer) - 1].id
+                    break
+                stdout.write(f"  please type a number from 1 to {len(criterion.levels)}\n")
+            note = _ask("comment (Enter for none): ", stdin, stdout)
+            if note is None:
+                return 1
+            comments[criterion.id] = note
+        overall = _ask("overall comment: ", stdin, stdout)
+        if overall is None:
+            return 1
+        mark = record_mark(book, rubric, script_id, marker, levels, comments, overall)
+        stdout.write(f"saved {script_id}: {mark.total:g} ({rubric.band(mark.total).name})\n")
+    return 0
+
+
+def marking_context(book: MarkingBook, script_id: str) -> dict[str, Any]:
+    """Everything the view may show for a script: id, notebook and cell; no student, no marks."""
+    script = book.script(script_id)
+    return {"script": script.script, "notebook": script.notebook, "cell": script.cell}

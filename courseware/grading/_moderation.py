@@ -1,0 +1,305 @@
+"""Double marking and moderation as UK medical schools run it, over nbgrader's gradebook.
+
+Rules (pure functions, tested without nbgrader):
+
+* every script gets a first marker; a **second-marking sample** is every script marked as a fail
+  plus at least 10% of the cohort or 10 scripts (whichever is more), spread across the range of first
+  marks; or every script when asked;
+* two marks in the **same band** agree at their mean (rounded to the nearest half mark); marks in
+  **different bands** go to a third marker, blind like the others, and the agreed mark is the median
+  of the three;
+* an unsampled script's agreed mark is its first mark.
+
+Markers see a script by its anonymous id only, never the student's name or another marker's marks.
+Agreed marks and the feedback comment are written into the gradebook with nbgrader's API, so
+``nbgrader generate_feedback`` and ``nbgrader export`` show them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._course import Course, GradingError
+from ._marking import Agreed, Mark, MarkingBook, Script
+from ._rubric import Rubric
+
+SAMPLE_SHARE = 0.10
+SAMPLE_MIN = 10
+
+
+def round_half(value: float) -> float:
+    return math.floor(value * 2 + 0.5) / 2
+
+
+def second_marking_sample(
+    first_totals: dict[str, float], rubric: Rubric, *, all_scripts: bool = False
+) -> list[str]:
+    """Scripts to second-mark: all fails, plus an even spread over the range up to
+    ``max(10%, 10)`` scripts in all (every script when there are fewer, or when ``all_scripts``)."""
+    ordered = sorted(first_totals, key=lambda s: (first_totals[s], s))
+    size = max(math.ceil(SAMPLE_SHARE * len(ordered)), SAMPLE_MIN)
+    if all_scripts or size >= len(ordered):
+        return ordered
+    fails = [s for s in ordered if rubric.band(first_totals[s]).fail]
+    rest = [s for s in ordered if s not in fails]
+    wanted = max(size - len(fails), 0)
+    spread: list[str] = []
+    if wanted and rest:
+        step = (len(rest) - 1) / max(wanted - 1, 1)
+        picks = sorted({round(i * step) for i in range(wanted)})
+        spread = [rest[i] for i in picks]
+    return sorted(set(fails) | set(spread), key=lambda s: (first_totals[s], s))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a script stands: ``agreed`` (with total and method), or waiting for a ``first``,
+    ``second`` or ``third`` mark."""
+
+    status: str
+    total: float | None = None
+    method: str = ""
+
+
+def decide(rubric: Rubric, marks: dict[str, float], *, sampled: bool) -> Decision:
+    """The moderation rule for one script, given its totals by role."""
+    first, second, third = (marks.get(r) for r in ("first", "second", "third"))
+    if first is None:
+        return Decision("first")
+    if not sampled:
+        return Decision("agreed", first, "first mark (not in the second-marking sample)")
+    if second is None:
+        return Decision("second")
+    if rubric.band(first).id == rubric.band(second).id:
+        return Decision(
+            "agreed", round_half((first + second) / 2), "mean of first and second marks"
+        )
+    if third is None:
+        return Decision("third")
+    return Decision("agreed", statistics.median([first, second, third]), "median of three marks")
+
+
+def feedback_comment(rubric: Rubric, mark: Mark) -> str:
+    """The comment a learner sees: the level reached on each criterion, with the marker's words."""
+    lines = []
+    for criterion in rubric.criteria:
+        level = next(lv for lv in criterion.levels if lv.id == mark.levels[criterion.id])
+        note = mark.comments.get(criterion.id, "").strip()
+        lines.append(f"- {criterion.name}: {level.name}" + (f". {note}" if note else ""))
+    if mark.comment.strip():
+        lines += ["", mark.comment.strip()]
+    return "\n".join(lines)
+
+
+# --- operations on a course --------------------------------------------------------------------------
+
+
+def prepare_scripts(
+    course: Course, book: MarkingBook, assignment: str, rubric: Rubric, notebook: str, cell: str
+) -> list[Script]:
+    """One anonymous script per submitted answer in ``cell`` that needs a marker.
+
+    An answer nbgrader already scored (an untouched answer cell scores 0 automatically) is left out.
+    The cell's points must equal the rubric's maximum, so a rubric total is a gradebook score.
+    """
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            grade_cell = gb.find_grade_cell(cell, notebook, assignment)
+        except MissingEntry:
+            raise GradingError(f"{assignment}/{notebook} has no grade cell {cell!r}") from None
+        if abs(float(grade_cell.max_score) - rubric.max_total) > 1e-9:
+            raise GradingError(
+                f"cell {cell!r} is worth {grade_cell.max_score:g} points but rubric "
+                f"{rubric.id!r} totals {rubric.max_total:g}"
+            )
+        for submission in gb.assignment_submissions(assignment):
+            grade = gb.find_grade(cell, notebook, assignment, submission.student.id)
+            if grade.auto_score is None:
+                book.add_script(assignment, submission.student.id, notebook, cell, rubric.id)
+    return book.scripts(assignment)
+
+
+def _round_robin(
+    scripts: Sequence[str], markers: Sequence[str], avoid: dict[str, set[str]]
+) -> dict[str, str]:
+    if not markers:
+        raise GradingError("name at least one marker")
+    given: dict[str, str] = {}
+    load = dict.fromkeys(markers, 0)
+    for script in scripts:
+        allowed = [m for m in markers if m not in avoid.get(script, set())]
+        if not allowed:
+            raise GradingError(f"no marker left for {script} who has not already marked it")
+        marker = min(allowed, key=lambda m: (load[m], markers.index(m)))
+        given[script] = marker
+        load[marker] += 1
+    return given
+
+
+def allocate(
+    book: MarkingBook,
+    assignment: str,
+    rubric: Rubric,
+    role: str,
+    markers: Sequence[str],
+    *,
+    all_scripts: bool = False,
+) -> dict[str, str]:
+    """Allocate scripts for ``role``: every script (first); the sample (second); those whose two
+    marks fall in different bands (third). A marker never gets a script they have already marked."""
+    scripts = [s.script for s in book.scripts(assignment)]
+    if not scripts:
+        raise GradingError(f"no scripts for {assignment}: run `courseware grade scripts` first")
+    allocations = book.allocations(assignment)
+    marks = book.marks(assignment)
+    if role == "first":
+        wanted = [s for s in scripts if "first" not in allocations.get(s, {})]
+    elif role == "second":
+        missing = [s for s in scripts if "first" not in marks.get(s, {})]
+        if missing and not all_scripts:
+            raise GradingError(
+                f"{len(missing)} scripts have no first mark yet; the sample is drawn across the "
+                "range of first marks (or use --all to second-mark every script)"
+            )
+        if all_scripts:
+            sample = scripts
+        else:
+            firsts = {s: marks[s]["first"].total for s in scripts}
+            sample = second_marking_sample(firsts, rubric)
+        wanted = [s for s in sample if "second" not in allocations.get(s, {})]
+    elif role == "third":
+        wanted = [
+            s
+            for s, d in moderation_status(book, assignment, rubric).items()
+            if d.status == "third" and "third" not in allocations.get(s, {})
+        ]
+    else:
+        raise GradingError("role must be first, second or third")
+    avoid = {s: set(allocations.get(s, {}).values()) for s in wanted}
+    given = _round_robin(wanted, list(markers), avoid)
+    for script, marker in given.items():
+        book.allocate(script, role, marker)
+    return given
+
+
+def marking_queue(book: MarkingBook, assignment: str, marker: str) -> list[tuple[str, str]]:
+    """(script, role) pairs allocated to ``marker`` and not yet marked by them."""
+    allocations = book.allocations(assignment)
+    marks = book.marks(assignment)
+    return sorted(
+        (script, role)
+        for script, roles in allocations.items()
+        for role, who in roles.items()
+        if who == marker and role not in marks.get(script, {})
+    )
+
+
+def record_mark(
+    book: MarkingBook,
+    rubric: Rubric,
+    script: str,
+    marker: str,
+    levels: dict[str, str],
+    comments: dict[str, str] | None = None,
+    comment: str = "",
+) -> Mark:
+    """Record ``marker``'s mark for a script allocated to them (a repeat replaces their earlier one)."""
+    info = book.script(script)
+    if info.rubric != rubric.id:
+        raise GradingError(f"{script} is marked with rubric {info.rubric!r}, not {rubric.id!r}")
+    roles = [
+        r for r, who in book.allocations(info.assignment).get(script, {}).items() if who == marker
+    ]
+    if not roles:
+        raise GradingError(f"{script} is not allocated to {marker!r}")
+    try:
+        total = rubric.total(levels)
+    except ValueError as exc:
+        raise GradingError(f"{script}: {exc}") from None
+    comments = {k: v for k, v in (comments or {}).items() if v.strip()}
+    unknown = sorted(set(comments) - {c.id for c in rubric.criteria})
+    if unknown:
+        raise GradingError(f"{script}: comments for unknown criteria {unknown}")
+    role = min(roles, key=("first", "second", "third").index)
+    mark = Mark(script, role, marker, dict(levels), comments, comment, total, time.time())
+    book.add_mark(mark)
+    return mark
+
+
+def moderation_status(book: MarkingBook, assignment: str, rubric: Rubric) -> dict[str, Decision]:
+    allocations = book.allocations(assignment)
+    marks = book.marks(assignment)
+    found = {}
+    for script in book.scripts(assignment):
+        roles = allocations.get(script.script, {})
+        totals = {r: m.total for r, m in marks.get(script.script, {}).items()}
+        found[script.script] = decide(rubric, totals, sampled="second" in roles)
+    return found
+
+
+def agree_marks(
+    book: MarkingBook, assignment: str, rubric: Rubric, *, by: str = "moderation"
+) -> dict[str, Agreed]:
+    """Record an agreed mark for every script the rules can settle; return them all."""
+    marks = book.marks(assignment)
+    current = book.agreed(assignment)
+    for script, decision in moderation_status(book, assignment, rubric).items():
+        if decision.status != "agreed" or decision.total is None:
+            continue
+        given = marks[script]
+        closest = min(
+            (given[r] for r in ("first", "second", "third") if r in given),
+            key=lambda m: abs(m.total - float(decision.total or 0)),
+        )
+        agreed = Agreed(
+            script, decision.total, feedback_comment(rubric, closest), decision.method, by
+        )
+        old = current.get(script)
+        if old is None or (old.total, old.comment, old.method) != (
+            agreed.total,
+            agreed.comment,
+            agreed.method,
+        ):
+            book.add_agreed(agreed)
+    return book.agreed(assignment)
+
+
+def write_back(course: Course, book: MarkingBook, assignment: str) -> int:
+    """Put each agreed mark and its comment into nbgrader's gradebook; return how many."""
+    agreed = book.agreed(assignment)
+    with course.gradebook() as gb:
+        for script, result in agreed.items():
+            info = book.script(script)
+            grade = gb.find_grade(info.cell, info.notebook, assignment, info.student)
+            grade.manual_score = result.total
+            grade.needs_manual_grade = False
+            comment = gb.find_comment(info.cell, info.notebook, assignment, info.student)
+            comment.manual_comment = result.comment
+        gb.db.commit()
+    return len(agreed)
+
+
+def script_text(course: Course, script: Script) -> str:
+    """The answer a marker reads: the cell's text from the autograded (else submitted) notebook."""
+    import json
+
+    coursedir = course.coursedir()
+    for step in (coursedir.autograded_directory, coursedir.submitted_directory):
+        path = course.folder(step, script.student, script.assignment) / f"{script.notebook}.ipynb"
+        try:
+            nb: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for cell in nb.get("cells", []):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if isinstance(meta, dict) and meta.get("grade_id") == script.cell:
+                source = cell.get("source", "")
+                return "".join(source) if isinstance(source, list) else str(source)
+    return ""
