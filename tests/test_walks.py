@@ -8,6 +8,7 @@ still be reached, and replaying the stored steps lands in exactly the same state
 from __future__ import annotations
 
 from collections import deque
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,12 @@ VIGNETTES = sorted(
         *(REPO / "docs").glob("**/vignettes/*.yaml"),
     }
 )
+
+
+@cache
+def loaded(path: Path) -> Vignette:
+    """Each file is loaded (and linted) once; the walks share it, as a kernel's widgets do."""
+    return load_vignette(path)
 
 
 def an_ending_is_reachable(vignette: Vignette, walk: Walk, limit: int = 50_000) -> bool:
@@ -67,7 +74,7 @@ def check_state(vignette: Vignette, walk: Walk) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_walk_never_reaches_an_invalid_state(path: Path, data: st.DataObject) -> None:
-    vignette = load_vignette(path)
+    vignette = loaded(path)
     walk = vignette.walk()
     check_state(vignette, walk)
     for _ in range(data.draw(st.integers(1, 40), label="steps")):

@@ -1,6 +1,11 @@
-"""Content as validated data: modules, reflection prompts and vignettes loaded from YAML."""
+"""Content as validated data: modules, reflection prompts and vignettes loaded from YAML.
 
-from ._check import check_paths
+``check_paths`` (the author's checker, with the course and exercise checks it pulls in) loads on
+first use, so a learner's kernel does not carry it.
+"""
+
+from typing import TYPE_CHECKING, Any
+
 from ._conditions import Condition
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
@@ -24,6 +29,9 @@ from ._models import (
 from ._module import ModuleContent, find_modules, load_module
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
+
+if TYPE_CHECKING:
+    from ._check import check_paths
 
 __all__ = [
     "FRAMEWORKS",
@@ -66,3 +74,11 @@ __all__ = [
     "load_vignette",
     "takes_opportunity",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "check_paths":
+        from ._check import check_paths
+
+        return check_paths
+    raise AttributeError(f"module 'courseware.content' has no attribute {name!r}")
