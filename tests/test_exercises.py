@@ -298,7 +298,9 @@ def test_vignette_widget_shows_counters_techniques_and_debrief(store: SQLiteStor
 
 def test_a_choice_whose_condition_fails_is_refused_through_the_comm(store: SQLiteStore) -> None:
     view = gallery(store).vignette("night-call")
+    stale = view.choices.children[2]  # "He's comfortable", offered only at the start
     click(view.choices.children[1])  # the identity check first: trust stays at 1
+    click(stale)  # a forged message from an old button: no jump to another branch
     click(view.choices.children[1])  # straight to the update
     assert view.walk.node_id == "update" and view.walk.counters["trust"] == 1
     offered = [i for i, _ in view.walk.offered()]
