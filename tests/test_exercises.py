@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import ipywidgets as w
 import pytest
 from test_widgets import click, comm_message
 
@@ -334,3 +335,28 @@ def test_gallery_content_and_notebook_pass_check(tmp_path: Path) -> None:
     from courseware.content import check_paths
 
     assert check_paths([GALLERY]) == []
+
+
+HOSTILE = "Mrs Smith <img src=x onerror=alert(1)> =cmd|' /C calc'!A0 \u202e مرحبا " + "😀" * 300_000
+
+
+def test_hostile_text_is_stored_intact_and_never_rendered_as_html(store: SQLiteStore) -> None:
+    compose: ComposeResponse = exercise(store, "compose-reply")
+    type_into(compose.text, HOSTILE)
+    click(compose.submit_button)
+    timed: TimedWrite = exercise(store, "waiting-write")
+    click(timed.start_button)
+    type_into(timed.text, HOSTILE)
+    chart: ParallelChart = exercise(store, "parallel-chart")
+    type_into(chart.boxes["felt"], HOSTILE)
+    assert exercise(store, "compose-reply").text.value == HOSTILE
+    assert exercise(store, "waiting-write").text.value == HOSTILE
+    assert exercise(store, "parallel-chart").boxes["felt"].value == HOSTILE
+    html = render_html(compose) + render_html(timed) + render_html(chart)
+    assert "<img" not in html and "“Mrs Smith”" in html  # quoted in the warning, as text
+
+
+def render_html(widget: Any) -> str:
+    """Every HTML string a widget shows (its own and its children's)."""
+    own = widget.value if isinstance(widget, w.HTML) else ""
+    return own + "".join(render_html(child) for child in getattr(widget, "children", ()))
