@@ -21,49 +21,30 @@ import os
 import sys
 from pathlib import Path
 
-from courseware.hub import CUSTOM_SCOPES, SERVICE_NAME, course_groups, hub_roles
+from courseware.hub import configure_hub, course_groups
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
 COURSES = os.environ.get("COURSEWARE_COURSES", "clinical-empathy").split()
 SERVICE_PORT = int(os.environ.get("COURSEWARE_SERVICE_PORT", "10101"))
-SERVICE_URL = f"http://127.0.0.1:{SERVICE_PORT}"
-DATABASE_URL = os.environ.get(
-    "COURSEWARE_DATABASE_URL", "sqlite:////srv/courseware/courseware-service.sqlite"
+
+# The courseware service (managed: started, and restarted if it dies, by the hub), its custom
+# scopes and roles, the course groups, and the learners' store pointing at the service.
+configure_hub(
+    c,
+    courses=COURSES,
+    database_url=os.environ.get(
+        "COURSEWARE_DATABASE_URL", "sqlite:////srv/courseware/courseware-service.sqlite"
+    ),
+    service_url=f"http://127.0.0.1:{SERVICE_PORT}",
+    min_group_size=int(os.environ.get("COURSEWARE_MIN_GROUP_SIZE", "5")),
+    groups=os.environ.get("COURSEWARE_HUB_GROUPS", "1") != "0",
 )
-
-# Roles and scopes: the service enforces the custom scopes; JupyterHub assigns them.
-c.JupyterHub.custom_scopes = CUSTOM_SCOPES
-roles = hub_roles(COURSES)
-c.JupyterHub.load_groups = {
-    group: {"users": []} for course in COURSES for group in course_groups(course).values()
-}
-
-# The courseware service, managed (started, and restarted if it dies) by the hub.
-services = [
-    {
-        "name": SERVICE_NAME,
-        "url": SERVICE_URL,
-        "command": [sys.executable, "-m", "courseware.hub"],
-        "environment": {
-            "COURSEWARE_DATABASE_URL": DATABASE_URL,
-            "COURSEWARE_MIN_GROUP_SIZE": os.environ.get("COURSEWARE_MIN_GROUP_SIZE", "5"),
-        },
-        "oauth_no_confirm": True,
-        "display": False,
-    }
-]
-
-# Learners' servers and kernels reach the service with their own hub token; they never see
-# the database URL (JupyterHub passes a server only the variables named here and its own).
-c.Spawner.environment = {
-    "COURSEWARE_STORE": f"courseware+{SERVICE_URL}/services/{SERVICE_NAME}/",
-}
 
 # nbgrader's formgrader for each course, as a hub service only its graders may open.
 for number, pair in enumerate(os.environ.get("COURSEWARE_FORMGRADERS", "").split()):
     course, _, course_dir = pair.partition("=")
-    services.append(
+    c.JupyterHub.services.append(
         {
             "name": course,
             "url": f"http://127.0.0.1:{SERVICE_PORT + 1 + number}",
@@ -77,7 +58,7 @@ for number, pair in enumerate(os.environ.get("COURSEWARE_FORMGRADERS", "").split
             "oauth_no_confirm": True,
         }
     )
-    roles.append(
+    c.JupyterHub.load_roles.append(
         {
             "name": f"formgrader-{course}",
             "description": f"Open the {course} formgrader.",
@@ -85,6 +66,3 @@ for number, pair in enumerate(os.environ.get("COURSEWARE_FORMGRADERS", "").split
             "groups": [course_groups(course)["tutors"]],
         }
     )
-
-c.JupyterHub.services = services
-c.JupyterHub.load_roles = roles

@@ -28,6 +28,8 @@ from courseware.hub import lti_groups
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
+# The LMS owns group membership: JupyterHub's load_groups and manage_groups don't mix.
+os.environ["COURSEWARE_HUB_GROUPS"] = "0"
 load_subconfig(str(Path(__file__).with_name("jupyterhub_config.py")))  # noqa: F821
 
 c.JupyterHub.authenticator_class = "ltiauthenticator.lti13.auth.LTI13Authenticator"
@@ -39,10 +41,7 @@ c.LTI13Authenticator.jwks_endpoint = os.environ.get("LTI13_JWKS_URL", "")
 c.LTI13Authenticator.username_key = "sub"
 c.Authenticator.allow_all = True  # everyone the LMS launches is a learner somewhere
 c.Authenticator.enable_auth_state = True  # requires JUPYTERHUB_CRYPT_KEY in the environment
-
-# The LMS owns group membership now: JupyterHub's load_groups and manage_groups don't mix.
 c.Authenticator.manage_groups = True
-c.JupyterHub.load_groups = {}
 
 
 def lti_post_auth_hook(authenticator, handler, auth_model):

@@ -6,6 +6,7 @@ never imported into a learner's kernel.
 """
 
 from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
+from ._config import configure_hub
 from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
 from ._lti import lti_groups
 from ._main import main, migrate, serve
@@ -36,6 +37,7 @@ __all__ = [
     "Permissions",
     "SchemaTooNew",
     "ServiceState",
+    "configure_hub",
     "course_groups",
     "course_roles",
     "hub_roles",

@@ -46,9 +46,14 @@ async def serve(
     min_group_size: int = 5,
     url: str | None = None,
     prefix: str | None = None,
+    ip: str | None = None,
     group_cache_seconds: float = 60.0,
 ) -> None:
-    """Migrate, then serve until SIGTERM or SIGINT; in-flight writes finish before exit."""
+    """Migrate, then serve until SIGTERM or SIGINT; in-flight writes finish before exit.
+
+    ``url`` and ``prefix`` default to what the hub passes (``JUPYTERHUB_SERVICE_URL`` and
+    ``JUPYTERHUB_SERVICE_PREFIX``); ``ip`` to ``$COURSEWARE_SERVICE_IP``, else the URL's host.
+    """
     url = url or os.environ.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:10101"
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/courseware/"
     where = urllib.parse.urlsplit(url)
@@ -67,7 +72,10 @@ async def serve(
         schema_version=version,
     )
     server = HTTPServer(make_app(state, prefix), xheaders=True)
-    server.listen(where.port or 80, where.hostname or "127.0.0.1")
+    # On Kubernetes the URL names the hub's Service ("http://hub:10101"), which the pod cannot
+    # bind to: COURSEWARE_SERVICE_IP=0.0.0.0 listens on every address instead.
+    ip = ip or os.environ.get("COURSEWARE_SERVICE_IP") or where.hostname or "127.0.0.1"
+    server.listen(where.port or 80, ip)
     log.info("courseware service on %s%s (schema %d, %s)", url, prefix, version, db.dialect)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,0 +1,71 @@
+"""The hub configuration the courseware needs, as one call for any jupyterhub_config.py.
+
+Used by deploy/jupyterhub_config.py (one machine) and by the Zero to JupyterHub values'
+``hub.extraConfig`` (Kubernetes), so both deployments declare the same service, scopes, roles,
+groups and learner environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from ._roles import CUSTOM_SCOPES, SERVICE_NAME, course_groups, hub_roles
+
+__all__ = ["configure_hub"]
+
+
+def _existing(value: Any, kind: type) -> Any:
+    """A config value already set (e.g. by the Helm chart), or an empty one."""
+    return kind(value) if isinstance(value, kind) else kind()
+
+
+def configure_hub(
+    c: Any,
+    *,
+    courses: Iterable[str],
+    database_url: str,
+    service_url: str = "http://127.0.0.1:10101",
+    bind_ip: str | None = None,
+    min_group_size: int = 5,
+    python: str = sys.executable,
+    groups: bool = True,
+) -> None:
+    """Add the courseware service, its scopes and roles, and the learners' store to ``c``.
+
+    ``service_url`` is where the hub, the proxy and learners' kernels reach the service (e.g.
+    ``http://hub:10101`` on Kubernetes, where it must listen on ``bind_ip="0.0.0.0"``). The
+    database URL goes only into the service's own environment. ``groups=False`` leaves group
+    creation to the authenticator (JupyterHub refuses ``load_groups`` with ``manage_groups``).
+    """
+    courses = list(courses)
+    c.JupyterHub.custom_scopes = {**_existing(c.JupyterHub.custom_scopes, dict), **CUSTOM_SCOPES}
+    c.JupyterHub.load_roles = [*_existing(c.JupyterHub.load_roles, list), *hub_roles(courses)]
+    if groups:
+        c.JupyterHub.load_groups = {
+            **_existing(c.JupyterHub.load_groups, dict),
+            **{g: {"users": []} for course in courses for g in course_groups(course).values()},
+        }
+    environment = {
+        "COURSEWARE_DATABASE_URL": database_url,
+        "COURSEWARE_MIN_GROUP_SIZE": str(min_group_size),
+    }
+    if bind_ip:
+        environment["COURSEWARE_SERVICE_IP"] = bind_ip
+    c.JupyterHub.services = [
+        *_existing(c.JupyterHub.services, list),
+        {
+            "name": SERVICE_NAME,
+            "url": service_url,
+            "command": [python, "-m", "courseware.hub"],
+            "environment": environment,
+            "oauth_no_confirm": True,
+            "display": False,
+        },
+    ]
+    # Learners' kernels reach the service with their own hub token, never the database URL.
+    c.Spawner.environment = {
+        **_existing(c.Spawner.environment, dict),
+        "COURSEWARE_STORE": f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/",
+    }
