@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._paths import curriculum_root, default_check_paths
@@ -25,14 +25,52 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _apps_call(call: Callable[[], None]) -> int:
+    """Run a server until interrupted; a bad config or unknown module is one message, exit 1."""
+    from .apps import AppsError
+
+    try:
+        call()
+    except AppsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .apps import serve
 
     root = args.root or curriculum_root() / "modules"
-    serve(
-        root, port=args.port, ip=args.ip, open_browser=args.open_browser, extra_args=args.voila_args
+    return _apps_call(
+        lambda: serve(
+            root,
+            config=args.config,
+            port=args.port,
+            ip=args.ip,
+            open_browser=args.open_browser,
+            preheat=args.preheat,
+            max_kernels=args.max_kernels,
+            extra_args=args.voila_args,
+        )
     )
-    return 0
+
+
+def _seminar(args: argparse.Namespace) -> int:
+    from .apps import run_seminar
+
+    root = args.root or curriculum_root() / "modules"
+    return _apps_call(
+        lambda: run_seminar(
+            args.module,
+            root=root,
+            config=args.config,
+            port=args.port,
+            ip=args.ip,
+            public_url=args.public_url,
+            min_group=args.min_group,
+            open_browser=args.open_browser,
+        )
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -84,7 +122,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
     serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--open-browser", action="store_true", help="open a browser tab")
+    serve.add_argument("--config", type=Path, help="branding and limits (default: courseware.yaml)")
+    serve.add_argument(
+        "--preheat", action="append", default=[], metavar="MODULE_ID", help="keep kernels warm"
+    )
+    serve.add_argument("--max-kernels", type=int, help="live learner kernels at most")
     serve.set_defaults(func=_serve)
+
+    seminar = sub.add_parser(
+        "seminar", help="present a module: presenter view, join link and QR code, live polls"
+    )
+    seminar.add_argument("module", help="module id or folder")
+    seminar.add_argument("--root", type=Path, help="folder of modules (default: modules/)")
+    seminar.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    seminar.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (0.0.0.0 for the room's devices)"
+    )
+    seminar.add_argument("--public-url", help="the address learners' devices use, for the QR code")
+    seminar.add_argument("--min-group", type=int, help="answers before a breakdown (default 5)")
+    seminar.add_argument(
+        "--config", type=Path, help="branding and limits (default: courseware.yaml)"
+    )
+    seminar.add_argument("--open-browser", action="store_true", help="open the presenter view")
+    seminar.set_defaults(func=_seminar)
 
     report = sub.add_parser(
         "report", help="score survey and store responses; write the evaluation report (HTML)"

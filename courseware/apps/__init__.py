@@ -1,13 +1,29 @@
-"""Voila apps: the module gallery and each module served as a standalone app."""
+"""Voila apps: the module gallery, each module served as a standalone app, and seminar mode."""
 
+from ._config import AppConfig, AppsError, find_config, load_config
 from ._gallery import GalleryEntry, gallery_entries, render_gallery
-from ._serve import CoursewareVoila, serve, serve_argv
+from ._seminar import Question, Results, Seminar, SeminarError, seminar_questions
+from ._seminar_web import SeminarServer, build_seminar, run_seminar
+from ._serve import CoursewareVoila, build_app, serve, serve_argv
 
 __all__ = [
+    "AppConfig",
+    "AppsError",
     "CoursewareVoila",
     "GalleryEntry",
+    "Question",
+    "Results",
+    "Seminar",
+    "SeminarError",
+    "SeminarServer",
+    "build_app",
+    "build_seminar",
+    "find_config",
     "gallery_entries",
+    "load_config",
     "render_gallery",
+    "run_seminar",
+    "seminar_questions",
     "serve",
     "serve_argv",
 ]

@@ -1,4 +1,8 @@
-"""The gallery page: every module under the served folder, grouped by stream."""
+"""The gallery page: every module under the served folder, grouped by stream and stage, searchable.
+
+Search and filters are a plain GET form, answered here on the server, so they work without
+JavaScript; ``gallery.js`` only makes the same filter live as you type (progressive enhancement).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from ..content import STREAM_TITLES, ContentError, find_modules, load_module
+from ..content import STREAM_TITLES, ContentError, ModuleContent, find_modules, load_module
+from ._pages import Site
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).parent / "templates"
+
+STAGE_TITLES: dict[str, str] = {
+    "medical-foundation-year": "Medical Foundation Year",
+    "undergraduate": "Undergraduate years",
+    "foundation-doctor": "Foundation doctors",
+    "specialty-training": "Specialty training",
+    "cpd": "Continuing professional development",
+    "all-stages": "All stages",
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,52 @@ class GalleryEntry:
     summary: str
     cpd_hours: float | None
     url: str
+    stage: str = "all-stages"
+    outcomes: tuple[str, ...] = ()
+    content_warnings: tuple[str, ...] = ()
+    notebook: str = ""
+
+    @property
+    def stream_title(self) -> str:
+        return STREAM_TITLES.get(self.stream, self.stream)
+
+    @property
+    def stage_title(self) -> str:
+        return STAGE_TITLES.get(self.stage, self.stage)
+
+    @property
+    def search_text(self) -> str:
+        """Everything a search matches against, lower-cased."""
+        parts = (self.title, self.summary, self.stream_title, self.stage_title, *self.outcomes)
+        return " ".join(parts).lower()
+
+    def matches(self, query: str = "", stream: str = "", stage: str = "") -> bool:
+        """Every word of ``query`` appears somewhere, and the stream and stage match if given."""
+        if stream and stream != self.stream:
+            return False
+        if stage and stage != self.stage:
+            return False
+        text = self.search_text
+        return all(word in text for word in query.lower().split())
+
+
+def entry_for(module: ModuleContent, root: Path, base_url: str = "/") -> GalleryEntry:
+    """The gallery entry of a loaded module whose notebook lies under ``root``."""
+    relative = module.notebook.resolve().relative_to(root.resolve()).as_posix()
+    spec = module.spec
+    return GalleryEntry(
+        id=spec.id,
+        title=spec.title,
+        stream=spec.stream,
+        minutes=spec.minutes,
+        summary=spec.summary,
+        cpd_hours=spec.cpd_hours,
+        url=f"{base_url}voila/render/{relative}",
+        stage=spec.stage,
+        outcomes=tuple(str(o) for o in spec.outcomes),
+        content_warnings=tuple(spec.content_warnings),
+        notebook=relative,
+    )
 
 
 def gallery_entries(root: Path, base_url: str = "/") -> list[GalleryEntry]:
@@ -40,37 +97,54 @@ def gallery_entries(root: Path, base_url: str = "/") -> list[GalleryEntry]:
         if not module.notebook.is_file():
             log.error("module in %s has no notebook and is not shown", directory)
             continue
-        relative = module.notebook.relative_to(root).as_posix()
-        spec = module.spec
-        entries.append(
-            GalleryEntry(
-                spec.id,
-                spec.title,
-                spec.stream,
-                spec.minutes,
-                spec.summary,
-                spec.cpd_hours,
-                f"{base_url}voila/render/{relative}",
-            )
-        )
+        entries.append(entry_for(module, root, base_url))
     return entries
+
+
+def group_entries(entries: list[GalleryEntry]) -> list[dict[str, Any]]:
+    """Streams in curriculum order, each with its stages in training order, each with modules."""
+    streams: list[dict[str, Any]] = []
+    for stream_id, stream_title in STREAM_TITLES.items():
+        in_stream = [e for e in entries if e.stream == stream_id]
+        if not in_stream:
+            continue
+        stages = []
+        for stage_id, stage_title in STAGE_TITLES.items():
+            modules = sorted((e for e in in_stream if e.stage == stage_id), key=lambda e: e.title)
+            if modules:
+                stages.append({"id": stage_id, "title": stage_title, "modules": modules})
+        streams.append({"id": stream_id, "title": stream_title, "stages": stages})
+    return streams
 
 
 def render_gallery(
     root: Path,
     *,
     base_url: str = "/",
-    title: str = "Clinical empathy modules",
-    institution: str = "Empathy courseware",
+    site: Site | None = None,
+    query: str = "",
+    stream: str = "",
+    stage: str = "",
+    entries: list[GalleryEntry] | None = None,
 ) -> str:
-    """The gallery's HTML: accessible, self-contained, with every string escaped."""
-    entries = gallery_entries(root, base_url)
-    streams: list[dict[str, Any]] = []
-    for stream_id, stream_title in STREAM_TITLES.items():
-        modules = [e for e in entries if e.stream == stream_id]
-        if modules:
-            streams.append({"id": stream_id, "title": stream_title, "modules": modules})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    return env.get_template("gallery.html").render(
-        streams=streams, title=title, institution=institution
+    """The gallery's HTML, filtered by ``query``, ``stream`` and ``stage`` (unknown values ignored)."""
+    site = site or Site(base_url=base_url)
+    every = entries if entries is not None else gallery_entries(root, site.base_url)
+    stream = stream if stream in STREAM_TITLES else ""
+    stage = stage if stage in STAGE_TITLES else ""
+    query = " ".join(query.split())[:200]
+    shown = [e for e in every if e.matches(query, stream, stage)]
+    return site.render(
+        "gallery.html",
+        title=site.config.branding.title,
+        streams=group_entries(shown),
+        total=len(every),
+        shown=len(shown),
+        query=query,
+        stream=stream,
+        stage=stage,
+        stream_choices=[
+            (k, v) for k, v in STREAM_TITLES.items() if any(e.stream == k for e in every)
+        ],
+        stage_choices=[(k, v) for k, v in STAGE_TITLES.items() if any(e.stage == k for e in every)],
     )

@@ -1,47 +1,293 @@
-"""``courseware serve``: Voila on the module folder, with our gallery as the front page."""
+"""``courseware serve``: Voila on the module folder, with our gallery, limits and caching.
+
+:class:`CoursewareVoila` is Voila with a few handlers put in front of its own (tornado takes the
+first route that matches):
+
+* ``/`` the gallery; ``/courseware/static/`` our CSS and JS; ``/courseware/brand/logo``;
+* ``/voila/render/...`` Voila's page handler behind an admission check (the kernel cap) that sends
+  an accessible "room is full" page (503, ``Retry-After``) instead of starting another kernel, and
+  that sets the ``_xsrf`` cookie the page's shutdown beacon needs (Voila issue 1458: without the
+  cookie the beacon's POST is refused and the kernel of every closed page leaks);
+* ``/voila/api/shutdown/<id>``: the beacon's target, quiet when the kernel is already gone;
+* ``/voila/static/``, ``/voila/labextensions/``, ``/voila/templates/``: cached and compressed;
+* ``/courseware/api/status``: kernel counts as JSON, answered only to loopback clients.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import tornado.web
-from voila.app import Voila
+from jupyter_server.utils import url_path_join
+from traitlets.config import Config
+from voila.app import Voila, _kernel_id_regex
+from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
+from voila.tornado.handler import TornadoVoilaHandler
 
-from ._gallery import render_gallery
+from ..content import ContentError, find_modules, load_module
+from ._config import LOGO_TYPES, AppConfig, AppsError, resolve_config
+from ._gallery import GalleryEntry, gallery_entries, render_gallery
+from ._kernels import (
+    CountingKernelManager,
+    Ticket,
+    admitted_as,
+    kernel_environment,
+    kernel_manager_class,
+    make_prelaunch_hook,
+)
+from ._pages import STATIC, Site
+from ._static import (
+    CoursewareStaticHandler,
+    LabextensionsHandler,
+    StaticHandler,
+    TemplateStaticHandler,
+)
 
 SHARE = Path(__file__).parent / "share"
+NOT_NEEDED_EXTENSIONS = [
+    "@jupyter/nbgrader",  # nbgrader's JupyterLab panels: no use in a standalone app
+    "@jupyter-notebook/lab-extension",  # Notebook 7's menus
+    "jupyterlab_pygments",  # code highlighting; our apps strip all code
+]
+"""JupyterLab extensions Voila would load into every page (12 requests) that module apps never use."""
+ALLOWED_MESSAGES = [
+    "comm_open",
+    "comm_close",
+    "comm_msg",
+    "comm_info_request",
+    "kernel_info_request",
+    "shutdown_request",
+]
 
 
-class GalleryHandler(tornado.web.RequestHandler):
-    """Serves the gallery at the root of the app."""
+class _SiteHandler(tornado.web.RequestHandler):
+    @property
+    def site(self) -> Site:
+        site: Site = self.settings["courseware_site"]
+        return site
+
+
+class GalleryHandler(_SiteHandler):
+    """Serves the gallery at the root of the app; filters come as query arguments."""
+
+    _cache: tuple[float, list[GalleryEntry]] | None = None
 
     def initialize(self, root: Path, base_url: str) -> None:
         self.root = root
         self.base_url = base_url
 
+    def entries(self) -> list[GalleryEntry]:
+        """Module metadata, re-read at most every few seconds (authors see edits quickly)."""
+        cached = self.settings.get("courseware_gallery_cache")
+        if cached is not None and time.monotonic() - cached[0] < 5:
+            entries: list[GalleryEntry] = cached[1]
+            return entries
+        entries = gallery_entries(self.root, self.base_url)
+        self.settings["courseware_gallery_cache"] = (time.monotonic(), entries)
+        return entries
+
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
-        self.finish(render_gallery(self.root, base_url=self.base_url))
+        self.finish(
+            render_gallery(
+                self.root,
+                site=self.site,
+                query=self.get_argument("q", ""),
+                stream=self.get_argument("stream", ""),
+                stage=self.get_argument("stage", ""),
+                entries=self.entries(),
+            )
+        )
+
+
+class LogoHandler(_SiteHandler):
+    """The configured logo; even an SVG opened on its own can run nothing (strict CSP)."""
+
+    def get(self) -> None:
+        path = self.site.config.logo_path()
+        if path is None or not path.is_file():
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", LOGO_TYPES[path.suffix.lower()])
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "public, max-age=3600")
+        self.finish(path.read_bytes())
+
+
+def render_full_page(handler: tornado.web.RequestHandler, site: Site) -> None:
+    """The friendly 'room is full' answer: 503 with Retry-After, as an accessible page."""
+    handler.set_status(503)
+    handler.set_header("Retry-After", "60")
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.set_header("Cache-Control", "no-store")
+    handler.finish(
+        site.render("full.html", title="The room is full", retry_url=handler.request.uri)
+    )
+
+
+class ModuleHandler(TornadoVoilaHandler):  # type: ignore[misc]
+    """Voila's page handler, admitting a view only while there is room for its kernel."""
+
+    async def get(self, path: str | None = None) -> None:
+        manager = self.kernel_manager
+        ticket: Ticket | None = None
+        if isinstance(manager, CountingKernelManager) and path and path.endswith(".ipynb"):
+            ticket = manager.admit()
+            if ticket is None:
+                self.log.warning("room is full: %s learner kernels", manager.max_kernels)
+                render_full_page(self, self.settings["courseware_site"])
+                return
+        # Voila issue 1458: the page's shutdown beacon posts the _xsrf cookie, which Voila never
+        # sets; reading the token here sets it, so closing the page shuts its kernel down.
+        self.xsrf_token  # noqa: B018 - read for its side effect
+        try:
+            with admitted_as(ticket):
+                await super().get(path)
+        finally:
+            if ticket is not None:
+                manager.release(ticket)
+
+
+class ShutdownHandler(VoilaShutdownKernelHandler):  # type: ignore[misc]
+    """The page's ``beforeunload`` beacon; a kernel already culled is not an error."""
+
+    @tornado.web.authenticated
+    async def post(self, kernel_id: str) -> None:
+        if kernel_id in self.kernel_manager:
+            await self.kernel_manager.shutdown_kernel(kernel_id)
+        self.set_status(204)
+        self.finish()
+
+
+class StatusHandler(tornado.web.RequestHandler):
+    """Kernel counts for tests, benchmarks and monitoring; only loopback clients may ask."""
+
+    def get(self) -> None:
+        try:
+            local = ipaddress.ip_address(self.request.remote_ip or "").is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            raise tornado.web.HTTPError(403)
+        manager = self.settings["kernel_manager"]
+        status = manager.status() if isinstance(manager, CountingKernelManager) else {}
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(status))
 
 
 class CoursewareVoila(Voila):  # type: ignore[misc]
-    """Voila serving a folder of modules, with the gallery in place of the file tree."""
+    """Voila serving a folder of modules: gallery, kernel cap, preheating, caching.
+
+    Set :attr:`courseware_config` (branding and limits) and, for a seminar,
+    :attr:`extra_handlers` before :meth:`initialize`.
+    """
+
+    courseware_config: AppConfig = AppConfig()
+    extra_handlers: Sequence[Any] = ()
+    extra_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
+
+    def init_settings(self) -> dict[str, Any]:
+        # Voila would build its own (pooling) kernel manager here and start filling pools at once;
+        # we let it build a plain one, then put ours in its place.
+        preheat: bool = self.voila_configuration.preheat_kernel
+        self.voila_configuration.preheat_kernel = False
+        try:
+            settings: dict[str, Any] = super().init_settings()
+        finally:
+            self.voila_configuration.preheat_kernel = preheat
+        serving = self.courseware_config.serve
+        pools: dict[str, Any] = {"default": {"pool_size": 0}}
+        for notebook in preheated_notebooks(Path(self.root_dir), serving.preheat):
+            pools[notebook] = {
+                "pool_size": serving.pool_size,
+                "kernel_env_variables": kernel_environment(self.ip),
+            }
+        options: dict[str, Any] = (
+            {"kernel_pools_config": pools, "fill_delay": 3.0} if preheat else {}
+        )
+        self.kernel_manager = kernel_manager_class(preheat=preheat)(
+            parent=self,
+            connection_dir=self.connection_dir,
+            kernel_spec_manager=self.kernel_spec_manager,
+            allowed_message_types=ALLOWED_MESSAGES,
+            max_kernels=serving.kernel_cap,
+            cull_idle_timeout=serving.reclaim_after,
+            cull_interval=max(1, min(60, serving.reclaim_after // 4)),
+            cull_connected=False,
+            cull_busy=False,
+            **options,
+        )
+        settings["kernel_manager"] = self.kernel_manager
+        settings["courseware_site"] = Site(self.courseware_config, self.base_url)
+        settings.update(self.extra_settings)
+        return settings
 
     def init_handlers(self) -> list[Any]:
         handlers: list[Any] = super().init_handlers()
-        gallery = (
-            self.server_url.rstrip("/") + "/?",
-            GalleryHandler,
-            {"root": Path(self.root_dir), "base_url": self.base_url},
-        )
-        return [gallery, *handlers]
+        url = self.server_url.rstrip("/")
+        voila_conf = {
+            "template_paths": self.template_paths,
+            "config": self.config,
+            "voila_configuration": self.voila_configuration,
+        }
+        ours: list[Any] = [
+            (url + "/?", GalleryHandler, {"root": Path(self.root_dir), "base_url": self.base_url}),
+            (url + "/courseware/static/(.*)", CoursewareStaticHandler, {"path": str(STATIC)}),
+            (url + "/courseware/brand/logo", LogoHandler),
+            (url + "/courseware/api/status", StatusHandler),
+            (url_path_join(self.server_url, r"/voila/render/(.*)"), ModuleHandler, voila_conf),
+            (
+                url_path_join(self.server_url, r"/voila/api/shutdown/" + _kernel_id_regex),
+                ShutdownHandler,
+            ),
+            (
+                url_path_join(self.server_url, r"/voila/static/(.*)"),
+                StaticHandler,
+                {"paths": self.static_paths, "default_filename": "index.html"},
+            ),
+            (url_path_join(self.server_url, r"/voila/templates/(.*)"), TemplateStaticHandler),
+            (
+                url_path_join(self.server_url, r"/voila/labextensions/(.*)"),
+                LabextensionsHandler,
+                {"path": self.labextensions_path},
+            ),
+            *self.extra_handlers,
+        ]
+        return [*ours, *handlers]
+
+
+def preheated_notebooks(root: Path, module_ids: Sequence[str]) -> list[str]:
+    """Notebook paths (relative to ``root``) of the modules with these ids; unknown ids are errors."""
+    wanted = set(module_ids)
+    found: dict[str, str] = {}
+    for directory in find_modules(root):
+        try:
+            module = load_module(directory)
+        except ContentError:
+            continue
+        if module.id in wanted and module.notebook.is_file():
+            found[module.id] = module.notebook.resolve().relative_to(root.resolve()).as_posix()
+    missing = wanted - set(found)
+    if missing:
+        raise AppsError(f"no module with id {', '.join(sorted(missing))} under {root}")
+    return [found[m] for m in module_ids]
 
 
 def serve_argv(
-    root: Path, *, port: int = 8866, ip: str = "127.0.0.1", open_browser: bool = False
+    root: Path,
+    *,
+    port: int = 8866,
+    ip: str = "127.0.0.1",
+    open_browser: bool = False,
+    preheat: bool = False,
 ) -> list[str]:
     """Voila's command line for serving ``root``; used by :func:`serve` and by the tests."""
     return [
@@ -53,6 +299,9 @@ def serve_argv(
         "--theme=light",
         "--strip_sources=True",
         "--show_tracebacks=False",
+        f"--preheat_kernel={preheat}",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_theme_override=NO",
         "--no-browser" if not open_browser else "--Voila.open_browser=True",
     ]
 
@@ -63,19 +312,69 @@ def use_courseware_templates() -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
-def serve(
+def template_resources(config: AppConfig, base_url: str = "/") -> dict[str, Any]:
+    """What the ``courseware`` Voila template reads as ``resources.courseware``."""
+    brand = config.branding
+    return {
+        "institution": brand.institution,
+        "brand": brand.colours.brand,
+        "focus": brand.colours.focus,
+        "logo_url": f"{base_url}courseware/brand/logo" if brand.logo else "",
+        "logo_alt": brand.logo_alt or "",
+        "css_url": Site(config, base_url).static("module.css"),
+    }
+
+
+def build_app(
     root: str | Path,
     *,
+    config: AppConfig | None = None,
     port: int = 8866,
     ip: str = "127.0.0.1",
     open_browser: bool = False,
-    extra_args: list[str] | None = None,
-) -> None:
-    """Serve the modules under ``root`` until interrupted."""
+    extra_args: Sequence[str] = (),
+    extra_handlers: Sequence[Any] = (),
+    extra_settings: dict[str, Any] | None = None,
+) -> CoursewareVoila:
+    """A configured, initialised (not yet started) server for the modules under ``root``."""
+    config = config or AppConfig()
+    root = Path(root).resolve()
+    preheated_notebooks(root, config.serve.preheat)  # unknown module ids fail before the server
     use_courseware_templates()
-    app = CoursewareVoila()
+    voila_config = Config()
+    voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config)}
+    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root)
+    voila_config.VoilaConfiguration.extension_denylist = NOT_NEEDED_EXTENSIONS
+    app = CoursewareVoila(config=voila_config)
+    app.courseware_config = config
+    app.extra_handlers = list(extra_handlers)
+    app.extra_settings = dict(extra_settings or {})
     app.initialize(
-        serve_argv(Path(root).resolve(), port=port, ip=ip, open_browser=open_browser)
-        + list(extra_args or [])
+        serve_argv(
+            root, port=port, ip=ip, open_browser=open_browser, preheat=bool(config.serve.preheat)
+        )
+        + list(extra_args)
     )
-    app.start()
+    return app
+
+
+def serve(
+    root: str | Path,
+    *,
+    config: AppConfig | str | Path | None = None,
+    port: int = 8866,
+    ip: str = "127.0.0.1",
+    open_browser: bool = False,
+    preheat: Sequence[str] = (),
+    max_kernels: int | None = None,
+    extra_args: Sequence[str] = (),
+) -> None:
+    """Serve the modules under ``root`` until interrupted.
+
+    ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
+    the modules if there is one; ``preheat`` (module ids) and ``max_kernels`` add to it.
+    """
+    resolved = resolve_config(Path(root), config, preheat=list(preheat), max_kernels=max_kernels)
+    build_app(
+        root, config=resolved, port=port, ip=ip, open_browser=open_browser, extra_args=extra_args
+    ).start()

@@ -1,0 +1,278 @@
+"""The apps layer without a server: config validation, gallery rendering and filtering, kernel
+accounting, the preheat cell, static caching rules."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import html
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import markupsafe
+import nbformat
+import pytest
+
+from courseware.apps import AppConfig, AppsError, gallery_entries, load_config, render_gallery
+from courseware.apps._config import contrast_ratio, resolve_config
+from courseware.apps._kernels import (
+    PREHEAT_CELL,
+    CountingKernelManager,
+    admitted_as,
+    kernel_manager_class,
+    make_prelaunch_hook,
+)
+from courseware.apps._pages import Site
+from courseware.apps._serve import preheated_notebooks
+from courseware.apps._static import GZIP_CACHE, cache_seconds
+from courseware.content import ContentError, find_modules, load_module
+
+from conftest import FIXTURES, MODULES
+
+DEMO = FIXTURES / "modules"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- config --------------------------------------------------------------------------------
+
+
+def test_defaults_without_a_file() -> None:
+    config = load_config(None)
+    assert config.seminar.min_group == 5
+    assert config.serve.kernel_cap >= 4
+    assert contrast_ratio(config.branding.colours.brand, "#ffffff") >= 4.5
+
+
+def test_a_full_config_file_loads(tmp_path: Path) -> None:
+    write(tmp_path / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    config = load_config(
+        write(
+            tmp_path / "courseware.yaml",
+            "branding:\n"
+            "  institution: Stoneygate Centre\n"
+            "  logo: logo.svg\n"
+            "  logo_alt: Stoneygate Centre logo\n"
+            "  colours: {brand: '#5a1e6e'}\n"
+            "serve: {max_kernels: 12, preheat: [demo], pool_size: 3}\n"
+            "seminar: {min_group: 8}\n",
+        )
+    )
+    assert config.branding.institution == "Stoneygate Centre"
+    assert config.logo_path() == tmp_path / "logo.svg"
+    assert (config.serve.kernel_cap, config.serve.pool_size) == (12, 3)
+    assert config.seminar.min_group == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        ("branding:\n  colours:\n    brand: '#ffff00'\n", 3, "branding.colours.brand", "contrast"),
+        ("branding:\n  colours:\n    focus: '#222222'\n", 3, "branding.colours.focus", "focus"),
+        ("branding:\n  colours:\n    brand: red\n", 3, "branding.colours.brand", "pattern"),
+        ("serve:\n  max_kernel: 3\n", 2, "serve.max_kernel", "unknown field"),
+        ("seminar:\n  min_group: 0\n", 2, "seminar.min_group", "greater than"),
+        ("branding:\n  logo: nowhere.png\n  logo_alt: x\n", 2, "branding.logo", "no such file"),
+        ("branding:\n  logo: notes.txt\n  logo_alt: x\n", 2, "branding.logo", "must be one of"),
+        ("serve:\n  preheat:\n    - Not An Id\n", 3, "serve.preheat.0", "not a module id"),
+    ],
+)
+def test_config_problems_name_file_line_and_field(
+    tmp_path: Path, text: str, line: int, field: str, words: str
+) -> None:
+    path = write(tmp_path / "courseware.yaml", text)
+    with pytest.raises(ContentError) as caught:
+        load_config(path)
+    (problem,) = [p for p in caught.value.problems if p.field == field]
+    assert problem.line == line
+    assert problem.file.endswith("courseware.yaml")
+    assert words in problem.message
+
+
+def test_a_logo_needs_its_text(tmp_path: Path) -> None:
+    write(tmp_path / "logo.png", "png")
+    with pytest.raises(ContentError, match="logo_alt is required"):
+        load_config(write(tmp_path / "c.yaml", "branding:\n  logo: logo.png\n"))
+
+
+def test_command_line_options_add_to_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "courseware.yaml", "serve: {preheat: [a], max_kernels: 9}\n")
+    config = resolve_config(tmp_path, path, preheat=["b", "a"], max_kernels=None, min_group=7)
+    assert config.serve.preheat == ["a", "b"]
+    assert config.serve.max_kernels == 9
+    assert config.seminar.min_group == 7
+    with pytest.raises(AppsError, match="greater than"):
+        resolve_config(tmp_path, path, max_kernels=0)
+    with pytest.raises(AppsError, match=r"courseware\.yaml:\d+: YAML syntax error"):
+        resolve_config(tmp_path, write(path, "serve: [\n"))
+
+
+def test_the_config_beside_the_modules_is_found(tmp_path: Path) -> None:
+    (tmp_path / "modules").mkdir()
+    write(tmp_path / "courseware.yaml", "branding: {institution: Found}\n")
+    assert resolve_config(tmp_path / "modules").branding.institution == "Found"
+
+
+# -- gallery -------------------------------------------------------------------------------
+
+
+def test_every_module_in_the_curriculum_is_in_the_gallery() -> None:
+    entries = gallery_entries(MODULES)
+    assert {e.id for e in entries} == {load_module(d).id for d in find_modules(MODULES)}
+    page = render_gallery(MODULES, entries=entries)
+    for entry in entries:
+        assert f'href="{html.escape(entry.url)}"' in page
+        assert f"About {entry.minutes} minutes" in page
+        for outcome in entry.outcomes:
+            assert str(markupsafe.escape(outcome)) in page
+
+
+def test_gallery_groups_by_stream_then_stage_with_landmarks() -> None:
+    page = render_gallery(DEMO)
+    assert page.count("<main") == 1 and 'href="#main"' in page
+    assert re.search(r"<h2[^>]*>Medical Foundation Year</h2>", page)
+    assert re.search(r"<h3[^>]*>Medical Foundation Year</h3>", page)
+    assert re.search(r"<h4><a href=\"/voila/render/demo/module.ipynb\"", page)
+    assert '<form class="cw-filter" role="search" method="get"' in page
+    assert '<label for="q">' in page
+
+
+def test_gallery_filters_on_the_server(tmp_path: Path) -> None:
+    entries = gallery_entries(MODULES)
+    first = entries[0]
+    word = first.title.split()[-1].strip("?").lower()
+    matching = [e for e in entries if e.matches(word)]
+    page = render_gallery(MODULES, entries=entries, query=word)
+    assert page.count('class="cw-card"') == len(matching) >= 1
+    none = render_gallery(MODULES, entries=entries, query="zzzz-no-such-word")
+    assert 'class="cw-card"' not in none and "No module matches" in none
+    stage = render_gallery(MODULES, entries=entries, stage=first.stage)
+    assert stage.count('class="cw-card"') == sum(e.stage == first.stage for e in entries)
+    ignored = render_gallery(MODULES, entries=entries, stream="<script>", stage="nope")
+    assert ignored.count('class="cw-card"') == len(entries)
+
+
+def test_gallery_escapes_what_it_is_given() -> None:
+    entry = gallery_entries(DEMO)[0]
+    hostile = entry.__class__(
+        **{**entry.__dict__, "title": "<img src=x onerror=alert(1)>", "summary": "<script>"}
+    )
+    page = render_gallery(DEMO, entries=[hostile])
+    assert "<img src=x" not in page and "<script>" not in page.split("<main")[1]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    searched = render_gallery(DEMO, entries=[hostile], query='"><b>')
+    assert 'value="&#34;&gt;&lt;b&gt;"' in searched
+
+
+def test_branding_comes_from_the_config(tmp_path: Path) -> None:
+    write(tmp_path / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    config = load_config(
+        write(
+            tmp_path / "c.yaml",
+            "branding: {institution: 'Uni <of> Somewhere', title: 'Our modules', "
+            "logo: logo.svg, logo_alt: 'Crest', colours: {brand: '#0b5d1e'}}\n",
+        )
+    )
+    page = render_gallery(DEMO, site=Site(config, "/"))
+    assert "Uni &lt;of&gt; Somewhere" in page
+    assert "<title>Our modules \u2013 Uni &lt;of&gt; Somewhere</title>" in page
+    assert '<img class="cw-logo" src="/courseware/brand/logo" alt="Crest">' in page
+    assert "--brand: #0b5d1e" in page
+
+
+# -- kernels -------------------------------------------------------------------------------
+
+
+def counting_manager(cap: int, live: list[str]) -> CountingKernelManager:
+    """The real kernel manager class, with a fixed list of live kernels (no processes)."""
+    manager = kernel_manager_class(preheat=False)(max_kernels=cap)
+    manager.list_kernel_ids = lambda: list(live)  # type: ignore[method-assign]
+    return manager
+
+
+def test_the_cap_counts_learner_kernels_and_admitted_views() -> None:
+    live = ["pool-1"]
+    m = counting_manager(2, live)
+    m._pool_ids.add("pool-1")
+    first = m.admit()
+    second = m.admit()
+    assert first is not None and second is not None
+    assert m.admit() is None, "two views are waiting for kernels: the room is full"
+    with admitted_as(first):
+        m.claimed_from_pool("pool-1")  # the first view took the preheated kernel
+    assert first.kernel_id == "pool-1" and m.learner_kernel_count() == 2
+    m.release(first)
+    m.release(second)
+    assert m.learner_kernel_count() == 1 and m.admit() is not None
+    assert m.status()["pooled_kernels"] == 0
+
+
+def test_a_started_kernel_is_charged_to_its_ticket(tmp_path: Path) -> None:
+    """A real kernel: started under a ticket it counts once, pooled ones not at all."""
+
+    async def scenario() -> tuple[int, int, int]:
+        manager = kernel_manager_class(preheat=False)(max_kernels=3, connection_dir=str(tmp_path))
+        ticket = manager.admit()
+        assert ticket is not None
+        with admitted_as(ticket):
+            learner = await manager.start_kernel(kernel_name="python3")
+        pooled = await manager.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "True"})
+        during = manager.learner_kernel_count()
+        manager.release(ticket)
+        after = manager.learner_kernel_count()
+        assert ticket.kernel_id == learner and manager.pooled_kernel_count() == 1
+        await manager.shutdown_kernel(learner)
+        await manager.shutdown_kernel(pooled)
+        return during, after, manager.learner_kernel_count()
+
+    assert asyncio.run(scenario()) == (1, 1, 0)
+
+
+def test_preheated_notebooks_wait_for_their_learner() -> None:
+    hook = make_prelaunch_hook(DEMO)
+    notebook = nbformat.read(DEMO / "demo" / "module.ipynb", as_version=4)
+    cells = len(notebook.cells)
+    pooled = hook(None, nbformat.from_dict(notebook), "demo")
+    assert len(pooled.cells) == cells + 1
+    first = pooled.cells[0].source
+    assert first == PREHEAT_CELL
+    assert first.index("import courseware.content") < first.index("_cw_wait_for_request()")
+    assert pooled.metadata["title"] == "Demo module"
+    viewed = hook(SimpleNamespace(), nbformat.from_dict(notebook), "demo")
+    assert len(viewed.cells) == cells, "a page view runs the notebook as written"
+    compile(PREHEAT_CELL, "<preheat>", "exec")
+
+
+def test_unknown_modules_cannot_be_preheated() -> None:
+    assert preheated_notebooks(DEMO, ["demo"]) == ["demo/module.ipynb"]
+    with pytest.raises(AppsError, match="no-such-module"):
+        preheated_notebooks(DEMO, ["no-such-module"])
+
+
+# -- static files --------------------------------------------------------------------------
+
+
+def test_cache_rules() -> None:
+    versioned = SimpleNamespace(arguments={"v": [b"abc"]})
+    plain = SimpleNamespace(arguments={})
+    assert cache_seconds(versioned, "7155.voila.js") == 365 * 24 * 3600
+    assert cache_seconds(plain, "static/remoteEntry.c8c9eed2cdefdeac.js") == 365 * 24 * 3600
+    assert cache_seconds(plain, "7155.voila.js") == 3600
+
+
+def test_compressed_copies_follow_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.js", "x" * 5000)
+    first = GZIP_CACHE.get(str(path))
+    assert gzip.decompress(first) == b"x" * 5000
+    assert GZIP_CACHE.get(str(path)) is first
+    write(path, "y" * 6000)
+    assert gzip.decompress(GZIP_CACHE.get(str(path))) == b"y" * 6000
+
+
+def test_app_config_is_frozen() -> None:
+    with pytest.raises(ValueError):
+        AppConfig().branding.institution = "changed"  # type: ignore[misc]
