@@ -282,22 +282,20 @@ def _timeouts(notebook: Path) -> list[str]:
     return found
 
 
-def _scores(
-    course: Course, assignment: str, student: str
-) -> tuple[float, float, bool, dict[str, float]]:
-    with course.gradebook() as gb:
-        submission = gb.find_submission(assignment, student)
-        cells: dict[str, float] = {}
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                if grade.auto_score is not None:
-                    cells[grade.name] = float(grade.auto_score)
-        return (
-            float(submission.score),
-            float(submission.max_score),
-            bool(submission.needs_manual_grade),
-            cells,
-        )
+def _scores(gb: Any, assignment: str, student: str) -> tuple[float, float, bool, dict[str, float]]:
+    gb.db.expire_all()  # the workers have written since the last read
+    submission = gb.find_submission(assignment, student)
+    cells: dict[str, float] = {}
+    for nb in submission.notebooks:
+        for grade in nb.grades:
+            if grade.auto_score is not None:
+                cells[grade.name] = float(grade.auto_score)
+    return (
+        float(submission.score),
+        float(submission.max_score),
+        bool(submission.needs_manual_grade),
+        cells,
+    )
 
 
 def _rescore(course: Course, assignment: str, student: str, cells: dict[str, float]) -> list[str]:
@@ -353,50 +351,56 @@ def autograde_cohort(
     if jobs < 1:
         raise GradingError("--jobs must be at least 1")
     start = time.monotonic()
-    notebooks = source_notebooks(course, assignment)
-    widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
     names = students if students is not None else list_students(course, assignment)
-    submitted = course.coursedir().submitted_directory
-    autograded = course.coursedir().autograded_directory
-    results: dict[str, StudentResult] = {}
-    queue: list[str] = []
-    max_score = sum(nb.max_score for nb in notebooks)
-    done = 0
-    for student in names:
-        folder = course.folder(submitted, student, assignment)
-        problems = check_submission(folder, notebooks, widget_items=widget_items)
-        has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
-        results[student] = StudentResult(student, "pending", max_score=max_score, problems=problems)
-        if has_notebook:
-            queue.append(student)
-        else:  # nbgrader itself skips a folder with no notebook of the assignment
-            results[student].status = "skipped"
-            done += 1
-            if progress:
-                progress(results[student], done, len(names))
     with (
         tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir,
-        _pool(min(jobs, max(1, len(queue))), str(course.root), log_dir) as pool,
+        _pool(min(jobs, max(1, len(names))), str(course.root), log_dir) as pool,
     ):
+        # Workers start (and import nbgrader) while this process checks the submissions.
+        warming = [pool.submit(os.getpid) for _ in range(min(jobs, max(1, len(names))))]
+        notebooks = source_notebooks(course, assignment)
+        widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
+        submitted = course.coursedir().submitted_directory
+        autograded = course.coursedir().autograded_directory
+        results: dict[str, StudentResult] = {}
+        queue: list[str] = []
+        max_score = sum(nb.max_score for nb in notebooks)
+        done = 0
+        for student in names:
+            folder = course.folder(submitted, student, assignment)
+            problems = check_submission(folder, notebooks, widget_items=widget_items)
+            has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
+            results[student] = StudentResult(
+                student, "pending", max_score=max_score, problems=problems
+            )
+            if has_notebook:
+                queue.append(student)
+            else:  # nbgrader itself skips a folder with no notebook of the assignment
+                results[student].status = "skipped"
+                done += 1
+                if progress:
+                    progress(results[student], done, len(names))
+        wait(warming)
         futures: dict[Future[dict[str, Any]], str] = {
             pool.submit(_grade_one, assignment, s): s for s in queue
         }
         pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                student = futures[future]
-                result = results[student]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # a worker died: report it, keep going
-                    outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
-                result.seconds = float(outcome.get("seconds", 0.0))
-                result.attempts = int(outcome.get("attempts", 1))
-                _finish(course, assignment, student, result, outcome, notebooks, autograded)
-                done += 1
-                if progress:
-                    progress(result, done, len(names))
+        with course.gradebook() as gb:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    student = futures[future]
+                    result = results[student]
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # a worker died: report it, keep going
+                        outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
+                    result.seconds = float(outcome.get("seconds", 0.0))
+                    result.attempts = int(outcome.get("attempts", 1))
+                    _finish(course, gb, assignment, student, result, outcome, notebooks, autograded)
+                    done += 1
+                    if progress:
+                        progress(result, done, len(names))
     report = CohortReport(assignment, [results[s] for s in names], time.monotonic() - start, jobs)
     from ._marking import MarkingBook
 
@@ -407,6 +411,7 @@ def autograde_cohort(
 
 def _finish(
     course: Course,
+    gb: Any,
     assignment: str,
     student: str,
     result: StudentResult,
@@ -419,7 +424,7 @@ def _finish(
         result.problems.append(_failure_reason(outcome))
         return
     result.status = "graded"
-    score, max_score, manual, cells = _scores(course, assignment, student)
+    score, max_score, manual, cells = _scores(gb, assignment, student)
     result.score, result.max_score, result.needs_manual = score, max_score, manual
     folder = course.folder(autograded, student, assignment)
     for nb in notebooks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class Course:
     """The course folder (holding ``nbgrader_config.py``, ``source/``, ``submitted/``, the gradebook)."""
 
     root: Path
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None) -> Course:
@@ -43,20 +44,30 @@ class Course:
         return cls(path)
 
     def config(self) -> Any:
-        """The traitlets config nbgrader would load here (``nbgrader_config.py``), rooted at the course."""
+        """The traitlets config nbgrader would load here (``nbgrader_config.py``), rooted at the course.
+
+        A fresh copy each call, so a caller may change it (the parallel workers do)."""
+        import copy
+
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
-        config = Config()
-        if (self.root / CONFIG_FILE).is_file():
-            config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config())
-        config.CourseDirectory.root = str(self.root)
-        return config
+        if "config" not in self._cache:
+            config = Config()
+            if (self.root / CONFIG_FILE).is_file():
+                config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config())
+            config.CourseDirectory.root = str(self.root)
+            self._cache["config"] = config
+        return copy.deepcopy(self._cache["config"])
 
     def coursedir(self, config: Any = None) -> Any:
         from nbgrader.coursedir import CourseDirectory
 
-        return CourseDirectory(config=config if config is not None else self.config())
+        if config is not None:
+            return CourseDirectory(config=config)
+        if "coursedir" not in self._cache:
+            self._cache["coursedir"] = CourseDirectory(config=self.config())
+        return self._cache["coursedir"]
 
     @property
     def db_url(self) -> str:

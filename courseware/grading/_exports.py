@@ -83,9 +83,12 @@ def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[di
                 row["note"] = "; ".join(run.get("problems", []))
             elif submission.needs_manual_grade:
                 row["status"] = "needs-manual-marking"
+                row["note"] = f"marked so far {float(submission.score):g}/{max_score:g}"
             else:
                 row["status"] = "graded"
                 row["score"] = float(submission.score)
+            if row["status"] in {"graded", "needs-manual-marking"} and run.get("problems"):
+                row["note"] = "; ".join(filter(None, [row["note"], *run["problems"]]))
             rows.append(row)
     return rows
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -40,6 +41,9 @@ def strip_hidden(source: str) -> str:
 
 class HideTestsInFeedback(Preprocessor):
     """Blank autograder test cells and cut hidden-test regions before feedback is rendered."""
+
+    # nbconvert registers configured preprocessors disabled; this one must always run.
+    enabled = Bool(True, help="Hide tests in feedback (leave on)").tag(config=True)
 
     def preprocess_cell(
         self, cell: Any, resources: dict[str, Any], index: int

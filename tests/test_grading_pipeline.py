@@ -1,0 +1,349 @@
+"""The real grading pipeline, end to end, on a synthetic cohort.
+
+``nbgrader generate_assignment`` → submissions placed as nbgrader expects (33 students including every
+kind of bad submission) → ``courseware grade autograde --jobs 2`` → blind first and second marking
+with a disagreement → a third marker → agreed marks in the gradebook → ``nbgrader generate_feedback``
+and ``nbgrader export`` → ``courseware grade export``. Each test looks at one stage of the same run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+sys.path.insert(0, str(FIXTURES / "grading"))
+from cohort import (
+    BAD_KINDS,
+    COMM,
+    ESSAY,
+    build_comm_cohort,
+    build_essay_cohort,
+)
+
+from courseware.grading._course import Course
+from courseware.grading._marking import MarkingBook
+from courseware.grading._moderation import (
+    marking_queue,
+    record_mark,
+    script_text,
+)
+from courseware.grading._rubric import load_rubric
+
+GOOD = 23  # + 10 bad kinds = 33 students
+ESSAY_STUDENTS = [f"s{n:03d}" for n in range(13)]
+BLANK = "s020"  # submits the essay notebook untouched: a real zero
+BIN = str(Path(sys.executable).parent)
+pytestmark = pytest.mark.timeout(600)
+
+
+def run(
+    *args: str, cwd: Path, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    result = subprocess.run(
+        list(args), cwd=cwd, env=env, capture_output=True, text=True, input=stdin, timeout=400
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def courseware(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "courseware.cli", "grade", *args, cwd=cwd, **kw)
+
+
+def essay_number(text: str) -> int:
+    found = re.match(r"Essay (\d+)\.", text)
+    assert found, text[:80]
+    return int(found.group(1))
+
+
+def first_levels(n: int) -> dict[str, str]:
+    """What a marker judges essay ``n`` to be: a spread across the range, some fails."""
+    level = ["habitual", "thoughtful", "reflection", "critical"][n % 4]
+    learning = ["none", "confirmatory", "transformative"][n % 3]
+    crits = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
+    return {**dict.fromkeys(crits, level), "learning": learning}
+
+
+def total(levels: dict[str, str]) -> float:
+    points = {"habitual": 0, "thoughtful": 1, "reflection": 2, "critical": 3}
+    learning = {"none": 0, "confirmatory": 3, "transformative": 5}
+    return (
+        sum(points[v] for k, v in levels.items() if k != "learning") + learning[levels["learning"]]
+    )
+
+
+@dataclass
+class Run:
+    course: Path
+    expected: dict[str, dict[str, Any]]
+    autograde: subprocess.CompletedProcess[str]
+    report: dict[str, Any]
+    plain_scores: dict[str, dict[str, float]]
+    marks: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> role -> total
+    disputed: str = ""
+    agreed: dict[str, float] = field(default_factory=dict)
+    third_view: str = ""
+
+
+def cell_scores(course: Path, assignment: str) -> dict[str, dict[str, float]]:
+    with Course.open(course).gradebook() as gb:
+        found = {}
+        for submission in gb.assignment_submissions(assignment):
+            found[submission.student.id] = {
+                g.name: g.auto_score for nb in submission.notebooks for g in nb.grades
+            }
+        return found
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(REPO / "assignments", course, dirs_exist_ok=True)
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.Execute.timeout = 4  # the endless-loop submission costs 4 s, not 30\n")
+    for assignment in (COMM, ESSAY):
+        run(BIN + "/nbgrader", "generate_assignment", assignment, cwd=course)
+    expected = build_comm_cohort(course, GOOD)
+    build_essay_cohort(course, ESSAY_STUDENTS)
+    blank = course / "submitted" / BLANK / ESSAY
+    shutil.copytree(course / "release" / ESSAY, blank)
+    (blank / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+
+    # plain nbgrader on a copy of part of the cohort, to compare what lands in the gradebook
+    plain = tmp_path_factory.mktemp("plain")
+    shutil.copytree(course, plain, dirs_exist_ok=True)
+    keep = {
+        "s000",
+        "s001",
+        "s002",
+        "s003",
+        "bad-deleted-cell",
+        "bad-changed-cell-type",
+        "bad-patched-grader",
+    }
+    for folder in (plain / "submitted").iterdir():
+        if folder.name not in keep:
+            shutil.rmtree(folder)
+    (plain / "nbgrader_config.py").write_text(
+        (plain / "nbgrader_config.py").read_text().replace(str(course), str(plain))
+    )
+    run(BIN + "/nbgrader", "autograde", COMM, cwd=plain, check=False)
+    plain_scores = cell_scores(plain, COMM)
+
+    result = courseware("autograde", COMM, "--jobs", "2", "--json", "report.json", cwd=course)
+    report = json.loads((course / "report.json").read_text())
+    courseware("autograde", ESSAY, "--jobs", "2", cwd=course)
+    yield Run(course, expected, result, report, plain_scores)
+
+
+def test_every_student_is_reported_with_status_and_reason(pipeline: Run) -> None:
+    results = {r["student"]: r for r in pipeline.report["results"]}
+    assert len(results) == GOOD + len(BAD_KINDS) >= 30
+    for student, want in pipeline.expected.items():
+        got = results[student]
+        assert got["status"] == want["status"], (student, got)
+        if "score" in want:
+            assert got["score"] == pytest.approx(want["score"]), (student, got)
+        if "reason" in want:
+            assert any(want["reason"] in p for p in got["problems"]), (student, got["problems"])
+        elif student.startswith("s"):
+            assert got["problems"] == [], (student, got["problems"])
+    out = pipeline.autograde.stdout
+    assert "summary: 2 failed, 29 graded, 2 skipped" in out
+    assert re.search(r"bad-corrupted-metadata: FAILED .*metadata is corrupted", out)
+    assert "bad-empty-folder: SKIPPED — the submission folder is empty" in out
+    assert re.search(r"\[#+\.*\] 33/33", pipeline.autograde.stderr)
+
+
+def test_parallel_scores_equal_plain_nbgrader(pipeline: Run) -> None:
+    ours = cell_scores(pipeline.course, COMM)
+    assert pipeline.plain_scores, "plain nbgrader graded nothing"
+    for student, cells in pipeline.plain_scores.items():
+        assert ours[student] == cells, student
+    assert ours["bad-deleted-cell"]["test-cues-breathless"] == 3.0  # restored and run
+
+
+def test_hidden_tests_and_key_never_released(pipeline: Run) -> None:
+    release = pipeline.course / "release" / COMM
+    text = (release / f"{COMM}.ipynb").read_text()
+    assert "grade_item" not in text and "BEGIN HIDDEN" not in text
+    assert sorted(p.name for p in release.iterdir()) == [f"{COMM}.ipynb", "items.yaml"]
+    assert "option_points" not in (release / "items.yaml").read_text()
+
+
+def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str = "") -> None:
+    course = Course.open(run_.course)
+    for script_id, role in marking_queue(book, ESSAY, marker):
+        n = essay_number(script_text(course, book.script(script_id)))
+        levels = first_levels(n)
+        student = book.script(script_id).student
+        if role == "second" and student == adjust:
+            levels = {**levels, **dict.fromkeys(levels, "critical"), "learning": "transformative"}
+            run_.disputed = student
+        record_mark(
+            book,
+            rubric,
+            script_id,
+            marker,
+            levels,
+            {"presence": f"=HYPERLINK() note {n}"},
+            f"Overall {n} <b>ok</b>",
+        )
+        run_.marks.setdefault(student, {})[role] = total(levels)
+
+
+@pytest.fixture(scope="module")
+def marked(pipeline: Run) -> Run:
+    course = pipeline.course
+    out = courseware("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay", cwd=course).stdout
+    assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
+    courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)
+    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    with MarkingBook(course / "marking.sqlite") as book:
+        for marker in ("alice", "bob"):
+            mark_all(pipeline, book, rubric, marker)
+    courseware("allocate", ESSAY, "--role", "second", "--markers", "alice,bob", cwd=course)
+    with MarkingBook(course / "marking.sqlite") as book:
+        sampled = [
+            s.student for s in book.scripts(ESSAY) if "second" in book.allocations(ESSAY)[s.script]
+        ]
+        # a script whose first mark is a pass, pushed two bands up by the second marker
+        target = next(s for s in sampled if 8 <= pipeline.marks[s]["first"] < 12)
+        for marker in ("alice", "bob"):
+            mark_all(pipeline, book, rubric, marker, adjust=target)
+    moderation = courseware("moderate", ESSAY, cwd=course).stdout
+    assert re.search(r"waiting for a third mark: S-[0-9A-F]{8}$", moderation, re.M), moderation
+    courseware("allocate", ESSAY, "--role", "third", "--markers", "carol", cwd=course)
+    # carol marks at the terminal: level numbers, comments, overall comment
+    answers = "3\nClear account.\n3\n\n2\n\n3\n\n2\n\n2\n\nThoughtful; see comments.\n"
+    view = courseware("mark", ESSAY, "--marker", "carol", cwd=course, stdin=answers).stdout
+    pipeline.third_view = view
+    pipeline.marks[pipeline.disputed]["third"] = 2 + 2 + 1 + 2 + 1 + 3
+    courseware("moderate", ESSAY, "--write", cwd=course)
+    with MarkingBook(course / "marking.sqlite") as book:
+        scripts = {s.script: s.student for s in book.scripts(ESSAY)}
+        pipeline.agreed = {scripts[k]: v.total for k, v in book.agreed(ESSAY).items()}
+    return pipeline
+
+
+def expected_agreed(marks: dict[str, float]) -> float:
+    if "second" not in marks:
+        return marks["first"]
+    if "third" in marks:
+        return sorted(marks.values())[1]
+    return round((marks["first"] + marks["second"]) / 2 * 2) / 2
+
+
+def test_sample_covers_fails_and_range(marked: Run) -> None:
+    firsts = {s: m["first"] for s, m in marked.marks.items()}
+    sampled = {s for s, m in marked.marks.items() if "second" in m}
+    assert len(sampled) >= 10
+    assert {s for s, t in firsts.items() if t < 8} <= sampled  # every fail
+    assert min(firsts.values()) in {firsts[s] for s in sampled}
+    assert max(firsts.values()) in {firsts[s] for s in sampled}
+
+
+def test_third_marker_sees_no_name_and_no_other_marks(marked: Run) -> None:
+    view = marked.third_view
+    assert re.search(r"Script S-[0-9A-F]{8}", view)
+    assert marked.disputed not in view
+    assert "alice" not in view and "bob" not in view
+    assert "saved S-" in view
+
+
+def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
+    course = marked.course
+    for student, marks in marked.marks.items():
+        assert marked.agreed[student] == expected_agreed(marks), (student, marks)
+    assert marked.agreed[marked.disputed] == sorted(marked.marks[marked.disputed].values())[1]
+    with Course.open(course).gradebook() as gb:
+        for student, value in marked.agreed.items():
+            grade = gb.find_grade("essay", ESSAY, ESSAY, student)
+            assert grade.manual_score == value and not grade.needs_manual_grade
+
+    run(BIN + "/nbgrader", "generate_feedback", ESSAY, cwd=course)
+    run(BIN + "/nbgrader", "generate_feedback", COMM, cwd=course)
+    disputed = (course / "feedback" / marked.disputed / ESSAY / f"{ESSAY}.html").read_text()
+    assert (
+        "Writing spectrum: Reflection" in disputed
+        or "Writing spectrum: Critical reflection" in disputed
+    )
+    assert "&lt;b&gt;ok&lt;/b&gt;" in disputed or "Thoughtful; see comments." in disputed
+    for html in (course / "feedback").glob(f"*/{COMM}/{COMM}.html"):
+        text = html.read_text()
+        assert "BEGIN HIDDEN" not in text, html
+        # the hidden call itself (a learner's own cell may mention grade_item, as one here does)
+        assert '<span class="n">grade_item</span><span class="p">(</span>' not in text, html
+        assert "cues found" not in text and "option_points" not in text, html
+        assert "its code and output are not shown in feedback" in text
+
+    run(BIN + "/nbgrader", "export", cwd=course)
+    with (course / "grades.csv").open() as handle:
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(handle)}
+    for student, value in marked.agreed.items():
+        assert float(rows[(ESSAY, student)]["score"]) == value
+    assert float(rows[(ESSAY, BLANK)]["score"]) == 0.0
+    for student, want in marked.expected.items():
+        if want["status"] == "graded":
+            assert float(rows[(COMM, student)]["raw_score"]) == pytest.approx(want["score"])
+
+
+def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
+    course = marked.course
+    courseware("export", ESSAY, "--registry", "essay.csv", "--research", "research.csv", cwd=course)
+    courseware("export", COMM, "--registry", "comm.csv", cwd=course)
+    with (course / "essay.csv").open() as handle:
+        essay = {r["student_id"]: r for r in csv.DictReader(handle)}
+    assert essay[BLANK]["status"] == "graded" and essay[BLANK]["score"] == "0.0"
+    for student, value in marked.agreed.items():
+        assert essay[student]["status"] == "graded" and float(essay[student]["score"]) == value
+    assert essay["s015"]["status"] == "not-submitted"  # in the gradebook, no essay
+    assert essay["s015"]["score"] == ""
+    with (course / "comm.csv").open() as handle:
+        comm = {r["student_id"]: r for r in csv.DictReader(handle)}
+    assert comm["bad-not-a-notebook"]["status"] == "failed-to-grade"
+    assert comm["bad-not-a-notebook"]["score"] == ""
+    assert "not a notebook" in comm["bad-not-a-notebook"]["note"]
+    assert comm["bad-empty-folder"]["status"] == "not-submitted"
+    assert comm["s000"]["status"] == "needs-manual-marking" and comm["s000"]["score"] == ""
+    assert "possible tampering" in comm["bad-patched-grader"]["note"]
+    research = (course / "research.csv").read_text()
+    for student in [*marked.agreed, BLANK]:
+        assert student not in research
+    assert "HYPERLINK" not in research and "Overall" not in research  # no free text
+    rows = list(csv.DictReader(research.splitlines()))
+    assert all(re.fullmatch(r"P-[0-9a-f]{12}", r["pseudonym"]) for r in rows)
+
+
+def test_examiner_pack_is_anonymous(marked: Run) -> None:
+    course = marked.course
+    courseware("examiner-pack", ESSAY, "--out", "pack", cwd=course)
+    pack = course / "pack"
+    everything = "".join(p.read_text() for p in pack.rglob("*") if p.is_file())
+    for student in marked.marks:
+        assert student not in everything
+    for name in ("alice", "bob", "carol"):
+        assert name not in everything
+    summary = json.loads((pack / "summary.json").read_text())
+    assert summary["double_marked"] == sum("second" in m for m in marked.marks.values())
+    with (pack / "marks.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["marker"] for r in rows} >= {"Marker A", "Marker B", "Marker C"}
+    assert len(list((pack / "scripts").glob("S-*.md"))) == summary["double_marked"]
