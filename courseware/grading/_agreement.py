@@ -7,6 +7,7 @@ category); the ICC on total marks, as ICC(A,1): two-way, absolute agreement, sin
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,9 +70,11 @@ def icc_absolute(
         for role, mark in (("first", x), ("second", y))
     ]
     try:
-        table = pg.intraclass_corr(
-            pd.DataFrame(rows), targets="script", raters="marker", ratings="mark"
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas deprecation notices from inside pingouin
+            table = pg.intraclass_corr(
+                pd.DataFrame(rows), targets="script", raters="marker", ratings="mark"
+            )
     except (AssertionError, ValueError, ZeroDivisionError):
         return None, None
     names = {"ICC(A,1)", "ICC2"}  # pingouin's name for it changed between releases

@@ -2,9 +2,9 @@
 
 Rules (pure functions, tested without nbgrader):
 
-* every script gets a first marker; a **second-marking sample** is every script marked as a fail
-  plus at least 10% of the cohort or 10 scripts (whichever is more), spread across the range of first
-  marks; or every script when asked;
+* every script gets a first marker; a **second-marking sample** is at least 10% of the cohort or 10
+  scripts (whichever is more), spread across the range of first marks, plus every script marked as a
+  fail; or every script when asked;
 * two marks in the **same band** agree at their mean (rounded to the nearest half mark); marks in
   **different bands** go to a third marker, blind like the others, and the agreed mark is the median
   of the three;
@@ -39,20 +39,16 @@ def round_half(value: float) -> float:
 def second_marking_sample(
     first_totals: dict[str, float], rubric: Rubric, *, all_scripts: bool = False
 ) -> list[str]:
-    """Scripts to second-mark: all fails, plus an even spread over the range up to
-    ``max(10%, 10)`` scripts in all (every script when there are fewer, or when ``all_scripts``)."""
+    """Scripts to second-mark: ``max(10%, 10)`` scripts spread evenly over the range of first marks
+    (lowest and highest included), plus every fail; every script when there are no more than that,
+    or when ``all_scripts``."""
     ordered = sorted(first_totals, key=lambda s: (first_totals[s], s))
     size = max(math.ceil(SAMPLE_SHARE * len(ordered)), SAMPLE_MIN)
     if all_scripts or size >= len(ordered):
         return ordered
+    step = (len(ordered) - 1) / (size - 1)
+    spread = [ordered[round(i * step)] for i in range(size)]
     fails = [s for s in ordered if rubric.band(first_totals[s]).fail]
-    rest = [s for s in ordered if s not in fails]
-    wanted = max(size - len(fails), 0)
-    spread: list[str] = []
-    if wanted and rest:
-        step = (len(rest) - 1) / max(wanted - 1, 1)
-        picks = sorted({round(i * step) for i in range(wanted)})
-        spread = [rest[i] for i in picks]
     return sorted(set(fails) | set(spread), key=lambda s: (first_totals[s], s))
 
 

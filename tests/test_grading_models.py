@@ -1,0 +1,398 @@
+"""Grading rules without a kernel: items and keys, the answers file, the rubric, moderation, agreement
+statistics (against independent implementations), CSV neutralising, feedback stripping, checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from courseware.content import ContentError, check_paths
+from courseware.grading import (
+    ANSWERS_FILE,
+    AssessedAnswers,
+    check_answer,
+    check_saved,
+    grade_item,
+    load_items,
+    load_key,
+    read_answers,
+    score_answer,
+)
+from courseware.grading._agreement import agreement, icc_absolute, weighted_kappa
+from courseware.grading._assessment import find_key, render_answer
+from courseware.grading._exports import neutralise, pseudonym, write_csv
+from courseware.grading._feedback import strip_hidden
+from courseware.grading._moderation import decide, round_half, second_marking_sample
+from courseware.grading._rubric import load_rubric
+
+from conftest import REPO
+
+ASSIGNMENTS = REPO / "assignments"
+ITEMS = ASSIGNMENTS / "source" / "communication-skills" / "items.yaml"
+KEY = ASSIGNMENTS / "keys" / "communication-skills.yaml"
+RUBRIC = ASSIGNMENTS / "rubrics" / "reflect.yaml"
+
+
+@pytest.fixture(scope="module")
+def items() -> Any:
+    return load_items(ITEMS)
+
+
+@pytest.fixture(scope="module")
+def key(items: Any) -> Any:
+    return load_key(KEY, items)
+
+
+# --- items and keys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "points"),
+    [([3, 5, 9], 3.0), ([3, 5], 2.0), ([3, 5, 9, 0], 2.0), ([1, 7], 0.0), ([], 0.0), ([9], 1.0)],
+)
+def test_cue_scoring(items: Any, key: Any, lines: list[int], points: float) -> None:
+    item = items.item("cues-breathless")
+    assert score_answer(item, key.keys[item.id], {"lines": lines}).points == points
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "no answer saved"),
+        ({"lines": [True, 3]}, "whole numbers"),
+        ({"lines": [3, 3]}, "twice"),
+        ({"lines": [99]}, "outside"),
+        ({"lines": "3,5,9"}, "whole numbers"),
+        (["3"], "mapping"),
+    ],
+)
+def test_bad_cue_answers_score_zero_with_a_reason(
+    items: Any, key: Any, value: Any, reason: str
+) -> None:
+    item = items.item("cues-breathless")
+    score = score_answer(item, key.keys[item.id], value)
+    assert score.points == 0 and reason in score.reason
+
+
+def test_choice_scoring_and_forged_values(items: Any, key: Any) -> None:
+    item = items.item("reply-to-worry")
+    k = key.keys[item.id]
+    assert [score_answer(item, k, {"option": i}).points for i in range(4)] == [0, 0, 2, 0]
+    for forged in ({"option": True}, {"option": 2.0}, {"option": -1}, {"option": "2"}):
+        assert score_answer(item, k, forged).points == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=11), unique=True))
+def test_cue_score_stays_in_range(lines: list[int]) -> None:
+    items = load_items(ITEMS)
+    item = items.item("cues-breathless")
+    score = score_answer(item, load_key(KEY, items).keys[item.id], {"lines": lines})
+    assert 0 <= score.points <= score.max_points
+
+
+def test_compose_text_is_kept_whatever_it_holds(items: Any) -> None:
+    text = "=SUM(A1) <script>x</script> 🙂 ‮" + "word " * 300_000
+    assert check_answer(items.item("compose-reply"), {"text": text}) == {"text": text}
+    html = render_answer(items.item("compose-reply"), {"text": "<script>alert(1)</script>"})
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "characters; the limit is 2000" in render_answer(
+        items.item("compose-reply"), {"text": text}
+    )
+
+
+def test_key_that_does_not_fit_names_line_and_field(tmp_path: Path, items: Any) -> None:
+    bad = tmp_path / "communication-skills.yaml"
+    bad.write_text(
+        "assignment: communication-skills\nkeys:\n  cues-breathless:\n    cues: [3, 40]\n"
+        "    points: 3\n  reply-to-worry:\n    option_points: [0, 2]\n    points: 2\n"
+    )
+    with pytest.raises(ContentError) as caught:
+        load_key(bad, items)
+    text = str(caught.value)
+    assert ":4: keys.cues-breathless.cues: lines [40] are not in the transcript" in text
+    assert ":7: keys.reply-to-worry.option_points: 2 values for 4 options" in text
+
+
+def test_check_finds_points_that_differ_from_the_key(tmp_path: Path) -> None:
+    course = tmp_path / "assignments"
+    shutil.copytree(ASSIGNMENTS, course)
+    key = course / "keys" / "communication-skills.yaml"
+    key.write_text(key.read_text().replace("points: 3", "points: 4"))
+    problems = [str(p) for p in check_paths([course])]
+    assert any(
+        "'test-cues-breathless' is worth 3 points but the key gives 4" in p for p in problems
+    )
+    (course / "rubrics" / "reflect.yaml").write_text(
+        "id: reflect\ntitle: x\ncriteria: []\nbands: []\n"
+    )
+    problems = [str(p) for p in check_paths([course])]
+    assert any("reflect.yaml:3: criteria" in p for p in problems), problems
+
+
+def test_repository_assignments_pass_check() -> None:
+    assert check_paths([ASSIGNMENTS]) == []
+
+
+# --- the answers file ------------------------------------------------------------------------------
+
+
+def test_answers_append_and_latest_wins(tmp_path: Path) -> None:
+    answers = AssessedAnswers(tmp_path, assignment="a")
+    answers.save("x", {"option": 1})
+    answers.save("x", {"option": 2})
+    answers.save("y", {"text": "naïve =1+1 <b>"})
+    found = read_answers(tmp_path / ANSWERS_FILE)
+    assert found.problems == []
+    assert found.latest("x") == {"option": 2} and len(found.history("x")) == 2
+    assert found.latest("y") == {"text": "naïve =1+1 <b>"}
+    assert not list(tmp_path.glob(".answers-*"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "cannot be read"),
+        ("[1, 2]", "no list of entries"),
+        ('{"schema": 1, "entries": [1, {"item": "x", "value": 1, "time": true}]}', "entry 0"),
+        ('{"schema": 9, "entries": []}', "unknown answers file schema"),
+        ("[" * 100_000, "cannot be read"),
+    ],
+)
+def test_damaged_answers_file_never_raises(tmp_path: Path, content: str, problem: str) -> None:
+    (tmp_path / ANSWERS_FILE).write_text(content)
+    found = read_answers(tmp_path / ANSWERS_FILE)
+    assert any(problem in p for p in found.problems), found.problems
+
+
+def test_oversized_or_missing_answers_file(tmp_path: Path) -> None:
+    assert read_answers(tmp_path / ANSWERS_FILE).problems == ["no answers file was submitted"]
+    (tmp_path / ANSWERS_FILE).write_bytes(b" " * (21 * 1024 * 1024))
+    assert "was not read" in read_answers(tmp_path / ANSWERS_FILE).problems[0]
+
+
+def test_saving_over_a_damaged_file_keeps_a_copy(tmp_path: Path) -> None:
+    (tmp_path / ANSWERS_FILE).write_text("{damaged but precious")
+    AssessedAnswers(tmp_path).save("x", {"option": 0})
+    backups = list(tmp_path.glob(f"{ANSWERS_FILE}.*.bak"))
+    assert [b.read_text() for b in backups] == ["{damaged but precious"]
+
+
+# --- in the kernel: grade_item, check_saved, the key's location -------------------------------------------
+
+
+def assignment_copy(tmp_path: Path) -> Path:
+    course = tmp_path / "course"
+    (course / "keys").mkdir(parents=True)
+    shutil.copy(KEY, course / "keys")
+    folder = course / "autograded" / "s1" / "communication-skills"
+    folder.mkdir(parents=True)
+    shutil.copy(ITEMS, folder)
+    return folder
+
+
+def test_grade_item_reads_answers_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("COURSEWARE_KEYS", raising=False)
+    folder = assignment_copy(tmp_path)
+    AssessedAnswers(folder).save("cues-breathless", {"lines": [3, 5]})
+    assert grade_item("communication-skills", "cues-breathless", folder) == 2.0
+    assert "2 of 3 cues found" in capsys.readouterr().out
+    assert grade_item("communication-skills", "reply-to-worry", folder) == 0.0
+    with pytest.raises(AssertionError, match="No answer saved"):
+        check_saved("reply-to-worry", folder)
+    check_saved("cues-breathless", folder)
+
+
+def test_a_key_inside_the_submission_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COURSEWARE_KEYS", raising=False)
+    folder = assignment_copy(tmp_path)
+    (folder / "keys").mkdir()
+    (folder / "keys" / "communication-skills.yaml").write_text("forged")
+    assert find_key("communication-skills", folder) == tmp_path / "course" / "keys" / KEY.name
+    shutil.rmtree(tmp_path / "course" / "keys")
+    with pytest.raises(FileNotFoundError):
+        find_key("communication-skills", folder)
+
+
+# --- rubric ---------------------------------------------------------------------------------------------
+
+
+def test_reflect_rubric() -> None:
+    rubric = load_rubric(RUBRIC)
+    assert [c.id for c in rubric.criteria][:5] == [
+        "writing-spectrum",
+        "presence",
+        "dilemma",
+        "emotions",
+        "meaning-making",
+    ]
+    assert (rubric.min_total, rubric.max_total) == (0, 20)
+    assert [rubric.band(x).id for x in (0, 7.5, 8, 11.5, 12, 14, 20)] == [
+        "fail",
+        "fail",
+        "pass",
+        "pass",
+        "merit",
+        "distinction",
+        "distinction",
+    ]
+    levels = {c.id: c.levels[-1].id for c in rubric.criteria}
+    assert rubric.total(levels) == 20
+    with pytest.raises(ValueError, match="no level 'superb'"):
+        rubric.total({**levels, "presence": "superb"})
+    with pytest.raises(ValueError, match="missing"):
+        rubric.total({"presence": "critical"})
+
+
+def test_rubric_errors_name_line_and_field(tmp_path: Path) -> None:
+    text = RUBRIC.read_text().replace(
+        'points: 2, descriptor: "Steps back', 'points: 0, descriptor: "Steps back'
+    )
+    bad = tmp_path / "reflect.yaml"
+    bad.write_text(text)
+    with pytest.raises(ContentError) as caught:
+        load_rubric(bad)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip() == "levels:")
+    assert f"reflect.yaml:{line}: criteria.0.levels: levels must be listed lowest first" in str(
+        caught.value
+    )
+
+
+# --- moderation rules -------------------------------------------------------------------------------------
+
+
+def test_sample_small_cohort_is_everyone() -> None:
+    rubric = load_rubric(RUBRIC)
+    marks = {f"S{i}": float(i) for i in range(9)}
+    assert sorted(second_marking_sample(marks, rubric)) == sorted(marks)
+
+
+@pytest.mark.parametrize("size", [11, 40, 100, 237])
+def test_sample_has_fails_range_and_size(size: int) -> None:
+    rubric = load_rubric(RUBRIC)
+    rng = random.Random(size)
+    marks = {f"S{i:03d}": float(rng.randint(0, 40)) / 2 for i in range(size)}
+    sample = second_marking_sample(marks, rubric)
+    fails = {s for s, m in marks.items() if m < 8}
+    assert fails <= set(sample)
+    assert len(sample) >= max(math.ceil(size / 10), 10)
+    assert len(sample) <= max(math.ceil(size / 10), 10) + len(fails)
+    got = [marks[s] for s in sample]
+    assert min(marks.values()) in got and max(marks.values()) in got
+    above = [m for m in got if m >= 8]
+    assert len(above) >= len(got) - len(fails)  # passes are sampled, not crowded out by fails
+    assert second_marking_sample(marks, rubric, all_scripts=True) == sorted(
+        marks, key=lambda s: (marks[s], s)
+    )
+
+
+def test_decide() -> None:
+    rubric = load_rubric(RUBRIC)
+    assert decide(rubric, {}, sampled=True).status == "first"
+    assert decide(rubric, {"first": 9}, sampled=False).total == 9
+    assert decide(rubric, {"first": 9}, sampled=True).status == "second"
+    assert decide(rubric, {"first": 9, "second": 10}, sampled=True).total == 9.5
+    assert decide(rubric, {"first": 9, "second": 10.5}, sampled=True).total == 10  # 9.75 -> 10
+    assert decide(rubric, {"first": 11, "second": 13}, sampled=True).status == "third"
+    assert decide(rubric, {"first": 11, "second": 16, "third": 12}, sampled=True).total == 12
+    assert round_half(9.25) == 9.5 and round_half(9.24) == 9.0
+
+
+# --- agreement statistics against independent implementations --------------------------------------------
+
+
+def kappa_by_hand(a: list[int], b: list[int], k: int) -> float:
+    observed = np.zeros((k, k))
+    for x, y in zip(a, b, strict=True):
+        observed[x, y] += 1
+    n = len(a)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
+    weights = np.array([[(i - j) ** 2 / (k - 1) ** 2 for j in range(k)] for i in range(k)])
+    return float(1 - (weights * observed).sum() / (weights * expected).sum())
+
+
+def icc_a1_by_hand(x: list[float], y: list[float]) -> float:
+    """McGraw and Wong's ICC(A,1) from the two-way ANOVA mean squares."""
+    data = np.array([x, y]).T
+    n, k = data.shape
+    grand = data.mean()
+    msr = k * ((data.mean(axis=1) - grand) ** 2).sum() / (n - 1)
+    msc = n * ((data.mean(axis=0) - grand) ** 2).sum() / (k - 1)
+    resid = data - data.mean(axis=1, keepdims=True) - data.mean(axis=0, keepdims=True) + grand
+    mse = (resid**2).sum() / ((n - 1) * (k - 1))
+    return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kappa_and_icc_match_hand_computation(seed: int) -> None:
+    rng = random.Random(seed)
+    first = [float(rng.randint(0, 40)) / 2 for _ in range(25)]
+    second = [min(20.0, max(0.0, f + rng.choice([-2, -1, 0, 0, 1, 2.5]))) for f in first]
+    rubric = load_rubric(RUBRIC)
+    a = [rubric.band_index(v) for v in first]
+    b = [rubric.band_index(v) for v in second]
+    assert weighted_kappa(a, b, 4) == pytest.approx(kappa_by_hand(a, b, 4))
+    icc, ci = icc_absolute(first, second)
+    assert icc == pytest.approx(icc_a1_by_hand(first, second))
+    assert ci is not None and ci[0] <= icc <= ci[1]
+    stats = agreement(first, second, rubric)
+    assert stats.within_one_band == pytest.approx(
+        sum(abs(x - y) <= 1 for x, y in zip(a, b, strict=True)) / 25
+    )
+    assert stats.same_band == pytest.approx(sum(x == y for x, y in zip(a, b, strict=True)) / 25)
+
+
+def test_agreement_with_too_few_scripts() -> None:
+    stats = agreement([10.0, 12.0], [10.0, 12.0], load_rubric(RUBRIC))
+    assert stats.icc is None and stats.same_band == 1.0
+    assert agreement([], [], load_rubric(RUBRIC)).pairs == 0
+
+
+# --- exports and feedback ---------------------------------------------------------------------------------
+
+
+def test_csv_neutralises_formulas(tmp_path: Path) -> None:
+    rows = [
+        {"a": "=1+1", "b": "+44 20", "c": "-x", "d": "@SUM(A1)", "e": "\t=x", "f": -1.5, "g": "ok"}
+    ]
+    write_csv(tmp_path / "x.csv", list(rows[0]), rows)
+    line = (tmp_path / "x.csv").read_text().splitlines()[1]
+    assert line == "'=1+1,'+44 20,'-x,'@SUM(A1),'\t=x,-1.5,ok"
+    assert neutralise(3) == 3
+
+
+def test_pseudonyms_are_stable_and_keyed() -> None:
+    assert pseudonym("k", "s1") == pseudonym("k", "s1") != pseudonym("k2", "s1")
+    assert "s1" not in pseudonym("k", "s1")
+
+
+def test_strip_hidden() -> None:
+    source = (
+        "visible()\n### BEGIN HIDDEN TESTS\nsecret = [3, 5, 9]\n### END HIDDEN TESTS\nafter()\n"
+    )
+    assert strip_hidden(source) == "visible()\nafter()\n"
+    assert strip_hidden("a\n### BEGIN HIDDEN TESTS\nnever closed\n") == "a\n"
+
+
+def test_released_notebook_has_no_key_material() -> None:
+    nb = json.loads(
+        (ASSIGNMENTS / "source" / "communication-skills" / "communication-skills.ipynb").read_text()
+    )
+    key = load_key(KEY)
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        for value in key.keys.values():
+            assert str(getattr(value, "cues", "none")) not in source

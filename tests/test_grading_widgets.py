@@ -1,0 +1,93 @@
+"""Assessed widgets without a kernel: answers reach the sidecar file through the model's rules, and
+under nbgrader the same cell shows the saved answer instead of a widget (nothing is overwritten)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import ipywidgets as w
+import pytest
+
+from courseware.grading import ANSWERS_FILE, open_assessment, read_answers
+from courseware.grading._widgets import AssessedChoice, AssessedCompose, AssessedCueSpotting
+
+from conftest import REPO
+
+SOURCE = REPO / "assignments" / "source" / "communication-skills"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    shutil.copy(SOURCE / "items.yaml", tmp_path)
+    return tmp_path
+
+
+def test_cue_boxes_save_the_ticked_lines(folder: Path) -> None:
+    widget = open_assessment(folder).show("cues-breathless")
+    assert isinstance(widget, AssessedCueSpotting)
+    widget.boxes[3].value = True
+    widget.boxes[9].value = True
+    assert read_answers(folder / ANSWERS_FILE).latest("cues-breathless") == {"lines": [3, 9]}
+    widget.boxes[3].value = False
+    found = read_answers(folder / ANSWERS_FILE)
+    assert found.latest("cues-breathless") == {"lines": [9]} and len(found.entries) == 3
+    assert all(box.description for box in widget.boxes)  # every control has a visible label
+    again = open_assessment(folder).show("cues-breathless")
+    assert [b.value for b in again.boxes].count(True) == 1 and again.boxes[9].value
+
+
+def test_choice_and_compose_restore_and_save(folder: Path) -> None:
+    assessment = open_assessment(folder)
+    choice = assessment.show("reply-to-worry")
+    assert isinstance(choice, AssessedChoice) and choice.choice.value is None
+    choice.choice.value = 2
+    compose = assessment.show("compose-reply")
+    assert isinstance(compose, AssessedCompose)
+    compose.text.value = "Short."
+    assert "at least 20" in compose.status.value
+    latest = read_answers(folder / ANSWERS_FILE)
+    assert latest.latest("reply-to-worry") == {"option": 2}
+    assert latest.latest("compose-reply") == {"text": "Short."}
+    reopened = open_assessment(folder)
+    assert reopened.show("reply-to-worry").choice.value == 2
+    assert reopened.show("compose-reply").text.value == "Short."
+
+
+def test_forged_value_is_refused_by_the_model(folder: Path) -> None:
+    widget = open_assessment(folder).show("cues-breathless")
+    assert widget.submit({"lines": [0, 0]}) is False
+    assert "Not saved" in widget.status.value
+    assert not (folder / ANSWERS_FILE).exists()
+
+
+def test_under_nbgrader_the_cell_shows_the_saved_answer(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_assessment(folder).answers.save("compose-reply", {"text": "<img src=x onerror=alert(1)>"})
+    before = (folder / ANSWERS_FILE).read_bytes()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    shown = open_assessment(folder).show("compose-reply")
+    assert not isinstance(shown, w.Widget)
+    html = shown.data
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html
+    summary = open_assessment(folder).saved().data
+    assert "No answer saved" in summary  # the items not answered
+    assert (folder / ANSWERS_FILE).read_bytes() == before
+
+
+def test_kernel_import_stays_light() -> None:
+    """A hidden test cell imports courseware.grading: no SQLAlchemy, pandas or statistics."""
+    code = (
+        "import sys, courseware.grading as g; g.grade_item; g.check_saved; g.open_assessment;"
+        "print(json.dumps(sorted(m for m in ('sqlalchemy', 'pandas', 'pingouin', 'sklearn', "
+        "'nbgrader', 'ipywidgets') if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json;" + code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == []
