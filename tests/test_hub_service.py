@@ -219,6 +219,9 @@ def test_resent_events_are_stored_once(hub: Hub, tokens: dict[str, str]) -> None
     again = hub.call("POST", "api/events", tokens["cat"], body)
     assert first[0] == again[0] == 200 and first[1]["ids"] == again[1]["ids"]
     assert rows(hub, "SELECT count(*) FROM events WHERE idem_key = 'cat-dup-1'") == [(1,)]
+    forged_answer = {"events": [event("cat", "1", "poll.answer", {"choice": 99})]}
+    status, answer = hub.call("POST", "api/events", tokens["cat"], forged_answer)
+    assert status == 400 and "api/polls/<id>/answers" in answer["message"], answer
     bad = {"events": [{**event("cat", "x", "k", 1), "time": "yesterday"}]}
     status, answer = hub.call("POST", "api/events", tokens["cat"], bad)
     assert status == 400 and answer["message"].startswith("events[0].time:"), answer

@@ -40,6 +40,9 @@ SHARED_KINDS = ("reflection.shared", "reflection.submitted")
 
 WITHDRAWN = "reflection.unshared"
 
+RESERVED_PREFIXES = ("poll.",)
+"""Kinds only the service writes (through the poll endpoints, which check the poll)."""
+
 POLL_MODULE = "polls"
 POLL_ANSWER = "poll.answer"
 
@@ -266,6 +269,10 @@ class EventsHandler(APIHandler):
                 raise web.HTTPError(400, "%s", e) from None
             if fields["learner"] != self.perms.name:
                 raise self.refuse("events[%d].learner: you may save only your own responses", index)
+            if fields["kind"].startswith(RESERVED_PREFIXES):
+                raise web.HTTPError(
+                    400, "events[%d].kind: poll answers go to api/polls/<id>/answers", index
+                )
             value = json.dumps(fields.pop("value"), ensure_ascii=False, separators=(",", ":"))
             events.append(NewEvent(value=value, **fields))
         try:
@@ -442,7 +449,12 @@ class PollResultsHandler(APIHandler):
         rows = await self.state.db.select_events(
             learners=members, module=POLL_MODULE, item=str(poll.id), kind=POLL_ANSWER
         )
-        latest = {row.learner: json.loads(row.value)["choice"] for row in rows}
+        choices = {row.learner: json.loads(row.value).get("choice") for row in rows}
+        latest = {
+            learner: choice
+            for learner, choice in choices.items()
+            if isinstance(choice, int) and 0 <= choice < len(poll.options)
+        }
         minimum = self.state.min_group_size
         answer: dict[str, Any] = {"poll": poll.to_json(), "minimum": minimum}
         if len(latest) < minimum:

@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
-from ._service import (
-    HUB_SERVICE,
-    SERVICE_PREFIX,
-    ServiceClient,
-    ServiceError,
-    ServiceRefused,
-    ServiceStore,
-    ServiceUnavailable,
-)
 from ._sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from ._service import (
+        ServiceClient,
+        ServiceError,
+        ServiceRefused,
+        ServiceStore,
+        ServiceUnavailable,
+    )
+
+_SERVICE_NAMES = {
+    "ServiceClient",
+    "ServiceError",
+    "ServiceRefused",
+    "ServiceStore",
+    "ServiceUnavailable",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The hub-service names load on first use (http.client stays out of a laptop's kernel)."""
+    if name in _SERVICE_NAMES:
+        from . import _service
+
+        return getattr(_service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
@@ -51,7 +70,9 @@ def open_store(location: str | os.PathLike[str] | None = None) -> Store:
     courseware service on a JupyterHub, reached with the kernel's own hub token.
     """
     where = str(location) if location is not None else default_store_location()
-    if where.startswith(SERVICE_PREFIX) or where == HUB_SERVICE:
+    if where.startswith("courseware+") or where == "hub-service":
+        from ._service import ServiceStore
+
         return ServiceStore(where)
     if "://" not in where:
         return SQLiteStore(Path(where).expanduser())
