@@ -46,16 +46,37 @@ def free_port() -> int:
 
 
 class VoilaServer:
-    """``courseware serve`` running in a subprocess on a free loopback port."""
+    """``courseware serve`` running in a subprocess on a free loopback port.
 
-    def __init__(self, root: Path, store_path: Path) -> None:
+    ``command`` replaces ``["serve", root]`` (e.g. ``["seminar", module_id, "--root", root]``) and
+    ``args`` are added after the port; the server's output is in :attr:`log_path`.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        store_path: Path,
+        *,
+        command: list[str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.store_path = store_path
+        self.log_path = store_path.with_suffix(".log")
         env = {**os.environ, "COURSEWARE_STORE": str(store_path)}
-        self.log = store_path.with_suffix(".log").open("w")
+        self.log = self.log_path.open("w")
+        words = command or ["serve", str(root)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "courseware.cli", "serve", str(root), "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "courseware.cli",
+                *words,
+                "--port",
+                str(self.port),
+                *(args or []),
+            ],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

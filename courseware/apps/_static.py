@@ -13,6 +13,7 @@ one wireless access point pulls megabytes each. These handlers replace Voila's f
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import re
 import threading
@@ -79,6 +80,15 @@ class CompressingMixin:
             )
             self._cw_gzip = cached
         return cached
+
+    @classmethod
+    def get_content_version(cls, abspath: str) -> str:
+        """The file's hash (tornado reads it through ``get_content``, which here is per request)."""
+        digest = hashlib.sha512()
+        with open(abspath, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
     def compute_etag(self) -> str | None:
         etag: str | None = super().compute_etag()  # type: ignore[misc]

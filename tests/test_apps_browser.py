@@ -1,0 +1,275 @@
+"""Module apps for real: ``courseware serve`` on loopback with a kernel cap, a preheated module and
+quick reclaiming, driven by Debian's Chromium.
+
+Every module found under ``modules/`` (however many other authors have added) is opened from the
+gallery, checked with axe-core, and its first exercise is used. The kernel cap, the "room is full"
+page and the reclaiming of kernels of closed pages are checked through the server's own count.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_browser import describe, serious_violations, watch_requests
+
+from courseware.apps import GalleryEntry, gallery_entries
+from courseware.content import load_module
+
+from conftest import FIGURES, MODULES, VoilaServer
+
+pytestmark = pytest.mark.browser
+CAP = 3
+RECLAIM = 5
+PREHEATED = "what-is-clinical-empathy"
+FIRST_EXERCISE = "button.cw-choice, .cw-reflection-text textarea"
+
+
+@pytest.fixture(scope="module")
+def apps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
+    folder = tmp_path_factory.mktemp("apps")
+    (folder / "logo.svg").write_text(
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'><rect width='10' height='10'"
+        " fill='#5a1e6e'/></svg>",
+        encoding="utf-8",
+    )
+    config = folder / "courseware.yaml"
+    config.write_text(
+        "branding:\n"
+        "  institution: Stoneygate Centre for Empathy in Healthcare\n"
+        "  logo: logo.svg\n"
+        "  logo_alt: Stoneygate Centre\n"
+        "  colours: {brand: '#5a1e6e'}\n"
+        f"serve: {{max_kernels: {CAP}, reclaim_after: {RECLAIM}, pool_size: 1,"
+        f" preheat: [{PREHEATED}]}}\n",
+        encoding="utf-8",
+    )
+    server = VoilaServer(MODULES, folder / "responses.sqlite", args=["--config", str(config)])
+    yield server
+    server.stop()
+
+
+def status(server: VoilaServer) -> dict[str, int]:
+    with urllib.request.urlopen(server.url + "courseware/api/status", timeout=5) as response:
+        data: dict[str, int] = json.load(response)
+        return data
+
+
+def wait_for_learner_kernels(server: VoilaServer, most: int, seconds: float) -> float:
+    """Seconds until the server counts at most ``most`` learner kernels (fails after ``seconds``)."""
+    started = time.monotonic()
+    while (count := status(server)["learner_kernels"]) > most:
+        if time.monotonic() - started > seconds:
+            raise AssertionError(f"{count} learner kernels still live after {seconds} s")
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def open_module(context: BrowserContext, server: VoilaServer, entry: GalleryEntry) -> Page:
+    page = context.new_page()
+    page.goto(server.url + entry.url.lstrip("/"))
+    expect(page.locator(FIRST_EXERCISE).first).to_be_enabled(timeout=60_000)
+    return page
+
+
+def use_first_exercise(page: Page) -> str:
+    """Use whichever exercise comes first on the page and check that it answered."""
+    first = page.locator(FIRST_EXERCISE).first
+    if first.evaluate("el => el.tagName") == "BUTTON":
+        label = first.inner_text()
+        first.click()
+        expect(page.locator(".cw-feedback").first).to_be_visible(timeout=20_000)
+        return f"choice {label!r}"
+    first.fill("Trying the module out from the gallery.")
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=20_000)
+    return "reflection"
+
+
+def test_gallery_is_branded_searchable_and_accessible(page: Page, apps_server: VoilaServer) -> None:
+    outside = watch_requests(page, apps_server)
+    entries = gallery_entries(MODULES)
+    page.goto(apps_server.url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Clinical empathy modules")
+    expect(page.get_by_role("banner")).to_contain_text(
+        "Stoneygate Centre for Empathy in Healthcare"
+    )
+    expect(page.get_by_role("img", name="Stoneygate Centre")).to_be_visible()
+    expect(page.get_by_role("main")).to_have_count(1)
+    assert not (found := serious_violations(page)), describe(found)
+    # the skip link is the first thing the keyboard reaches, is visible then, and leads to main
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the modules")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["x"] >= 0  # type: ignore[index]
+    outline = skip.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none", "focus must be visible"
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    # live search (JavaScript) narrows the cards and says how many match
+    target = entries[-1]
+    page.get_by_label("Search modules").fill(target.title)
+    expect(page.locator(".cw-card:visible")).to_have_count(
+        sum(e.matches(target.title) for e in entries)
+    )
+    expect(page.locator("#cw-count")).to_contain_text(f"of {len(entries)} modules match")
+    page.get_by_label("Stage", exact=True).select_option(target.stage)
+    expect(page.get_by_role("link", name=target.title, exact=True)).to_be_visible()
+    assert outside == [], f"requests left the server: {outside}"
+
+
+def test_gallery_search_works_without_javascript(
+    browser: Browser, apps_server: VoilaServer
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    entries = gallery_entries(MODULES)
+    stream = entries[0].stream
+    page.goto(apps_server.url)
+    page.get_by_label("Stream", exact=True).select_option(stream)
+    page.get_by_role("button", name="Show modules").click()
+    expect(page).to_have_url(f"{apps_server.url}?q=&stream={stream}&stage=")
+    expect(page.locator(".cw-card")).to_have_count(sum(e.stream == stream for e in entries))
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320])
+def test_pages_reflow_at_phone_width_and_400_percent_zoom(
+    browser: Browser, apps_server: VoilaServer, width: int
+) -> None:
+    """320 CSS pixels is a phone, and a 1280-pixel window at 400% zoom (WCAG 1.4.10)."""
+    context = browser.new_context(viewport={"width": width, "height": 640})
+    page = context.new_page()
+    for url in (apps_server.url, apps_server.url + "courseware/api/status"):
+        page.goto(url)
+        if url == apps_server.url:
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{url} scrolls sideways by {overflow}px at {width}px"
+            expect(page.locator(".cw-card").first).to_be_visible()
+            box = page.locator(".cw-card").first.bounding_box()
+            assert box is not None and box["width"] <= width
+    context.close()
+
+
+def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: VoilaServer) -> None:
+    """Each module: gallery link, page title and landmarks, axe-core, first exercise, no leak."""
+    entries = gallery_entries(MODULES)
+    assert len(entries) >= 1
+    context = browser.new_context()
+    gallery = context.new_page()
+    gallery.goto(apps_server.url)
+    opened: dict[str, str] = {}
+    slowest = 0.0
+    for entry in entries:
+        link = gallery.locator(f'a[data-module="{entry.id}"]')
+        with context.expect_page() as new_page:
+            link.click(modifiers=["Shift"])  # a window of its own, so the gallery stays
+        page = new_page.value
+        outside = watch_requests(page, apps_server)
+        started = time.monotonic()
+        expect(page.locator(FIRST_EXERCISE).first).to_be_enabled(timeout=60_000)
+        slowest = max(slowest, time.monotonic() - started)
+        expect(page).to_have_title(load_module(MODULES / Path(entry.notebook).parent).spec.title)
+        expect(page.get_by_role("main")).to_have_count(1)
+        expect(page.get_by_role("link", name="Skip to the module")).to_have_count(1)
+        expect(page.get_by_role("navigation", name="Courseware")).to_be_visible()
+        found = serious_violations(page)
+        assert not found, f"{entry.id}:\n{describe(found)}"
+        opened[entry.id] = use_first_exercise(page)
+        assert outside == [], f"{entry.id}: requests left the server: {outside}"
+        page.close(run_before_unload=True)
+        # the page's shutdown beacon reaches the server: its kernel goes at once, well before
+        # the culler's reclaim_after would take it
+        wait_for_learner_kernels(apps_server, 0, RECLAIM - 1)
+    assert set(opened) == {e.id for e in entries}
+    FIGURES["apps_modules_opened"] = (
+        f"{len(opened)} modules (slowest first exercise {slowest:.1f} s)"
+    )
+    context.close()
+
+
+def test_a_preheated_kernel_shows_this_learners_latest_work(
+    page: Page, apps_server: VoilaServer
+) -> None:
+    """The pooled kernel ran nothing of the module before the request, so a reload shows the
+    words saved a moment ago, not what the store held when the kernel was warmed."""
+    entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
+    wait_for_learner_kernels(apps_server, 0, 30)
+    deadline = time.monotonic() + 60
+    while status(apps_server)["pooled_kernels"] < 1:
+        assert time.monotonic() < deadline, "the pool never filled"
+        time.sleep(0.25)
+    words = f"Written at {time.time()}: being listened to felt like relief."
+    page.goto(apps_server.url + entry.url.lstrip("/"))
+    box = page.locator(".cw-reflection-text textarea").first
+    box.fill(words)
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
+    while status(apps_server)["pooled_kernels"] < 1:  # the next view is served from the pool
+        assert time.monotonic() < deadline, "the pool never refilled"
+        time.sleep(0.25)
+    page.reload()
+    expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
+    log = apps_server.log_path.read_text(encoding="utf-8")
+    assert log.count("Using pre-heated kernel") >= 2
+
+
+def test_the_room_fills_up_and_kernels_come_back(
+    browser: Browser, apps_server: VoilaServer
+) -> None:
+    """At the cap a learner gets a friendly 503 page; closed pages give their places back, by
+    the shutdown beacon or (tab killed, phone asleep) by reclaiming after RECLAIM seconds."""
+    entry = next(e for e in gallery_entries(MODULES) if e.id != PREHEATED)
+    wait_for_learner_kernels(apps_server, 0, 30)
+    contexts = [browser.new_context() for _ in range(CAP + 1)]
+    pages = [open_module(c, apps_server, entry) for c in contexts[:CAP]]
+    assert status(apps_server)["learner_kernels"] == CAP
+
+    late = contexts[CAP].new_page()
+    outside = watch_requests(late, apps_server)
+    response = late.goto(apps_server.url + entry.url.lstrip("/"))
+    assert response is not None and response.status == 503
+    assert response.headers["retry-after"] == "60"
+    expect(late.get_by_role("heading", level=1)).to_have_text("The room is full")
+    expect(late.get_by_text("try again in a minute")).to_be_visible()
+    assert not (found := serious_violations(late)), describe(found)
+    assert outside == []
+    assert status(apps_server)["learner_kernels"] == CAP, "a refused view starts no kernel"
+
+    pages[0].close(run_before_unload=True)  # closed normally: the beacon
+    beacon = wait_for_learner_kernels(apps_server, CAP - 1, 10)
+    late.get_by_role("link", name="Try again").click()
+    expect(late.locator(FIRST_EXERCISE).first).to_be_enabled(timeout=60_000)
+
+    for context in contexts[1:]:
+        context.close()  # no beforeunload at all: only the culler can notice
+    reclaimed = wait_for_learner_kernels(apps_server, 0, RECLAIM + 20)
+    FIGURES["apps_kernel_reclaim"] = (
+        f"{beacon:.1f} s after a closed page (beacon), {reclaimed:.1f} s after killed tabs"
+        f" (reclaim_after {RECLAIM} s)"
+    )
+    contexts[0].close()
+
+
+def test_static_files_are_cached_and_compressed(apps_server: VoilaServer) -> None:
+    def head(path: str) -> Any:
+        request = urllib.request.Request(
+            apps_server.url + path, headers={"Accept-Encoding": "gzip"}
+        )
+        return urllib.request.urlopen(request, timeout=10)
+
+    with head("voila/static/voila.js") as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert "max-age=3600" in response.headers["Cache-Control"]
+        assert response.headers["ETag"]
+    with head("courseware/static/courseware.css?v=1") as response:
+        assert "immutable" in response.headers["Cache-Control"]
+    with head("courseware/brand/logo") as response:
+        assert response.headers["Content-Type"] == "image/svg+xml"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]

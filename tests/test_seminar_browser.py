@@ -1,0 +1,234 @@
+"""A seminar for real: ``courseware seminar`` on loopback, a presenter and three learners, each in
+a Chromium context of their own (their own cookies, like their own phones)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from test_browser import describe, serious_violations, watch_requests
+
+from courseware.apps import seminar_questions
+from courseware.content import find_modules, load_module
+
+from conftest import MODULES, VoilaServer
+
+pytestmark = pytest.mark.browser
+MODULE = load_module(find_modules(MODULES)[0])
+QUESTIONS = seminar_questions(MODULE)
+CHOICE = next(q for q in QUESTIONS if q.kind == "choice")
+OPEN = next(q for q in QUESTIONS if q.id == "say-next")
+HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
+FORMULA = '=HYPERLINK("http://example.invalid","click")'
+
+
+@pytest.fixture(scope="module")
+def seminar_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
+    folder = tmp_path_factory.mktemp("seminar")
+    config = folder / "courseware.yaml"
+    config.write_text("serve: {pool_size: 1}\nseminar: {min_group: 3}\n", encoding="utf-8")
+    server = VoilaServer(
+        MODULES,
+        folder / "responses.sqlite",
+        command=["seminar", MODULE.id, "--root", str(MODULES), "--config", str(config)],
+    )
+    yield server
+    server.stop()
+
+
+def presenter_link(server: VoilaServer) -> str:
+    found = re.search(r"Presenter view.*?(http://\S+)", server.log_path.read_text("utf-8"))
+    assert found, "courseware seminar prints the presenter's link"
+    return found.group(1)
+
+
+def record_dialogs(page: Page, seen: list[str]) -> Callable[[Dialog], None]:
+    """Note every alert/confirm the page opens (hostile text must open none)."""
+
+    def handler(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", handler)
+    return handler
+
+
+@pytest.fixture
+def room(
+    browser: Browser, seminar_server: VoilaServer
+) -> Iterator[tuple[Page, list[Page], list[list[str]]]]:
+    contexts: list[BrowserContext] = [browser.new_context() for _ in range(4)]
+    presenter = contexts[0].new_page()
+    learners = [c.new_page() for c in contexts[1:]]
+    outside = [watch_requests(p, seminar_server) for p in (presenter, *learners)]
+    yield presenter, learners, outside
+    for context in contexts:
+        context.close()
+
+
+def test_a_seminar_with_three_learners(
+    room: tuple[Page, list[Page], list[list[str]]], seminar_server: VoilaServer
+) -> None:
+    presenter, learners, outside = room
+    link = presenter_link(seminar_server)
+
+    # The presenter's secret link sets a cookie and leaves the address bar clean.
+    presenter.goto(link)
+    expect(presenter).to_have_url(seminar_server.url + "seminar/present")
+    expect(presenter.get_by_role("heading", level=1)).to_have_text(MODULE.spec.title)
+    expect(presenter.get_by_role("img", name="QR code of the join address")).to_be_visible()
+    expect(presenter.locator(".cw-join-url")).to_have_text(seminar_server.url + "join")
+    assert presenter.locator(".cw-qr svg path").count() >= 1
+    assert not (found := serious_violations(presenter)), describe(found)
+
+    for page in learners:
+        page.goto(seminar_server.url + "join")
+        expect(page.get_by_text("Waiting for the presenter")).to_be_visible()
+    assert not (found := serious_violations(learners[0])), describe(found)
+    expect(presenter.locator("#cw-connected")).to_have_text("3 people connected.")
+
+    # A choice question: the learners' pages change by themselves.
+    presenter.get_by_role("button", name=f"Ask the room: {CHOICE.prompt} ({CHOICE.source})").click()
+    for page, option in zip(learners, (0, 0, 1), strict=True):
+        expect(page.get_by_role("group", name=CHOICE.prompt)).to_be_visible()
+        page.get_by_role("radio", name=CHOICE.options[option]).check()
+        page.get_by_role("button", name="Send my answer").click()
+        expect(page.get_by_text("your answer has been sent")).to_be_visible()
+    assert not (found := serious_violations(learners[2])), describe(found)
+    expect(presenter.locator("#cw-total")).to_have_text("3 answers")
+    rows = presenter.locator("#cw-chart tbody tr")
+    expect(rows).to_have_count(len(CHOICE.options))
+    expect(rows.nth(0).locator("td.cw-num")).to_have_text("2 (67%)")
+    expect(rows.nth(1).locator("td.cw-num")).to_have_text("1 (33%)")
+    # changing one's mind replaces one's own answer only
+    learners[2].get_by_role("radio", name=CHOICE.options[0]).check()
+    learners[2].get_by_role("button", name="Send my answer").click()
+    expect(rows.nth(0).locator("td.cw-num")).to_have_text("3 (100%)")
+    expect(presenter.locator("#cw-total")).to_have_text("3 answers")
+    assert not (found := serious_violations(presenter)), describe(found)
+
+    # A written answer: held for moderation; hostile text stays text.
+    dialogs: list[str] = []
+    handlers = [(p, record_dialogs(p, dialogs)) for p in (presenter, *learners)]
+    presenter.get_by_role("button", name=f"Ask the room: {OPEN.prompt} ({OPEN.source})").click()
+    for page, words in zip(learners, (HOSTILE, "That sounds frightening.", FORMULA), strict=True):
+        box = page.get_by_role("textbox", name=OPEN.prompt)
+        expect(box).to_be_visible()
+        box.fill(words)
+        page.get_by_role("button", name="Send my answer").click()
+        expect(page.get_by_text("your answer has been sent")).to_be_visible()
+    queue = presenter.locator("#cw-queue li")
+    expect(queue).to_have_count(3)
+    expect(queue.nth(0).locator(".cw-text")).to_have_text(HOSTILE)
+    expect(presenter.locator("#cw-approved li")).to_have_count(0)
+    for page in learners:  # nobody's page shows anyone's words (their own stay in their box)
+        shown = page.locator("main").inner_text()
+        assert "frightening" not in shown and "HYPERLINK" not in shown and "<img" not in shown
+    presenter.get_by_role("button", name=f"Approve: {HOSTILE}").click()
+    presenter.get_by_role("button", name="Approve: That sounds frightening.").click()
+    presenter.get_by_role("button", name=f"Reject: {FORMULA}").click()
+    approved = presenter.locator("#cw-approved li")
+    expect(approved).to_have_count(2)
+    expect(approved.nth(0)).to_have_text(HOSTILE)
+    expect(queue).to_have_count(0)
+    assert presenter.locator("#cw-approved img, #cw-approved script").count() == 0
+    assert presenter.title() != "pwned" and dialogs == []
+    for page, handler in handlers:
+        page.remove_listener("dialog", handler)
+    assert not (found := serious_violations(presenter)), describe(found)
+
+    # The export: aggregate, small groups blank, formulas neutralised, nobody's id.
+    response = presenter.request.get(seminar_server.url + "seminar/results.csv")
+    assert response.status == 200 and "attachment" in response.headers["content-disposition"]
+    rows_ = list(csv.reader(io.StringIO(response.text())))
+    counts = {r[5]: r[6] for r in rows_ if r[2] == CHOICE.id}
+    assert counts[CHOICE.options[0]] == "3"
+    assert [r[5] for r in rows_ if r[8] == "approved by the presenter"] == [
+        HOSTILE,
+        "That sounds frightening.",
+    ]
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows_ for cell in row)
+
+    # Reset for the next group: learners wait again, the old answers leave the screen.
+    presenter.once("dialog", lambda d: d.accept())
+    presenter.get_by_role("button", name="Start a new group").click()
+    expect(presenter.locator("#cw-round")).to_have_text("2")
+    for page in learners:
+        expect(page.get_by_text("Waiting for the presenter")).to_be_visible()
+    assert all(found == [] for found in outside), outside
+
+
+def test_learners_cannot_act_as_the_presenter(
+    room: tuple[Page, list[Page], list[list[str]]], seminar_server: VoilaServer
+) -> None:
+    presenter, learners, _ = room
+    learner = learners[0]
+    response = learner.goto(seminar_server.url + "seminar/present")
+    assert response is not None and response.status == 403
+    expect(learner.get_by_role("heading", level=1)).to_have_text("This page is for the presenter")
+    assert not (found := serious_violations(learner)), describe(found)
+    wrong = learner.goto(seminar_server.url + "seminar/present?token=guess")
+    assert wrong is not None and wrong.status == 403
+    csv_response = learner.request.get(seminar_server.url + "seminar/results.csv")
+    assert csv_response.status == 403
+
+    presenter.goto(presenter_link(seminar_server))
+    expect(presenter.locator("#cw-connected")).to_contain_text("connected")
+    learner.goto(seminar_server.url + "join")
+    # From a learner's page: the presenter socket refuses them, the learner socket ignores
+    # presenter commands, and answers to a question that is not open are refused.
+    outcome = learner.evaluate(
+        """async (base) => {
+          const talk = (path, message) => new Promise(resolve => {
+            const ws = new WebSocket(base.replace('http', 'ws') + path);
+            const heard = [];
+            ws.onopen = () => { if (message) ws.send(JSON.stringify(message)); };
+            ws.onmessage = e => { heard.push(JSON.parse(e.data)); if (heard.length > 1) ws.close(); };
+            ws.onclose = e => resolve({code: e.code, heard});
+            setTimeout(() => ws.close(), 3000);
+          });
+          return {
+            presenter: await talk('seminar/ws/presenter', {type: 'reset'}),
+            learner: await talk('seminar/ws/learner', {type: 'open', question: 'say-next'}),
+            answer: await talk('seminar/ws/learner',
+                               {type: 'answer', question: 'say-next', text: 'sneaky'}),
+          };
+        }""",
+        seminar_server.url,
+    )
+    assert outcome["presenter"]["code"] == 4403
+    assert [m["type"] for m in outcome["learner"]["heard"]] == ["state", "error"]
+    assert outcome["answer"]["heard"][1] == {
+        "type": "error",
+        "message": "That question is not open for answers any more.",
+    }
+    state = json.loads(json.dumps(outcome["learner"]["heard"][0]))
+    assert state["question"] is None
+    expect(presenter.locator("#cw-current")).to_contain_text("No question is open yet.")
+
+
+def test_a_learner_without_javascript_can_answer(
+    browser: Browser, seminar_server: VoilaServer, room: tuple[Page, list[Page], list[list[str]]]
+) -> None:
+    presenter, _, _ = room
+    presenter.goto(presenter_link(seminar_server))
+    presenter.get_by_role("button", name=f"Ask the room: {CHOICE.prompt} ({CHOICE.source})").click()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(seminar_server.url + "join")
+    page.get_by_role("radio", name=CHOICE.options[1]).check()
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("status")).to_have_text("Thank you: your answer has been sent.")
+    expect(page.get_by_role("radio", name=CHOICE.options[1])).to_be_checked()
+    expect(presenter.locator("#cw-total")).to_have_text("1 answer")
+    forged = context.request.post(
+        seminar_server.url + "join",
+        form={"token": "forged", "question": CHOICE.id, "choice": "0"},
+    )
+    assert forged.status == 403
+    context.close()
