@@ -211,6 +211,16 @@ def _init_worker(root: str, log_dir: str) -> None:
     # IPC socket files are "<ip>-<n>"; an absolute, per-worker prefix keeps workers apart and
     # does not depend on the folder the kernel starts in.
     config.KernelManager.ip = os.path.join(log_dir, f"kernel-{os.getpid()}")
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from ._prestart import PrestartedExecute
+
+    configured = config.Autograde.get("autograde_preprocessors")
+    chain = configured if configured is not None else Autograde.autograde_preprocessors.default()
+    config.Autograde.autograde_preprocessors = [
+        PrestartedExecute if p is Execute else p for p in chain
+    ]
     db_url = str(course.coursedir(config).db_url)
     if db_url.startswith("sqlite:") and "timeout=" not in db_url:  # wait for the lock, never fail
         config.CourseDirectory.db_url = db_url + ("&" if "?" in db_url else "?") + "timeout=120"
