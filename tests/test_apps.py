@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import html
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -276,3 +277,27 @@ def test_compressed_copies_follow_the_file(tmp_path: Path) -> None:
 def test_app_config_is_frozen() -> None:
     with pytest.raises(ValueError):
         AppConfig().branding.institution = "changed"  # type: ignore[misc]
+
+
+def test_preload_list_learns_from_module_pages_then_freezes() -> None:
+    from courseware.apps._static import PreloadList
+
+    def served(uri: str, referer: str, status: int = 200) -> SimpleNamespace:
+        request = SimpleNamespace(
+            method="GET", uri=uri, path=uri.split("?")[0], headers={"Referer": referer}
+        )
+        return SimpleNamespace(request=request, get_status=lambda: status)
+
+    page = "http://127.0.0.1:1/voila/render/a/module.ipynb"
+    learner = PreloadList(window=0.2, limit=3)
+    learner.observe(served("/voila/static/1.voila.js", "http://127.0.0.1:1/"))  # the gallery
+    learner.observe(served("/voila/static/x.css", page))  # not a script
+    learner.observe(served("/voila/static/missing.js", page, status=404))
+    assert learner.urls == [] and not learner.frozen
+    for name in ("1", "2", "2", "3", "4"):
+        learner.observe(served(f"/voila/labextensions/e/{name}.js?v=abc", page))  # type: ignore[arg-type]
+    assert learner.urls == [f"/voila/labextensions/e/{n}.js?v=abc" for n in "123"]
+    time.sleep(0.25)
+    assert learner.frozen
+    learner.observe(served("/voila/static/late.js", page))  # type: ignore[arg-type]
+    assert len(learner.urls) == 3

@@ -25,7 +25,7 @@ import contextlib
 import contextvars
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -182,8 +182,9 @@ def module_title(directory: Path) -> str | None:
     return _module_title(str(directory), mtime)
 
 
-def make_prelaunch_hook(root: Path) -> Any:
-    """Voila's ``prelaunch_hook``: title each page after its module; preheat cell for pooled kernels.
+def make_prelaunch_hook(root: Path, preload: Sequence[str] = ()) -> Any:
+    """Voila's ``prelaunch_hook``: title each page after its module, list the scripts to preload
+    (``preload`` is read at each render: it may grow), preheat cell for pooled kernels.
 
     Voila calls the hook with the request handler for a page view and with ``None`` when it renders
     a notebook for the preheated pool, which is how the preheat cell goes only where it belongs.
@@ -193,6 +194,7 @@ def make_prelaunch_hook(root: Path) -> Any:
         title = module_title(root / cwd)
         if title and not notebook.metadata.get("title"):
             notebook.metadata["title"] = title
+        notebook.metadata["courseware_preload"] = list(preload)
         if handler is None:
             cell = nbformat.v4.new_code_cell(PREHEAT_CELL)  # type: ignore[no-untyped-call]
             cell.metadata["tags"] = ["courseware-preheat"]

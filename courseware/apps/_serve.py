@@ -45,6 +45,7 @@ from ._pages import STATIC, Site
 from ._static import (
     CoursewareStaticHandler,
     LabextensionsHandler,
+    PreloadList,
     StaticHandler,
     TemplateStaticHandler,
 )
@@ -343,12 +344,13 @@ def build_app(
     use_courseware_templates()
     voila_config = Config()
     voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config)}
-    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root)
+    preload = PreloadList()
+    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root, preload.urls)
     voila_config.VoilaConfiguration.extension_denylist = NOT_NEEDED_EXTENSIONS
     app = CoursewareVoila(config=voila_config)
     app.courseware_config = config
     app.extra_handlers = list(extra_handlers)
-    app.extra_settings = dict(extra_settings or {})
+    app.extra_settings = {"courseware_preload": preload, **(extra_settings or {})}
     app.initialize(
         serve_argv(
             root, port=port, ip=ip, open_browser=open_browser, preheat=bool(config.serve.preheat)

@@ -17,8 +17,10 @@ import hashlib
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlsplit
 
 import tornado.web
 from jupyter_server.base.handlers import FileFindHandler
@@ -60,6 +62,56 @@ class _GzipCache:
 
 
 GZIP_CACHE = _GzipCache()
+
+
+class PreloadList:
+    """The scripts a module page goes on to load, learned from the first page view after start.
+
+    Voila's JavaScript loads in a waterfall: ``voila.js`` (at the end of the page) loads its chunks,
+    which load the widget extensions, which load theirs. Each step waits for the one before. Listed
+    in the page's head as ``<link rel="preload">``, every file is fetched while the kernel is still
+    running the notebook, and each step of the waterfall then finds its files already there.
+
+    The list is what module pages actually requested (by their ``Referer``) during the first
+    ``window`` seconds after the first such request, then frozen: it adapts to whatever Voila and
+    extensions are installed, and a later client cannot stuff it. Only files that exist and were
+    served are listed, at most ``limit`` of them.
+    """
+
+    def __init__(self, *, window: float = 20.0, limit: int = 200) -> None:
+        self.window = window
+        self.limit = limit
+        self.urls: list[str] = []
+        self._started: float | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return self._started is not None and time.monotonic() - self._started > self.window
+
+    def observe(self, handler: tornado.web.RequestHandler) -> None:
+        """Note a script served to a module page (called when a static request finishes)."""
+        request = handler.request
+        if self.frozen or request.method != "GET" or handler.get_status() not in (200, 304):
+            return
+        referer = urlsplit(request.headers.get("Referer", "")).path
+        if "/voila/render/" not in referer or not request.path.endswith(".js"):
+            return
+        if self._started is None:
+            self._started = time.monotonic()
+        if request.uri not in self.urls and len(self.urls) < self.limit:
+            self.urls.append(str(request.uri))
+
+
+class LearnsPreloads:
+    """Report each finished request to the app's :class:`PreloadList` (if it has one)."""
+
+    settings: Any
+
+    def on_finish(self) -> None:
+        learner = self.settings.get("courseware_preload")
+        if isinstance(learner, PreloadList):
+            learner.observe(self)  # type: ignore[arg-type]
+        super().on_finish()  # type: ignore[misc]
 
 
 class CompressingMixin:
@@ -121,7 +173,7 @@ def cache_seconds(request: Any, path: str) -> int:
     return HOUR
 
 
-class StaticHandler(CompressingMixin, MultiStaticFileHandler):  # type: ignore[misc]
+class StaticHandler(LearnsPreloads, CompressingMixin, MultiStaticFileHandler):  # type: ignore[misc]
     """Voila's ``/voila/static/``: its webpack chunks are named by chunk number, not content, so an
     hour's cache (then an ETag check) keeps a Voila upgrade from mixing old and new chunks for long."""
 
@@ -137,7 +189,7 @@ class TemplateStaticHandler(CompressingMixin, TemplateStaticFileHandler):  # typ
     """Voila's template files (``?v=`` versioned already), compressed."""
 
 
-class LabextensionsHandler(CompressingMixin, FileFindHandler):
+class LabextensionsHandler(LearnsPreloads, CompressingMixin, FileFindHandler):
     """JupyterLab extensions: chunks carry ``?v=hash`` and entry points a hash in their name.
     (Voila marks them all ``no-cache``; this handler is registered without ``no_cache_paths``.)"""
 
