@@ -353,12 +353,12 @@ def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
     # The learner keeps working while the service is away: saving and reading back.
     started = time.monotonic()
     out = ana.execute(
-        "r = cw.open_module().reflection('what-empathy-means')\n"
+        f"r = cw.open_module({str(MODULE_DIR)!r}).reflection('what-empathy-means')\n"
         "t0 = time.monotonic()\n"
         "r.text.value = 'Written while the service was down.'\n"
         "assert r.save()\n"
         "print(round(time.monotonic() - t0, 2))\n"
-        "print(cw.open_module().reflection('what-empathy-means').text.value)\n"
+        f"print(cw.open_module({str(MODULE_DIR)!r}).reflection('what-empathy-means').text.value)\n"
         "ticker.join()\n"
         "print(store.pending() > 0)"
     )

@@ -80,17 +80,18 @@ class BatchWriter:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(e)
-                continue
-            start = 0
-            for events, future in batch:
-                if not future.done():
-                    future.set_result(ids[start : start + len(events)])
-                start += len(events)
+            else:
+                start = 0
+                for events, future in batch:
+                    if not future.done():
+                        future.set_result(ids[start : start + len(events)])
+                    start += len(events)
+            for _ in batch:
+                self._queue.task_done()
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop."""
-        while not self._queue.empty():
-            await asyncio.sleep(0.01)
+        """Store everything queued or being stored (their replies can still go out), then stop."""
+        await self._queue.join()
         if self._task is not None:
             self._task.cancel()
 

@@ -83,9 +83,10 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("courseware service stopping")
-    server.stop()
-    await server.close_all_connections()
+    server.stop()  # no new connections; requests under way finish
     await writer.stop()
+    await asyncio.sleep(0.2)  # let the handlers send their replies
+    await server.close_all_connections()
     await db.close()
 
 
