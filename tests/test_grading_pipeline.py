@@ -117,7 +117,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO / "assignments", course, dirs_exist_ok=True)
     with (course / "nbgrader_config.py").open("a") as config:
-        config.write("\nc.Execute.timeout = 4  # the endless-loop submission costs 4 s, not 30\n")
+        config.write("\nc.Execute.timeout = 6  # the endless-loop submission costs 6 s, not 30\n")
     for assignment in (COMM, ESSAY):
         run(BIN + "/nbgrader", "generate_assignment", assignment, cwd=course)
     expected = build_comm_cohort(course, GOOD)

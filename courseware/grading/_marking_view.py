@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from typing import Any, TextIO
+from typing import TextIO
 
 from ._course import Course
 from ._marking import MarkingBook
@@ -82,9 +82,3 @@ def mark_interactively(
         mark = record_mark(book, rubric, script_id, marker, levels, comments, overall)
         stdout.write(f"saved {script_id}: {mark.total:g} ({rubric.band(mark.total).name})\n")
     return 0
-
-
-def marking_context(book: MarkingBook, script_id: str) -> dict[str, Any]:
-    """Everything the view may show for a script: id, notebook and cell; no student, no marks."""
-    script = book.script(script_id)
-    return {"script": script.script, "notebook": script.notebook, "cell": script.cell}

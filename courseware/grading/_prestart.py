@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -39,7 +40,7 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
         return km
 
     def _start_spare(self) -> None:
-        current: Any = self.km
+        current: Any = getattr(self, "km", None)
         km = self.create_kernel_manager()  # nbclient's version also sets self.km
         self.km = current
         args = list(self.extra_arguments)
@@ -95,3 +96,4 @@ def _shutdown_spares() -> None:
     for km in _spares:
         with contextlib.suppress(Exception):
             run_sync(km.shutdown_kernel)(now=True)
+    shutil.rmtree(_home, ignore_errors=True)
