@@ -8,10 +8,15 @@ minimum group size); course 202 has two.
 
 from __future__ import annotations
 
+import http.cookiejar as http_cookiejar
 import json
 import os
+import re
 import signal
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -409,3 +414,32 @@ def test_outbox_lives_in_the_learners_home(hub: Hub, kernels: dict[str, Kernel])
     path = Path(kernels["ana"].execute("print(store.outbox.path, end='')"))
     assert path.is_relative_to(hub.root / "home" / "ana") and path.exists()
     assert os.path.getsize(path) > 0
+
+
+def test_browser_signs_in_through_hub_oauth(hub: Hub) -> None:
+    """A tutor's browser: hub login, then the service's OAuth round trip, then JSON by cookie."""
+    jar = http_cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with browser.open(f"{hub.url}/hub/login") as page:
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.read().decode())
+    assert xsrf is not None
+    form = urllib.parse.urlencode(
+        {"username": "tess", "password": hub.env["COURSEWARE_TEST_PASSWORD"], "_xsrf": xsrf[1]}
+    ).encode()
+    browser.open(f"{hub.url}/hub/login", data=form).close()
+    request = urllib.request.Request(
+        f"{hub.url}/services/courseware/api/me", headers={"Accept": "text/html"}
+    )
+    with browser.open(request) as answer:  # redirects: hub authorize -> oauth_callback -> here
+        me = json.loads(answer.read())
+        assert answer.url.endswith("/services/courseware/api/me")
+    assert me["name"] == "tess" and me["cohort_aggregates"]["groups"] == [BIG, SMALL]
+    # A cross-site POST riding on the cookie, without the XSRF token, is refused.
+    forged = urllib.request.Request(
+        f"{hub.url}/services/courseware/api/events",
+        data=json.dumps({"events": [event("tess", "x", "k", 1)]}).encode(),
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        browser.open(forged)
+    assert refused.value.code in (401, 403)

@@ -173,6 +173,11 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
     async def prepare(self) -> None:
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
+            if self.request.method == "GET" and "text/html" in self.request.headers.get(
+                "Accept", ""
+            ):  # a browser: sign in through the hub (OAuth), then come back here
+                self.redirect(self.get_login_url())
+                return
             raise web.HTTPError(401, "a JupyterHub token (Authorization: token …) is required")
         self._hub_auth_user_cache = self.check_hub_user_or_403(model)
         self.current_user = self._hub_auth_user_cache

@@ -11,7 +11,16 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from ._roles import CUSTOM_SCOPES, SERVICE_NAME, course_groups, hub_roles
+from ._roles import (
+    COHORT_AGGREGATES,
+    COHORT_READ,
+    CUSTOM_SCOPES,
+    LEARNER,
+    POLLS_RUN,
+    SERVICE_NAME,
+    course_groups,
+    hub_roles,
+)
 
 __all__ = ["configure_hub"]
 
@@ -61,6 +70,13 @@ def configure_hub(
             "command": [python, "-m", "courseware.hub"],
             "environment": environment,
             "oauth_no_confirm": True,
+            # A browser signed in through the hub gets its owner's courseware scopes (no more).
+            "oauth_client_allowed_scopes": [
+                f"{LEARNER}!user",
+                COHORT_READ,
+                COHORT_AGGREGATES,
+                POLLS_RUN,
+            ],
             "display": False,
         },
     ]
