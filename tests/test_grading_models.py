@@ -174,6 +174,32 @@ def test_damaged_answers_file_never_raises(tmp_path: Path, content: str, problem
     assert any(problem in p for p in found.problems), found.problems
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(["schema", "entries", "x"]), json_values) | json_values)
+def test_any_json_reads_without_raising_and_scores_in_range(data: Any) -> None:
+    import tempfile
+
+    items = load_items(ITEMS)
+    key = load_key(KEY, items)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ANSWERS_FILE
+        path.write_text(json.dumps(data))
+        found = read_answers(path)
+        for item in items.items:
+            if item.id in key.keys:
+                score = score_answer(item, key.keys[item.id], found.latest(item.id))
+                assert 0 <= score.points <= score.max_points
+
+
 def test_oversized_or_missing_answers_file(tmp_path: Path) -> None:
     assert read_answers(tmp_path / ANSWERS_FILE).problems == ["no answers file was submitted"]
     (tmp_path / ANSWERS_FILE).write_bytes(b" " * (21 * 1024 * 1024))

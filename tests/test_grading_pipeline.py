@@ -33,7 +33,7 @@ from cohort import (
     build_essay_cohort,
 )
 
-from courseware.grading._course import Course
+from courseware.grading._course import Course, GradingError
 from courseware.grading._marking import MarkingBook
 from courseware.grading._moderation import (
     marking_queue,
@@ -215,7 +215,15 @@ def marked(pipeline: Run) -> Run:
     out = courseware("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay", cwd=course).stdout
     assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
     courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)
+    early = courseware(
+        "allocate", ESSAY, "--role", "second", "--markers", "bob", cwd=course, check=False
+    )
+    assert early.returncode == 1 and "have no first mark yet" in early.stderr
     rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    with MarkingBook(course / "marking.sqlite") as book:
+        someone_elses = marking_queue(book, ESSAY, "alice")[0][0]
+        with pytest.raises(GradingError, match="not allocated to 'mallory'"):
+            record_mark(book, rubric, someone_elses, "mallory", first_levels(0))
     with MarkingBook(course / "marking.sqlite") as book:
         for marker in ("alice", "bob"):
             mark_all(pipeline, book, rubric, marker)

@@ -91,3 +91,46 @@ def test_kernel_import_stays_light() -> None:
         [sys.executable, "-c", "import json;" + code], capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout) == []
+
+
+def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) -> None:
+    from courseware.grading import marking_view
+    from courseware.grading._marking import MarkingBook
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "assignments" / "rubrics", course / "rubrics")
+    (course / "source").mkdir()
+    with MarkingBook(course / "marking.sqlite") as book:
+        for student, text in (("ana.smith", "Essay about <script>x</script>"), ("ben", "Second")):
+            folder = course / "autograded" / student / "reflective-essay"
+            folder.mkdir(parents=True)
+            cell = {
+                "cell_type": "markdown",
+                "source": text,
+                "id": "e",
+                "metadata": {"nbgrader": {"grade_id": "essay"}},
+            }
+            (folder / "reflective-essay.ipynb").write_text(json.dumps({"cells": [cell]}))
+            script = book.add_script(
+                "reflective-essay", student, "reflective-essay", "essay", "reflect"
+            )
+            book.allocate(script, "first", "alice")
+    view = marking_view("reflective-essay", "alice", course)
+    shown = view.heading.value + view.script.value
+    assert "ana.smith" not in shown and "ben" not in shown
+    assert "&lt;script&gt;" in shown or "Second" in shown
+    assert all(box.description for box in [*view.choices.values(), *view.comments.values()])
+    first = view.current
+    view.choices["presence"].value = "critical"
+    assert view.save() is False and "choose a level for" in view.status.value
+    for criterion, box in view.choices.items():
+        box.value = "none" if criterion == "learning" else "reflection"
+    view.overall.value = "=1+1 stays text"
+    assert view.save() is True
+    assert "Saved" in view.status.value and view.current != first
+    with MarkingBook(course / "marking.sqlite") as book:
+        marks = book.marks("reflective-essay")
+    assert marks[first]["first"].total == 10 and marks[first]["first"].comment == "=1+1 stays text"
+    for criterion, box in view.choices.items():
+        box.value = "none" if criterion == "learning" else "habitual"
+    assert view.save() is True and view.current is None and view.save_button.disabled

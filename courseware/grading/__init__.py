@@ -23,6 +23,7 @@ __all__ = [
     "grade_item",
     "load_items",
     "load_key",
+    "marking_view",
     "open_assessment",
     "read_answers",
     "score_answer",
@@ -46,6 +47,7 @@ _LAZY = {
     "load_key": "._items",
     "score_answer": "._items",
     "add_grade_commands": "._cli",
+    "marking_view": "._marking_widget",
 }
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
         load_key,
         score_answer,
     )
+    from ._marking_widget import marking_view
 
 
 def __getattr__(name: str) -> Any:
