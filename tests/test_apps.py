@@ -301,3 +301,17 @@ def test_preload_list_learns_from_module_pages_then_freezes() -> None:
     assert learner.frozen
     learner.observe(served("/voila/static/late.js", page))  # type: ignore[arg-type]
     assert len(learner.urls) == 3
+
+
+def test_the_command_line_explains_bad_configs_and_unknown_modules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from courseware.cli import main
+
+    bad = write(tmp_path / "courseware.yaml", "serve:\n  max_kernels: none\n")
+    assert main(["serve", str(DEMO), "--config", str(bad)]) == 1
+    assert "courseware.yaml:2: serve.max_kernels:" in capsys.readouterr().err
+    assert main(["serve", str(DEMO), "--preheat", "nope"]) == 1
+    assert "no module with id nope" in capsys.readouterr().err
+    assert main(["seminar", "nope", "--root", str(DEMO)]) == 1
+    assert "no module 'nope'" in capsys.readouterr().err

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -45,7 +44,7 @@ from ._config import AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site
 from ._seminar import Seminar, SeminarError
-from ._serve import build_app
+from ._serve import build_app, is_loopback
 
 log = logging.getLogger(__name__)
 PARTICIPANT_COOKIE = "cw_participant"
@@ -112,13 +111,7 @@ def _hub(handler: tornado.web.RequestHandler) -> SeminarHub:
 
 
 def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def qr_svg(url: str) -> str:

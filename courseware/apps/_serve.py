@@ -171,11 +171,7 @@ class StatusHandler(tornado.web.RequestHandler):
     """Kernel counts for tests, benchmarks and monitoring; only loopback clients may ask."""
 
     def get(self) -> None:
-        try:
-            local = ipaddress.ip_address(self.request.remote_ip or "").is_loopback
-        except ValueError:
-            local = False
-        if not local:
+        if not is_loopback(self.request.remote_ip or ""):
             raise tornado.web.HTTPError(403)
         manager = self.settings["kernel_manager"]
         status = manager.status() if isinstance(manager, CountingKernelManager) else {}
@@ -357,7 +353,23 @@ def build_app(
         )
         + list(extra_args)
     )
+    if not is_loopback(ip) and not os.environ.get("JUPYTERHUB_USER"):
+        app.log.warning(
+            "Serving other devices: everyone who opens a module here saves their work as the same "
+            "learner (this server's user). For personal work give each learner a server of their "
+            "own (JupyterHub); seminar answers are anonymous and are not affected."
+        )
     return app
+
+
+def is_loopback(ip: str) -> bool:
+    """Whether a listening address only reaches this machine."""
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
 
 
 def serve(
