@@ -353,6 +353,7 @@ def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
         "ticker.start()"
     )
     _wait_for(lambda: len(_ticks(hub, "test.tick")) >= 20, 30, "the first ticks")
+    hub.service_hold.touch()  # however soon the hub restarts it, it stays down until released
     hub.service_process().send_signal(signal.SIGKILL)  # mid-write, no goodbye
     _wait_for(lambda: not hub.service_healthy(), 10, "the service to go")
     # The learner keeps working while the service is away: saving and reading back.
@@ -371,8 +372,9 @@ def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
     assert float(save_seconds) < 1.0, "a save must not wait for an absent service"
     assert reread == "Written while the service was down."
     assert queued == "True"
-    assert not hub.service_healthy(), "the service came back too soon for this test to mean much"
-    assert time.monotonic() - started < 25
+    assert not hub.service_healthy()
+    assert time.monotonic() - started < 60
+    hub.service_hold.unlink()
     hub.wait_service(timeout=90)  # the hub restarts its managed service
     _wait_for(lambda: len(_ticks(hub, "test.tick")) >= count, 40, "the outbox to drain")
     assert _ticks(hub, "test.tick") == list(range(count))  # all, once each, in order
