@@ -71,13 +71,13 @@ def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[di
             except MissingEntry:
                 submission = None
             autograded = course.folder(course.coursedir().autograded_directory, student, assignment)
-            if run.get("status") == "failed" or (
-                submission is not None
-                and _submitted(course, student, assignment)
-                and not autograded.is_dir()
-            ):
+            # nbgrader removes the autograded folder of a submission it could not grade, so the
+            # folders (not the last run's record) say whether grading failed.
+            if _submitted(course, student, assignment) and not autograded.is_dir():
                 row["status"] = "failed-to-grade"
-                row["note"] = "; ".join(run.get("problems", [])) or "autograde did not finish"
+                row["note"] = "; ".join(run.get("problems", [])) or (
+                    "autograde failed" if run.get("status") == "failed" else "not autograded yet"
+                )
             elif submission is None or not _submitted(course, student, assignment):
                 row["status"] = "not-submitted"
                 row["note"] = "; ".join(run.get("problems", []))
