@@ -189,9 +189,8 @@ def main() -> None:
     print(f"service_learners: {every} (PostgreSQL, fsync on; medians of {rounds} rounds)")
     print(f"service_paced_writes_per_s: {med['paced_rate']:.0f} writes/s (offered load)")
     print(f"service_p50_ms: {med['p50']:.1f} ms (at {every})")
-    print(
-        f"service_p95_ms: {med['p95']:.1f} ms (goal < 50; worst round {max(figures['p95']):.1f} ms)"
-    )
+    rounds_p95 = ", ".join(f"{v:.0f}" for v in figures["p95"])
+    print(f"service_p95_ms: {med['p95']:.1f} ms (goal < 50; rounds: {rounds_p95} ms)")
     print(f"service_writes_per_s: {med['rate']:.0f} writes/s (goal >= 1000; sustained, saturated)")
     print(f"service_saturated_p95_ms: {med['sat_p95']:.1f} ms (latency while saturated)")
 
