@@ -138,23 +138,29 @@ def test_gallery_search_works_without_javascript(
     context.close()
 
 
-@pytest.mark.parametrize("width", [320])
+WIDER_THAN_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('main *')]
+    .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > width + 1)
+    .map(e => e.tagName + '.' + e.className).slice(0, 5);
+}"""
+
+
 def test_pages_reflow_at_phone_width_and_400_percent_zoom(
-    browser: Browser, apps_server: VoilaServer, width: int
+    browser: Browser, apps_server: VoilaServer
 ) -> None:
-    """320 CSS pixels is a phone, and a 1280-pixel window at 400% zoom (WCAG 1.4.10)."""
-    context = browser.new_context(viewport={"width": width, "height": 640})
+    """320 CSS pixels is a phone, and a 1280-pixel window at 400% zoom (WCAG 1.4.10): nothing in
+    the gallery or a module page may stick out sideways."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    for url in (apps_server.url, apps_server.url + "courseware/api/status"):
-        page.goto(url)
-        if url == apps_server.url:
-            overflow = page.evaluate(
-                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 1, f"{url} scrolls sideways by {overflow}px at {width}px"
-            expect(page.locator(".cw-card").first).to_be_visible()
-            box = page.locator(".cw-card").first.bounding_box()
-            assert box is not None and box["width"] <= width
+    page.goto(apps_server.url)
+    expect(page.locator(".cw-card").first).to_be_visible()
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
+    page.goto(apps_server.url + entry.url.lstrip("/"))
+    expect(page.locator(FIRST_EXERCISE).first).to_be_enabled(timeout=60_000)
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    page.close(run_before_unload=True)
     context.close()
 
 

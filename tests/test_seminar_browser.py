@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from test_apps_browser import WIDER_THAN_SCREEN
 from test_browser import describe, serious_violations, watch_requests
 
 from courseware.apps import seminar_questions
@@ -20,6 +21,7 @@ from conftest import MODULES, VoilaServer
 
 pytestmark = pytest.mark.browser
 MODULE = load_module(find_modules(MODULES)[0])
+MODULE_PATH = MODULE.notebook.relative_to(MODULES).as_posix()
 QUESTIONS = seminar_questions(MODULE)
 CHOICE = next(q for q in QUESTIONS if q.kind == "choice")
 OPEN = next(q for q in QUESTIONS if q.id == "say-next")
@@ -177,8 +179,20 @@ def test_learners_cannot_act_as_the_presenter(
     csv_response = learner.request.get(seminar_server.url + "seminar/results.csv")
     assert csv_response.status == 403
 
+    # During a seminar the modules are the presenter's: learners are sent to the join page and
+    # start no kernel.
+    module_url = seminar_server.url + "voila/render/" + MODULE_PATH
+    for url in (seminar_server.url, module_url):
+        learner.goto(url)
+        expect(learner).to_have_url(seminar_server.url + "join")
     presenter.goto(presenter_link(seminar_server))
     expect(presenter.locator("#cw-connected")).to_contain_text("connected")
+    with presenter.context.expect_page() as opened:
+        presenter.get_by_role("link", name="Present the module (opens a new tab)").click()
+    module_page = opened.value
+    expect(module_page.locator("button.cw-choice").first).to_be_enabled(timeout=60_000)
+    expect(module_page).to_have_title(MODULE.spec.title)
+    module_page.close(run_before_unload=True)
     learner.goto(seminar_server.url + "join")
     # From a learner's page: the presenter socket refuses them, the learner socket ignores
     # presenter commands, and answers to a question that is not open are refused.
@@ -218,9 +232,10 @@ def test_a_learner_without_javascript_can_answer(
     presenter, _, _ = room
     presenter.goto(presenter_link(seminar_server))
     presenter.get_by_role("button", name=f"Ask the room: {CHOICE.prompt} ({CHOICE.source})").click()
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.goto(seminar_server.url + "join")
+    assert page.evaluate(WIDER_THAN_SCREEN) == [], "the join page reflows on a phone"
     page.get_by_role("radio", name=CHOICE.options[1]).check()
     page.get_by_role("button", name="Send my answer").click()
     expect(page.get_by_role("status")).to_have_text("Thank you: your answer has been sent.")

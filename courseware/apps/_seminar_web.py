@@ -98,6 +98,14 @@ class SeminarHub:
         for socket in list(self.presenters):
             socket.send(state)
 
+    def allows(self, handler: tornado.web.RequestHandler) -> bool:
+        """The gate on the gallery and module pages: during a seminar only the presenter opens
+        modules (learners answer through the join page, and start no kernels)."""
+        return self.is_presenter(handler.get_cookie(PRESENTER_COOKIE))
+
+    def refuse(self, handler: tornado.web.RequestHandler) -> None:
+        handler.redirect(f"{self.site.base_url}join", status=303)
+
     def join_url(self, request: Any) -> str:
         """The address learners open: ``public_url`` if given, else as the presenter reached us."""
         if self.public_url:
@@ -446,7 +454,7 @@ def build_seminar(
         ip=ip,
         extra_args=extra_args,
         extra_handlers=seminar_handlers(site.base_url),
-        extra_settings={"courseware_seminar": hub},
+        extra_settings={"courseware_seminar": hub, "courseware_gate": hub},
     )
     local = f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{port}/"
     return SeminarServer(

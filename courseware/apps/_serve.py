@@ -67,6 +67,16 @@ ALLOWED_MESSAGES = [
 ]
 
 
+def gate_refuses(handler: tornado.web.RequestHandler) -> bool:
+    """Whether the app's gate (a seminar lets only its presenter open modules) turned this request
+    away; if so the response has been sent."""
+    gate = handler.settings.get("courseware_gate")
+    if gate is None or gate.allows(handler):
+        return False
+    gate.refuse(handler)
+    return True
+
+
 class _SiteHandler(tornado.web.RequestHandler):
     @property
     def site(self) -> Site:
@@ -94,6 +104,8 @@ class GalleryHandler(_SiteHandler):
         return entries
 
     def get(self) -> None:
+        if gate_refuses(self):
+            return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(
@@ -137,6 +149,8 @@ class ModuleHandler(TornadoVoilaHandler):  # type: ignore[misc]
     """Voila's page handler, admitting a view only while there is room for its kernel."""
 
     async def get(self, path: str | None = None) -> None:
+        if gate_refuses(self):
+            return
         manager = self.kernel_manager
         ticket: Ticket | None = None
         if isinstance(manager, CountingKernelManager) and path and path.endswith(".ipynb"):
