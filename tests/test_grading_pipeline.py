@@ -1,7 +1,7 @@
 """The real grading pipeline, end to end, on a synthetic cohort.
 
-``nbgrader generate_assignment`` → submissions placed as nbgrader expects (33 students including every
-kind of bad submission) → ``courseware grade autograde --jobs 2`` → blind first and second marking
+``nbgrader generate_assignment`` → submissions placed as nbgrader expects (34 students including every
+kind of bad submission, and one that kills its grading process) → ``courseware grade autograde --jobs 2`` → blind first and second marking
 with a disagreement → a third marker → agreed marks in the gradebook → ``nbgrader generate_feedback``
 and ``nbgrader export`` → ``courseware grade export``. Each test looks at one stage of the same run.
 """
@@ -42,7 +42,7 @@ from courseware.grading._moderation import (
 )
 from courseware.grading._rubric import load_rubric
 
-GOOD = 23  # + 10 bad kinds = 33 students
+GOOD = 23  # + 11 bad kinds = 34 students
 ESSAY_STUDENTS = [f"s{n:03d}" for n in range(13)]
 BLANK = "s020"  # submits the essay notebook untouched: a real zero
 BIN = str(Path(sys.executable).parent)
@@ -166,10 +166,12 @@ def test_every_student_is_reported_with_status_and_reason(pipeline: Run) -> None
         elif student.startswith("s"):
             assert got["problems"] == [], (student, got["problems"])
     out = pipeline.autograde.stdout
-    assert "summary: 2 failed, 29 graded, 2 skipped" in out
+    assert "summary: 3 failed, 29 graded, 2 skipped" in out
     assert re.search(r"bad-corrupted-metadata: FAILED .*metadata is corrupted", out)
     assert "bad-empty-folder: SKIPPED — the submission folder is empty" in out
-    assert re.search(r"\[#+\.*\] 33/33", pipeline.autograde.stderr)
+    total = len(results)
+    assert re.search(rf"\[#+\.*\] {total}/{total}", pipeline.autograde.stderr)
+    assert "bad-kills-grader: FAILED" in out and "s022: 0/9" in out  # the batch went on
 
 
 def test_parallel_scores_equal_plain_nbgrader(pipeline: Run) -> None:

@@ -18,15 +18,16 @@ call nbgrader's API for one student at a time, so the gradebook receives exactly
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -35,12 +36,12 @@ from typing import Any
 from ._answers import ANSWERS_FILE, read_answers
 from ._course import Course, GradingError
 
-RETRY_MARKERS = (
+WORKER_KILLED = "WorkerKilled"
+RETRY_MARKERS = (  # the kernel never started: worth one more try
     "ZMQError",
     "Address already in use",
-    "Kernel died",
-    "kernel died",
     "Kernel didn't respond",
+    "Kernel died before replying",
 )
 
 
@@ -247,6 +248,12 @@ def _grade_one(assignment: str, student: str) -> dict[str, Any]:
 
 def _failure_reason(result: dict[str, Any]) -> str:
     text = str(result.get("error", "")) + "\n" + str(result.get("log", ""))
+    if WORKER_KILLED in text:
+        return (
+            "the grading process was killed while running this notebook (does it end its parent?)"
+        )
+    if "DeadKernelError" in text:
+        return "the kernel died while running the notebook (a cell ended or crashed it)"
     if "metadata may be corrupted" in text:
         return "nbgrader could not grade it: its nbgrader metadata is corrupted"
     if (
@@ -362,55 +369,84 @@ def autograde_cohort(
         raise GradingError("--jobs must be at least 1")
     start = time.monotonic()
     names = students if students is not None else list_students(course, assignment)
-    with (
-        tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir,
-        _pool(min(jobs, max(1, len(names))), str(course.root), log_dir) as pool,
-    ):
-        # Workers start (and import nbgrader) while this process checks the submissions.
-        warming = [pool.submit(os.getpid) for _ in range(min(jobs, max(1, len(names))))]
-        notebooks = source_notebooks(course, assignment)
-        widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
-        submitted = course.coursedir().submitted_directory
-        autograded = course.coursedir().autograded_directory
-        results: dict[str, StudentResult] = {}
-        queue: list[str] = []
-        max_score = sum(nb.max_score for nb in notebooks)
-        done = 0
-        for student in names:
-            folder = course.folder(submitted, student, assignment)
-            problems = check_submission(folder, notebooks, widget_items=widget_items)
-            has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
-            results[student] = StudentResult(
-                student, "pending", max_score=max_score, problems=problems
-            )
-            if has_notebook:
-                queue.append(student)
-            else:  # nbgrader itself skips a folder with no notebook of the assignment
-                results[student].status = "skipped"
-                done += 1
-                if progress:
-                    progress(results[student], done, len(names))
-        wait(warming)
-        futures: dict[Future[dict[str, Any]], str] = {
-            pool.submit(_grade_one, assignment, s): s for s in queue
-        }
-        pending = set(futures)
-        with course.gradebook() as gb:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    student = futures[future]
+    width = min(jobs, max(1, len(names)))
+    with tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir:
+        pool = _new_pool(width, str(course.root), log_dir)
+        try:
+            # Workers start (and import nbgrader) while this process checks the submissions.
+            warming = [pool.submit(os.getpid) for _ in range(width)]
+            notebooks = source_notebooks(course, assignment)
+            widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
+            submitted = course.coursedir().submitted_directory
+            autograded = course.coursedir().autograded_directory
+            results: dict[str, StudentResult] = {}
+            todo: deque[str] = deque()
+            max_score = sum(nb.max_score for nb in notebooks)
+            done = 0
+            for student in names:
+                folder = course.folder(submitted, student, assignment)
+                problems = check_submission(folder, notebooks, widget_items=widget_items)
+                has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
+                results[student] = StudentResult(
+                    student, "pending", max_score=max_score, problems=problems
+                )
+                if has_notebook:
+                    todo.append(student)
+                else:  # nbgrader itself skips a folder with no notebook of the assignment
+                    results[student].status = "skipped"
+                    done += 1
+                    if progress:
+                        progress(results[student], done, len(names))
+            wait(warming)
+            with course.gradebook() as gb:
+
+                def record(student: str, outcome: dict[str, Any]) -> None:
+                    nonlocal done
                     result = results[student]
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:  # a worker died: report it, keep going
-                        outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
                     result.seconds = float(outcome.get("seconds", 0.0))
                     result.attempts = int(outcome.get("attempts", 1))
                     _finish(course, gb, assignment, student, result, outcome, notebooks, autograded)
                     done += 1
                     if progress:
                         progress(result, done, len(names))
+
+                # At most one submission per worker in flight: if a submission kills its worker,
+                # only those in flight are suspects; the rest carry on in a new pool.
+                suspects: list[str] = []
+                running: dict[Future[dict[str, Any]], str] = {}
+                while todo or running:
+                    while todo and len(running) < width:
+                        student = todo.popleft()
+                        running[pool.submit(_grade_one, assignment, student)] = student
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    broken = False
+                    for future in finished:
+                        student = running.pop(future)
+                        try:
+                            outcome = future.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.append(student)
+                            continue
+                        except Exception as exc:
+                            outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
+                        record(student, outcome)
+                    if broken:
+                        suspects.extend(running.values())
+                        running.clear()
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        pool = _new_pool(width, str(course.root), log_dir)
+                for student in suspects:  # alone, each in a fresh worker, so a crash has one cause
+                    solo = _new_pool(1, str(course.root), log_dir)
+                    try:
+                        outcome = solo.submit(_grade_one, assignment, student).result()
+                    except BrokenProcessPool:
+                        outcome = {"success": False, "error": f"{WORKER_KILLED}: {student}"}
+                    finally:
+                        solo.shutdown(wait=True, cancel_futures=True)
+                    record(student, outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     report = CohortReport(assignment, [results[s] for s in names], time.monotonic() - start, jobs)
     from ._marking import MarkingBook
 
@@ -442,15 +478,10 @@ def _finish(
     result.problems += _rescore(course, assignment, student, cells)
 
 
-@contextlib.contextmanager
-def _pool(jobs: int, root: str, log_dir: str) -> Iterator[ProcessPoolExecutor]:
-    pool = ProcessPoolExecutor(
+def _new_pool(jobs: int, root: str, log_dir: str) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=get_context("spawn"),
         initializer=_init_worker,
         initargs=(root, log_dir),
     )
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
