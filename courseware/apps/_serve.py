@@ -176,6 +176,7 @@ class ShutdownHandler(VoilaShutdownKernelHandler):  # type: ignore[misc]
     @tornado.web.authenticated
     async def post(self, kernel_id: str) -> None:
         if kernel_id in self.kernel_manager:
+            self.kernel_manager.log.info("Kernel %s: its page closed, shutting it down", kernel_id)
             await self.kernel_manager.shutdown_kernel(kernel_id)
         self.set_status(204)
         self.finish()
