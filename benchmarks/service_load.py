@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -172,6 +173,7 @@ def main() -> None:
     duration = max(2.0, min(args.duration, 60.0))
     rounds = max(1, min(args.rounds, 5))
     names = [f"learner{i:04d}" for i in range(learners_n)]
+    load_before = os.getloadavg()[0]
     with TemporaryPostgres(durable=True) as pg, tempfile.TemporaryDirectory() as folder:
         hub = Hub(Path(folder), database_url=pg.url, groups={}, courses=["bench"])
         hub.start()
@@ -185,6 +187,11 @@ def main() -> None:
         finally:
             hub.stop()
     med = {name: statistics.median(values) for name, values in figures.items()}
+    cores = os.cpu_count() or 1
+    print(
+        f"machine_load: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+        f" (1-minute load average on {cores} cores; others' work skews the latencies)"
+    )
     every = f"{learners_n} learners autosaving every {args.interval:g} s"
     print(f"service_learners: {every} (PostgreSQL, fsync on; medians of {rounds} rounds)")
     print(f"service_paced_writes_per_s: {med['paced_rate']:.0f} writes/s (offered load)")
