@@ -144,6 +144,15 @@ def test_a_seminar_with_three_learners(
         page.remove_listener("dialog", handler)
     assert not (found := serious_violations(presenter)), describe(found)
 
+    # The room screen (a second window for the projector) shows results, never the queue.
+    screen = presenter.context.new_page()
+    screen.goto(seminar_server.url + "seminar/present/screen")
+    expect(screen.locator("#cw-approved li")).to_have_count(2)
+    expect(screen.get_by_role("heading", name="Written answers waiting for you")).to_be_hidden()
+    expect(screen.get_by_role("button", name="Start a new group")).to_be_hidden()
+    assert not (found := serious_violations(screen)), describe(found)
+    screen.close()
+
     # The export: aggregate, small groups blank, formulas neutralised, nobody's id.
     response = presenter.request.get(seminar_server.url + "seminar/results.csv")
     assert response.status == 200 and "attachment" in response.headers["content-disposition"]
