@@ -254,6 +254,15 @@ def test_tutor_reads_cohort_but_never_private_drafts(
     )
     seen = json.loads(kernels["tess"].execute(read))
     assert "reflection.shared" not in [kind for kind, _ in seen]
+    # Submitted work stays visible: a submission is handed in, not withdrawn by unsharing.
+    kernels["ana"].execute(
+        "store.append(Event('ana', 'what-is-clinical-empathy', 'what-empathy-means',"
+        " 'reflection.submitted', {'text': 'My submitted reflection.'}))\n"
+        "store.append(Event('ana', 'what-is-clinical-empathy', 'what-empathy-means',"
+        " 'reflection.unshared', {}))"
+    )
+    seen = json.loads(kernels["tess"].execute(read))
+    assert ["reflection.submitted", {"text": "My submitted reflection."}] in seen
     # A cohort read by group; an evaluation lead reads aggregates only.
     status, answer = hub.call("GET", f"api/events?group={BIG}", tokens["tess"])
     assert status == 200 and {e["learner"] for e in answer["events"]} <= set(GROUPS[BIG])
