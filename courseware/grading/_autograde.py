@@ -323,10 +323,16 @@ def _rescore(course: Course, assignment: str, student: str, cells: dict[str, flo
     items_path = course.root / "source" / assignment / "items.yaml"
     if not items_path.is_file():
         return []
-    items = load_items(items_path)
-    try:
-        key = load_key(find_key(assignment, course.root / "source" / assignment), items)
-    except FileNotFoundError:
+    cached = course._cache.get(("rescore", assignment))
+    if cached is None:  # parsed once per batch
+        items = load_items(items_path)
+        try:
+            key = load_key(find_key(assignment, course.root / "source" / assignment), items)
+        except FileNotFoundError:
+            key = None
+        cached = course._cache[("rescore", assignment)] = (items, key)
+    items, key = cached
+    if key is None:
         return [f"no answer key for {assignment}: widget items were not re-scored"]
     answers = read_answers(
         course.folder(course.coursedir().submitted_directory, student, assignment) / ANSWERS_FILE
@@ -410,32 +416,39 @@ def autograde_cohort(
                     if progress:
                         progress(result, done, len(names))
 
-                # At most one submission per worker in flight: if a submission kills its worker,
-                # only those in flight are suspects; the rest carry on in a new pool.
+                # A few submissions per worker in flight (the next is queued before the last one's
+                # result is recorded, so workers never wait for this process); if a submission
+                # kills its worker, only those in flight are suspects and the rest carry on.
+                limit = 2 * width
                 suspects: list[str] = []
                 running: dict[Future[dict[str, Any]], str] = {}
                 while todo or running:
-                    while todo and len(running) < width:
+                    while todo and len(running) < limit:
                         student = todo.popleft()
                         running[pool.submit(_grade_one, assignment, student)] = student
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    outcomes: list[tuple[str, dict[str, Any]]] = []
                     broken = False
                     for future in finished:
                         student = running.pop(future)
                         try:
-                            outcome = future.result()
+                            outcomes.append((student, future.result()))
                         except BrokenProcessPool:
                             broken = True
                             suspects.append(student)
-                            continue
                         except Exception as exc:
-                            outcome = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
-                        record(student, outcome)
+                            error = f"{type(exc).__name__}: {exc}"
+                            outcomes.append((student, {"success": False, "error": error}))
                     if broken:
                         suspects.extend(running.values())
                         running.clear()
                         pool.shutdown(wait=True, cancel_futures=True)
                         pool = _new_pool(width, str(course.root), log_dir)
+                    while todo and len(running) < limit:
+                        student = todo.popleft()
+                        running[pool.submit(_grade_one, assignment, student)] = student
+                    for student, outcome in outcomes:
+                        record(student, outcome)
                 for student in suspects:  # alone, each in a fresh worker, so a crash has one cause
                     solo = _new_pool(1, str(course.root), log_dir)
                     try:

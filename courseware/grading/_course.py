@@ -29,7 +29,7 @@ class Course:
     """The course folder (holding ``nbgrader_config.py``, ``source/``, ``submitted/``, the gradebook)."""
 
     root: Path
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None) -> Course:
