@@ -134,3 +134,65 @@ def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) ->
     for criterion, box in view.choices.items():
         box.value = "none" if criterion == "learning" else "habitual"
     assert view.save() is True and view.current is None and view.save_button.disabled
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(300)
+def test_learner_answers_in_widgets_reach_the_tutor(tmp_path: Path) -> None:
+    """A learner runs the released notebook in a real kernel and answers in the widgets; after
+    submission, autograde scores the answers and the composed reply shows in the graded notebook."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "assignments", course)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "communication-skills"],
+        cwd=course,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    home = tmp_path / "learner" / "communication-skills"
+    shutil.copytree(course / "release" / "communication-skills", home)
+    path = home / "communication-skills.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    actions = {  # what the learner does in each widget, right after it is shown
+        'assessment.show("cues-breathless")': "_.boxes[3].value = True\n_.boxes[9].value = True",
+        'assessment.show("reply-to-worry")': "_.choice.value = 2",
+        'assessment.show("compose-reply")': "_.text.value = 'I am so sorry about your sister. <b>What</b> worries you most about the breathlessness and your heart?'",
+    }
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.source in actions:
+            cells.append(nbformat.v4.new_code_cell(actions[cell.source]))
+    nb.cells = cells
+    learner_env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(home)}}
+    ).execute(env=learner_env)
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors, errors
+    submitted = course / "submitted" / "learner1" / "communication-skills"
+    shutil.copytree(home, submitted)
+    (submitted / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+    done = subprocess.run(
+        [sys.executable, "-m", "courseware.cli", "grade", "autograde", "communication-skills"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "learner1: 4/9 + manual marking" in done.stdout, done.stdout  # 2 of 3 cues, best reply
+    graded = (
+        course / "autograded" / "learner1" / "communication-skills" / "communication-skills.ipynb"
+    ).read_text()
+    assert "I am so sorry about your sister. &lt;b&gt;What&lt;/b&gt;" in graded
