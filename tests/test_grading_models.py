@@ -235,9 +235,13 @@ def test_grade_item_reads_answers_and_key(
     assert grade_item("communication-skills", "cues-breathless", folder) == 2.0
     assert "2 of 3 cues found" in capsys.readouterr().out
     assert grade_item("communication-skills", "reply-to-worry", folder) == 0.0
+    check_saved("reply-to-worry", folder)  # a learner's Run All carries on
+    assert "No answer saved for 'Part B: choosing a response' yet." in capsys.readouterr().out
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
     with pytest.raises(AssertionError, match="No answer saved"):
         check_saved("reply-to-worry", folder)
     check_saved("cues-breathless", folder)
+    assert "is saved" in capsys.readouterr().out
 
 
 def test_a_key_inside_the_submission_is_ignored(

@@ -78,16 +78,26 @@ def grade_item(assignment: str, item_id: str, folder: str | Path | None = None) 
 
 
 def check_saved(item_id: str, folder: str | Path | None = None) -> None:
-    """The visible test: fails with a plain message unless a valid answer for ``item_id`` is saved."""
+    """The visible test: says whether a valid answer for ``item_id`` is saved.
+
+    It prints in a learner's kernel (so *Run All* carries on to the next widget) and in autograde
+    (the hidden part scores the answer); under ``nbgrader validate`` a missing or invalid answer
+    raises, so validation tells the learner before they submit.
+    """
     here = Path(folder) if folder is not None else Path.cwd()
     item = load_items(here / ITEMS_FILE).item(item_id)
     value = read_answers(here / ANSWERS_FILE).latest(item_id)
+    problem = ""
     if value is None:
-        raise AssertionError(f"No answer saved for '{item.title}' yet.")
-    try:
-        check_answer(item, value)
-    except InvalidAnswer as exc:
-        raise AssertionError(f"The saved answer for '{item.title}' is not valid: {exc}") from None
+        problem = f"No answer saved for '{item.title}' yet."
+    else:
+        try:
+            check_answer(item, value)
+        except InvalidAnswer as exc:
+            problem = f"The saved answer for '{item.title}' is not valid: {exc}"
+    if problem and grading_mode() == "validate":
+        raise AssertionError(problem)
+    print(problem or f"Your answer for '{item.title}' is saved.")
 
 
 def render_answer(item: CueSpotting | ResponseChoice | ComposeResponse, value: Any) -> str:
