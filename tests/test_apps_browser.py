@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 CAP = 3
 RECLAIM = 5
 PREHEATED = "what-is-clinical-empathy"
+INSTITUTION = "Stoneygate Centre for <b>Empathy</b> & Healthcare"  # markup must show as text
 FIRST_EXERCISE = "button.cw-choice, .cw-reflection-text textarea"
 
 
@@ -42,7 +43,7 @@ def apps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServe
     config = folder / "courseware.yaml"
     config.write_text(
         "branding:\n"
-        "  institution: Stoneygate Centre for Empathy in Healthcare\n"
+        f"  institution: '{INSTITUTION}'\n"
         "  logo: logo.svg\n"
         "  logo_alt: Stoneygate Centre\n"
         "  colours: {brand: '#5a1e6e'}\n"
@@ -96,9 +97,7 @@ def test_gallery_is_branded_searchable_and_accessible(page: Page, apps_server: V
     entries = gallery_entries(MODULES)
     page.goto(apps_server.url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Clinical empathy modules")
-    expect(page.get_by_role("banner")).to_contain_text(
-        "Stoneygate Centre for Empathy in Healthcare"
-    )
+    expect(page.get_by_role("banner")).to_contain_text(INSTITUTION)
     expect(page.get_by_role("img", name="Stoneygate Centre")).to_be_visible()
     expect(page.get_by_role("main")).to_have_count(1)
     assert not (found := serious_violations(page)), describe(found)
@@ -186,6 +185,7 @@ def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: Voil
         expect(page.get_by_role("main")).to_have_count(1)
         expect(page.get_by_role("link", name="Skip to the module")).to_have_count(1)
         expect(page.get_by_role("navigation", name="Courseware")).to_be_visible()
+        expect(page.get_by_role("banner")).to_contain_text(INSTITUTION)
         found = serious_violations(page)
         assert not found, f"{entry.id}:\n{describe(found)}"
         opened[entry.id] = use_first_exercise(page)
