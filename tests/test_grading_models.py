@@ -426,3 +426,11 @@ def test_released_notebook_has_no_key_material() -> None:
         source = "".join(cell["source"])
         for value in key.keys.values():
             assert str(getattr(value, "cues", "none")) not in source
+
+
+def test_marking_view_shows_control_characters_instead_of_obeying_them() -> None:
+    from courseware.grading._marking_view import render_script
+
+    shown = render_script("S-1", "Hi \x1b[2J\x1b[31mred\x07 naïve 🙂 <b>\nnext")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b[2J" in shown and "naïve 🙂 <b>\nnext" in shown

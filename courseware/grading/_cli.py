@@ -184,6 +184,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ._exports import export_registry, export_research
 
+    if not args.registry and not args.research:
+        raise GradingError("name --registry FILE and/or --research FILE")
     course = Course.open(args.course)
     with _book(course) as book:
         scripts = book.scripts(args.assignment)
@@ -194,8 +196,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.research:
             rows = export_research(course, book, args.assignment, args.research, rubric)
             print(f"research: {len(rows)} pseudonymous rows -> {args.research}")
-    if not args.registry and not args.research:
-        raise GradingError("name --registry FILE and/or --research FILE")
     return 0
 
 

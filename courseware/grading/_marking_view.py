@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import unicodedata
 from typing import TextIO
 
 from ._course import Course
@@ -17,8 +18,19 @@ from ._moderation import marking_queue, record_mark, script_text
 from ._rubric import Rubric
 
 
+def _visible(text: str) -> str:
+    """Control characters (terminal escape sequences included) shown as ``\\x1b`` and so on, so a
+    script cannot rewrite the marker's screen; every other character is kept as written."""
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) != "Cc" else c.encode("unicode_escape").decode()
+        for c in text
+    )
+
+
 def render_script(script_id: str, text: str, width: int = 88) -> str:
-    """The script as a marker reads it; the text is shown exactly (no markup is interpreted)."""
+    """The script as a marker reads it; the text is shown as written (no markup is interpreted,
+    control characters are made visible)."""
+    text = _visible(text)
     body = "\n".join(
         textwrap.fill(para, width) if para.strip() else "" for para in text.splitlines()
     )
