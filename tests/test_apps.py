@@ -73,6 +73,7 @@ def test_a_full_config_file_loads(tmp_path: Path) -> None:
     ("text", "line", "field", "words"),
     [
         ("branding:\n  colours:\n    brand: '#ffff00'\n", 3, "branding.colours.brand", "contrast"),
+        ("branding:\n  colours:\n    brand: '#737373'\n", 3, "branding.colours.brand", "4.38:1"),
         ("branding:\n  colours:\n    focus: '#222222'\n", 3, "branding.colours.focus", "focus"),
         ("branding:\n  colours:\n    brand: red\n", 3, "branding.colours.brand", "pattern"),
         ("serve:\n  max_kernel: 3\n", 2, "serve.max_kernel", "unknown field"),
