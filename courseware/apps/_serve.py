@@ -222,6 +222,8 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
                 "pool_size": serving.pool_size,
                 "kernel_env_variables": kernel_environment(self.ip),
             }
+        # The pool refills 3 s after a kernel is taken, so the refill's start-up does not compete
+        # for the processor with the page that kernel is serving.
         options: dict[str, Any] = (
             {"kernel_pools_config": pools, "fill_delay": 3.0} if preheat else {}
         )
