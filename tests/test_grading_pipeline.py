@@ -44,7 +44,8 @@ from courseware.grading._rubric import load_rubric
 
 GOOD = 23  # + 11 bad kinds = 34 students
 ESSAY_STUDENTS = [f"s{n:03d}" for n in range(13)]
-BLANK = "s020"  # submits the essay notebook untouched: a real zero
+BLANK = "s020"
+NARRATIVE = "narrative-medicine"  # submits the essay notebook untouched: a real zero
 BIN = str(Path(sys.executable).parent)
 pytestmark = pytest.mark.timeout(600)
 
@@ -118,7 +119,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     shutil.copytree(REPO / "assignments", course, dirs_exist_ok=True)
     with (course / "nbgrader_config.py").open("a") as config:
         config.write("\nc.Execute.timeout = 6  # the endless-loop submission costs 6 s, not 30\n")
-    for assignment in (COMM, ESSAY):
+    for assignment in (COMM, ESSAY, NARRATIVE):
         run(BIN + "/nbgrader", "generate_assignment", assignment, cwd=course)
     expected = build_comm_cohort(course, GOOD)
     build_essay_cohort(course, ESSAY_STUDENTS)
@@ -188,6 +189,18 @@ def test_hidden_tests_and_key_never_released(pipeline: Run) -> None:
     assert "grade_item" not in text and "BEGIN HIDDEN" not in text
     assert sorted(p.name for p in release.iterdir()) == [f"{COMM}.ipynb", "items.yaml"]
     assert "option_points" not in (release / "items.yaml").read_text()
+
+
+def test_manually_graded_assignments_release_cleanly(pipeline: Run) -> None:
+    with Course.open(pipeline.course).gradebook() as gb:
+        essay = gb.find_assignment(ESSAY)
+        narrative = gb.find_assignment(NARRATIVE)
+        assert essay.max_score == 20 and narrative.max_score == 20
+        cells = {c.name: c.max_score for nb in narrative.notebooks for c in nb.grade_cells}
+        assert cells == {"close-reading": 10, "parallel-chart": 10}
+    for assignment in (ESSAY, NARRATIVE):
+        text = (pipeline.course / "release" / assignment / f"{assignment}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "YOUR ANSWER HERE" in text
 
 
 def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str = "") -> None:
