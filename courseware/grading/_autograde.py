@@ -215,7 +215,9 @@ def _init_worker(root: str, log_dir: str) -> None:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from ._prestart import PrestartedExecute
+    from ._prestart import PrestartedExecute, use_folder
+
+    use_folder(log_dir)
 
     configured = config.Autograde.get("autograde_preprocessors")
     chain = configured if configured is not None else Autograde.autograde_preprocessors.default()

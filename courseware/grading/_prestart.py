@@ -16,7 +16,6 @@ import atexit
 import contextlib
 import itertools
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -26,8 +25,22 @@ from nbgrader.preprocessors import Execute
 
 _counter = itertools.count()
 _spares: list[Any] = []
-_home = tempfile.mkdtemp(prefix="cw-spare-")
+_home = ""
 HISTORY = "--HistoryManager.hist_file=:memory:"
+
+
+def use_folder(folder: str) -> None:
+    """Where spare kernels start and keep their sockets (the batch's own temporary folder, which the
+    batch removes even when a worker is killed)."""
+    global _home
+    _home = folder
+
+
+def _folder() -> str:
+    global _home
+    if not _home:
+        _home = tempfile.mkdtemp(prefix="cw-spare-")
+    return _home
 
 
 class PrestartedExecute(Execute):  # type: ignore[misc]
@@ -36,7 +49,7 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
     def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
         if km.transport == "ipc":
-            km.ip = os.path.join(_home, f"k{os.getpid()}-{next(_counter)}")
+            km.ip = os.path.join(_folder(), f"k{os.getpid()}-{next(_counter)}")
         return km
 
     def _start_spare(self) -> None:
@@ -47,7 +60,7 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
         if not any(a.startswith("--HistoryManager.hist_file") for a in args):
             args.append(HISTORY)
         env = {**os.environ, "NBGRADER_EXECUTION": "autograde"}
-        run_sync(km.start_kernel)(extra_arguments=args, cwd=_home, env=env)
+        run_sync(km.start_kernel)(extra_arguments=args, cwd=_folder(), env=env)
         _spares.append(km)
 
     def _take_spare(self) -> Any:
@@ -96,4 +109,3 @@ def _shutdown_spares() -> None:
     for km in _spares:
         with contextlib.suppress(Exception):
             run_sync(km.shutdown_kernel)(now=True)
-    shutil.rmtree(_home, ignore_errors=True)
