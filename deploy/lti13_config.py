@@ -28,9 +28,9 @@ from courseware.hub import lti_groups
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
-# The LMS owns group membership: JupyterHub's load_groups and manage_groups don't mix.
-os.environ["COURSEWARE_HUB_GROUPS"] = "0"
 load_subconfig(str(Path(__file__).with_name("jupyterhub_config.py")))  # noqa: F821
+# The LMS owns group membership: JupyterHub's load_groups and manage_groups don't mix.
+c.JupyterHub.pop("load_groups", None)
 
 c.JupyterHub.authenticator_class = "ltiauthenticator.lti13.auth.LTI13Authenticator"
 c.LTI13Authenticator.client_id = [os.environ.get("LTI13_CLIENT_ID", "")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -9,17 +10,29 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from courseware.store import SQLiteStore
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 MODULES = REPO / "modules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on a fresh event loop in its own thread.
+
+    Playwright's sync API leaves an event loop running in the main thread for the rest of the
+    session, so ``asyncio.run`` there fails in any test that happens to run after a browser test.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 FIGURES: dict[str, str] = {}

@@ -3,7 +3,6 @@ accounting, the preheat cell, static caching rules."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import html
 import re
@@ -29,7 +28,7 @@ from courseware.apps._serve import preheated_notebooks
 from courseware.apps._static import GZIP_CACHE, cache_seconds
 from courseware.content import ContentError, find_modules, load_module
 
-from conftest import FIXTURES, MODULES
+from conftest import FIXTURES, MODULES, run_coroutine
 
 DEMO = FIXTURES / "modules"
 
@@ -231,7 +230,7 @@ def test_a_started_kernel_is_charged_to_its_ticket(tmp_path: Path) -> None:
         await manager.shutdown_kernel(pooled)
         return during, after, manager.learner_kernel_count()
 
-    assert asyncio.run(scenario()) == (1, 1, 0)
+    assert run_coroutine(scenario()) == (1, 1, 0)
 
 
 def test_preheated_notebooks_wait_for_their_learner() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -143,6 +144,8 @@ def test_lti_config_loads_into_the_real_authenticator(monkeypatch: pytest.Monkey
         LTI13_AUTHORIZE_URL="https://vle.example.ac.uk/auth",
         LTI13_JWKS_URL="https://vle.example.ac.uk/jwks",
     )
+    assert "load_groups" not in config.JupyterHub  # the LMS owns groups
+    assert os.environ.get("COURSEWARE_HUB_GROUPS") is None  # nothing leaks into other configs
     authenticator = LTI13Authenticator(config=config)
     assert authenticator.client_id == {"tool-1"} and authenticator.manage_groups
     # The hook, as JupyterHub calls it after a launch, for someone already on another course.

@@ -17,6 +17,8 @@ from courseware.hub._db import Database, NewEvent
 from courseware.store import Event
 from courseware.store._sql import SQLAlchemyStore
 
+from conftest import run_coroutine
+
 _names = count()
 
 
@@ -30,7 +32,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    return run_coroutine(coroutine)
 
 
 async def _with_db(url: str, work: Any) -> Any:

@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from courseware.store import SQLiteStore
 from courseware.widgets import ModuleView, open_module
 
-from conftest import FIXTURES
+from conftest import FIXTURES, run_coroutine
 
 DEMO = FIXTURES / "modules" / "demo"
 
@@ -123,9 +122,7 @@ def test_autosave_waits_for_a_pause_in_typing(store: SQLiteStore) -> None:
         await asyncio.sleep(0.4)
         return [e.value["text"] for e in store.events(item="first-thoughts")]
 
-    # A fresh thread has no event loop of its own, whatever other tests left running here.
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(asyncio.run, typing()).result() == ["I felt uneasy"]
+    assert run_coroutine(typing()) == ["I felt uneasy"]
 
 
 def test_pending_text_is_saved_when_the_kernel_exits(tmp_path: Path) -> None:
