@@ -79,3 +79,18 @@ def test_shipped_courses_load_and_name_real_modules() -> None:
     for course in courses:
         if course.spec.credits is not None:
             assert course.spec.credits * 10 == course.spec.notional_hours
+
+
+def test_gallery_shows_courses_as_pathways_and_links_progress() -> None:
+    from courseware.apps._gallery import render_gallery
+
+    html = render_gallery(REPO / "modules")
+    for course in (load_course(p) for p in find_courses(REPO)):
+        assert f'data-course="{course.id}"' in html
+    start = html.index('data-course="creative-medicine-cpd"')
+    card = html[start : html.index("</li>\n", html.index("</ol>", start))]
+    links = [line for line in card.split("<li>") if "voila/render/" in line]
+    assert len(links) == 4 and "creative-and-reflective-writing/module.ipynb" in links[0]
+    assert "15 credits" in card and "150 notional hours" in card
+    assert 'href="/voila/render/my-progress.ipynb"' in html
+    assert 'data-course="' not in render_gallery(REPO / "modules", query="nurse")

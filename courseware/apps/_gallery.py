@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..content import STREAM_TITLES, ContentError, ModuleContent, find_modules, load_module
+from ..content._course import find_courses, load_course
 from ._pages import Site
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,54 @@ def group_entries(entries: list[GalleryEntry]) -> list[dict[str, Any]]:
     return streams
 
 
+AWARD_TITLES: dict[str, str] = {
+    "undergraduate-thread": "Undergraduate empathy thread",
+    "postgraduate-course": "Postgraduate course",
+    "cpd-course": "CPD course",
+    "msc-module": "CPD course and MSc module",
+}
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """A course shown in the gallery: its modules in order, linked where they are served."""
+
+    id: str
+    title: str
+    award: str
+    summary: str
+    notional_hours: int
+    credits: int | None
+    steps: tuple[tuple[str, str | None], ...]  # (title or id, url when the module is served)
+
+
+def course_pathways(root: Path, entries: list[GalleryEntry]) -> list[Pathway]:
+    """Courses in ``courses/`` beside the served folder; a broken course file is logged, not shown."""
+    by_id = {e.id: e for e in entries}
+    pathways = []
+    for path in find_courses(root.resolve().parent):
+        try:
+            spec = load_course(path).spec
+        except ContentError as exc:
+            log.error("course %s is not shown: %s", path, exc)
+            continue
+        steps = tuple(
+            (by_id[m].title, by_id[m].url) if m in by_id else (m, None) for m in spec.modules
+        )
+        pathways.append(
+            Pathway(
+                spec.id,
+                spec.title,
+                AWARD_TITLES[spec.award],
+                spec.summary,
+                spec.notional_hours,
+                spec.credits,
+                steps,
+            )
+        )
+    return pathways
+
+
 def render_gallery(
     root: Path,
     *,
@@ -134,10 +183,14 @@ def render_gallery(
     stage = stage if stage in STAGE_TITLES else ""
     query = " ".join(query.split())[:200]
     shown = [e for e in every if e.matches(query, stream, stage)]
+    filtering = bool(query or stream or stage)
+    progress = root / "my-progress.ipynb"
     return site.render(
         "gallery.html",
         title=site.config.branding.title,
         streams=group_entries(shown),
+        pathways=[] if filtering else course_pathways(root, every),
+        progress_url=f"{site.base_url}voila/render/my-progress.ipynb" if progress.is_file() else "",
         total=len(every),
         shown=len(shown),
         query=query,
