@@ -27,6 +27,7 @@ _counter = itertools.count()
 _spares: list[Any] = []
 _home = ""
 HISTORY = "--HistoryManager.hist_file=:memory:"
+SPARES = 1  # kernels started ahead per worker (more only adds contention on 2 cores)
 
 
 def use_folder(folder: str) -> None:
@@ -65,7 +66,7 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
 
     def _take_spare(self) -> Any:
         while _spares:
-            km = _spares.pop()
+            km = _spares.pop(0)  # the oldest: the most likely to be ready
             if run_sync(km.is_alive)():
                 return km
             with contextlib.suppress(Exception):
@@ -82,7 +83,8 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
         else:
             self.km = spare
         try:
-            self._start_spare()
+            while len(_spares) < SPARES:
+                self._start_spare()
         except Exception:  # no spare this time; the next notebook starts its own kernel
             self.log.warning("could not start a spare kernel", exc_info=True)
         try:
