@@ -27,7 +27,7 @@ _counter = itertools.count()
 _spares: list[Any] = []
 _home = ""
 HISTORY = "--HistoryManager.hist_file=:memory:"
-SPARES = 1  # kernels started ahead per worker (more only adds contention on 2 cores)
+SPARES = 1  # kernels started ahead per worker
 
 
 def use_folder(folder: str) -> None:
