@@ -23,6 +23,8 @@
       card.hidden = !ok;
       if (ok) { shown += 1; }
     });
+    var courses = document.querySelector(".cw-courses");  // pathways show only unfiltered
+    if (courses) { courses.hidden = Boolean(words.length || stream || stage); }
     document.querySelectorAll(".cw-stage, .cw-stream").forEach(function (section) {
       section.hidden = !section.querySelector(".cw-card:not([hidden])");
     });
