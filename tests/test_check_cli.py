@@ -92,3 +92,11 @@ def test_unknown_prerequisite_is_reported(tmp_path: Path) -> None:
     assert (
         f"module.yaml:{line}: prerequisites.0: no module with id 'no-such-module'" in result.stdout
     )
+
+
+def test_nbgrader_working_folders_are_not_content(tmp_path: Path) -> None:
+    graded = tmp_path / "autograded" / "student-1" / "essay"
+    graded.mkdir(parents=True)
+    (graded / "essay.ipynb").write_text("{not json")
+    result = run_check(tmp_path)
+    assert result.returncode == 0, result.stdout

@@ -16,7 +16,18 @@ from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, lo
 from ._vignette import Vignette
 from ._yaml import YamlDocument, read_yaml
 
-SKIP_PARTS = {".ipynb_checkpoints", ".git", ".venv", "node_modules", "__pycache__"}
+SKIP_PARTS = {
+    ".ipynb_checkpoints",
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    # nbgrader's working folders: students' notebooks, graded copies with outputs
+    "submitted",
+    "autograded",
+    "feedback",
+    "release",
+}
 
 
 def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
