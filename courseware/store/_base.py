@@ -35,6 +35,22 @@ class Event:
     def value_json(self) -> str:
         return json.dumps(self.value, ensure_ascii=False, separators=(",", ":"))
 
+    def row(self) -> tuple[str, str, str, str, str, float, int]:
+        """The stored columns, in ``ROW_COLUMNS`` order (the value as JSON text)."""
+        return (
+            self.learner,
+            self.module,
+            self.item,
+            self.kind,
+            self.value_json(),
+            self.time,
+            self.schema,
+        )
+
+
+ROW_COLUMNS = "learner, module, item, kind, value, time, schema"
+"""Column names matching :meth:`Event.row`, for SQL written against the events layout."""
+
 
 class Store(ABC):
     """Where learner responses go. Implementations must make :meth:`append` atomic and durable."""

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._base import EVENT_SCHEMA_VERSION, Event, Store
+from ._base import EVENT_SCHEMA_VERSION, ROW_COLUMNS, Event, Store
 
 log = logging.getLogger("courseware.store")
 
@@ -280,19 +280,8 @@ class Outbox:
         key = uuid.uuid4().hex
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO outbox (service, key, learner, module, item, kind, value, time, schema)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.service,
-                    key,
-                    event.learner,
-                    event.module,
-                    event.item,
-                    event.kind,
-                    event.value_json(),
-                    event.time,
-                    event.schema,
-                ),
+                f"INSERT INTO outbox (service, key, {ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.service, key, *event.row()),
             )
         assert cur.lastrowid is not None
         return cur.lastrowid, key

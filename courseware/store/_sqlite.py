@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ._base import Event, Store
+from ._base import ROW_COLUMNS, Event, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -48,17 +48,7 @@ class SQLiteStore(Store):
     def append(self, event: Event) -> int:
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO events (learner, module, item, kind, value, time, schema)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.learner,
-                    event.module,
-                    event.item,
-                    event.kind,
-                    event.value_json(),
-                    event.time,
-                    event.schema,
-                ),
+                f"INSERT INTO events ({ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", event.row()
             )
             assert cur.lastrowid is not None
             return cur.lastrowid
