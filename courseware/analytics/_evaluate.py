@@ -14,7 +14,8 @@ from pydantic import Field
 from typing_extensions import TypedDict, Unpack
 
 from ..content._errors import ContentError, Problem
-from ..content._models import Slug, Text, _Model, validate
+from ..content._pydantic import Model as _Model
+from ..content._schema import Slug, Text, validate
 from ..content._yaml import read_yaml
 from ..instruments import load_instruments
 from ..store import open_store

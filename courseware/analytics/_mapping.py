@@ -17,7 +17,8 @@ from pydantic import Field, model_validator
 
 from ..content._errors import ContentError, Problem
 from ..content._exercises import ItemId
-from ..content._models import Slug, _Model, validate
+from ..content._pydantic import Model as _Model
+from ..content._schema import Slug, validate
 from ..content._yaml import YamlDocument, read_yaml
 from ..instruments import Instrument
 

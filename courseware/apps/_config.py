@@ -25,7 +25,7 @@ from pydantic import (
 from ..content import ContentError, Problem
 
 # The content package's YAML reader and validator give line numbers; the config reuses them.
-from ..content._models import validate
+from ..content._schema import validate
 from ..content._yaml import read_yaml
 
 CONFIG_FILE = "courseware.yaml"

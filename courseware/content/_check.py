@@ -11,10 +11,11 @@ from ._course import COURSES_DIR, check_course_links, find_courses, load_course
 from ._errors import ContentError, Problem, display_path
 from ._exercise_checks import check_exercise_calls, check_instrument_link
 from ._exercises import EXERCISES_DIR, load_exercise
-from ._models import Module, VignetteSpec, validate
+from ._models import Module
 from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
-from ._vignette import Vignette
-from ._yaml import YamlDocument, read_yaml
+from ._schema import load_validated
+from ._vignette import load_vignette
+from ._yaml import YamlDocument
 
 SKIP_PARTS = {
     ".ipynb_checkpoints",
@@ -62,8 +63,7 @@ def _check_links(paths: list[Path]) -> list[Problem]:
     for folder in [*(p for p in paths if p.is_dir()), root / "modules"]:
         for directory in find_modules(folder):
             try:
-                doc = read_yaml(directory / MODULE_FILE)
-                modules[directory.resolve()] = (doc, validate(doc, Module))
+                modules[directory.resolve()] = load_validated(directory / MODULE_FILE, Module)
             except ContentError:
                 continue  # reported by the module's own check
     minutes = {module.id: module.minutes for _, module in modules.values()}
@@ -107,7 +107,7 @@ def _check_module(path: Path) -> list[Problem]:
 
 
 def _check_vignette(path: Path) -> list[Problem]:
-    Vignette(validate(doc := read_yaml(path), VignetteSpec), doc)
+    load_vignette(path)
     return []
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from ._schema import Before, Data
 
 OPS: dict[str, Callable[[int, int], bool]] = {
     ">=": operator.ge,
@@ -26,10 +27,9 @@ _COUNTER = re.compile(r"^\s*([a-z0-9]+(?:[-_][a-z0-9]+)*)\s*(>=|<=|==|!=|=|>|<)\
 _VISITED = re.compile(r"^\s*(not\s+)?visited\s+([A-Za-z0-9_-]+)\s*$")
 
 
-class Condition(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Condition(Data):
     """One test on the walk's state; written in a file as a string (see the module docstring)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["counter", "visited", "not-visited"]
     counter: str = ""
@@ -77,8 +77,8 @@ def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-ConditionField = Annotated[Condition, BeforeValidator(parse_condition)]
-When = Annotated[list[ConditionField], BeforeValidator(_as_list)]
+ConditionField = Annotated[Condition, Before(parse_condition)]
+When = Annotated[list[ConditionField], Before(_as_list)]
 """One condition or a list of them (all must hold); empty means always."""
 
 

@@ -7,15 +7,13 @@ course, a CPD course, or a Creative Medicine / Medical Humanities CPD or MSc cou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field
+from typing import Annotated, Literal
 
 from ._curriculum import OutcomeField
 from ._errors import ContentError, Problem
-from ._models import Slug, Text, _Model, validate
+from ._schema import Data, Ge, Gt, Le, MinLen, Slug, Text, validate
 from ._yaml import YamlDocument, read_yaml
 
 HOURS_PER_CREDIT = 10
@@ -24,15 +22,17 @@ COURSES_DIR = "courses"
 Award = Literal["undergraduate-thread", "postgraduate-course", "cpd-course", "msc-module"]
 
 
-class Assessment(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Assessment(Data):
     """One assessed component, linked to an nbgrader assignment in ``assignments/source``."""
 
     assignment: Slug
     title: Text
-    weight: int = Field(gt=0, le=100, description="percentage of the course mark")
+    weight: Annotated[int, Gt(0), Le(100)]  # percentage of the course mark
 
 
-class Course(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Course(Data):
     """A course file (``courses/<id>.yaml``)."""
 
     id: Slug
@@ -40,11 +40,11 @@ class Course(_Model):
     award: Award
     summary: Text
     audience: Text
-    modules: list[Slug] = Field(min_length=1)
-    notional_hours: int = Field(gt=0, le=2000)
-    credits: int | None = Field(default=None, ge=0, le=200)
-    outcomes: list[OutcomeField] = Field(min_length=1)
-    assessment: list[Assessment] = Field(default_factory=list)
+    modules: Annotated[list[Slug], MinLen(1)]
+    notional_hours: Annotated[int, Gt(0), Le(2000)]
+    credits: Annotated[int, Ge(0), Le(200)] | None = None
+    outcomes: Annotated[list[OutcomeField], MinLen(1)]
+    assessment: list[Assessment] = field(default_factory=list)
 
 
 @dataclass

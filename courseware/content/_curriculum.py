@@ -7,19 +7,10 @@ write them in YAML and reports can group by them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Text
 
 FRAMEWORKS: dict[str, str] = {
     # GMC, Outcomes for graduates (2018)
@@ -55,47 +46,43 @@ FrameworkCode = Literal[
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _outcome_from_text(value: object) -> object:
     return {"text": value} if isinstance(value, str) else value
 
 
-class Outcome(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Outcome(Data):
     """A learning outcome and the GMC framework areas it serves."""
 
     text: Text
-    maps_to: list[FrameworkCode] = Field(default_factory=list)
+    maps_to: list[FrameworkCode] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.text
 
 
-OutcomeField = Annotated[Outcome, BeforeValidator(_outcome_from_text)]
+OutcomeField = Annotated[Outcome, Before(_outcome_from_text)]
 """An outcome written either as plain text or as ``{text, maps_to}``."""
 
 
-class SelfCheckQuestion(_Model):
+@dataclass(frozen=True, kw_only=True)
+class SelfCheckQuestion(Data):
     """A short multiple-choice question that checks understanding, with an explanation."""
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")]
+    id: Slug
     question: Text
-    options: list[Text] = Field(min_length=2, max_length=6)
-    answer: int = Field(ge=0, description="index of the correct option, from 0")
+    options: Annotated[list[Text], MinLen(2), MaxLen(6)]
+    answer: Annotated[int, Ge(0)]  # index of the correct option, from 0
     explanation: Text
+
+    def __post_init__(self) -> None:
+        if self.answer >= len(self.options):
+            raise FieldError(
+                "answer", f"answer {self.answer} is not an option (0 to {len(self.options) - 1})"
+            )
 
     def is_correct(self, choice: int) -> bool:
         """Whether option ``choice`` is the right one; an index that is not an option is an error."""
         if not 0 <= choice < len(self.options):
             raise ValueError(f"question {self.id!r} has no option {choice}")
         return choice == self.answer
-
-    @field_validator("answer")
-    @classmethod
-    def _answer_is_an_option(cls, answer: int, info: ValidationInfo) -> int:
-        options = info.data.get("options")
-        if options is not None and answer >= len(options):
-            raise ValueError(f"answer {answer} is not an option (0 to {len(options) - 1})")
-        return answer

@@ -7,15 +7,29 @@ equal to its file name. Errors name the file, line and field like every other co
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
-
 from ._errors import ContentError, Problem
-from ._models import Slug, Text, _Model, validate
+from ._schema import (
+    After,
+    Before,
+    Data,
+    Ge,
+    Gt,
+    Le,
+    MaxLen,
+    MinLen,
+    OneOf,
+    Slug,
+    Str,
+    Text,
+    load_validated,
+    validate,
+)
 from ._techniques import NURSE, TechniqueTag, takes_opportunity
-from ._yaml import YamlDocument, read_yaml
+from ._yaml import YamlDocument
 
 EXERCISES_DIR = "exercises"
 
@@ -27,12 +41,50 @@ def _as_text_id(value: object) -> object:
 
 ItemId = Annotated[
     str,
-    BeforeValidator(_as_text_id),
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40),
+    Str(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40),
+    Before(_as_text_id),
 ]
 
 
-class _Exercise(_Model):
+# Checks of one field (each error is reported at that field's line).
+
+
+def _has_best(options: list[ResponseOption]) -> list[ResponseOption]:
+    if not any(o.best for o in options):
+        raise ValueError("mark at least one option 'best: true'")
+    return options
+
+
+def _has_cue(transcript: list[TranscriptLine]) -> list[TranscriptLine]:
+    if not any(line.cue for line in transcript):
+        raise ValueError("the key is empty: give at least one line a 'cue' explanation")
+    return transcript
+
+
+def _unique_items(items: list[LikertItem]) -> list[LikertItem]:
+    ids = [item.id for item in items]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate item id {duplicates[0]!r}")
+    return items
+
+
+def _unique_aspects(questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
+    aspects = [q.aspect for q in questions]
+    if len(aspects) != len(set(aspects)):
+        raise ValueError("each aspect can be asked about once")
+    return questions
+
+
+def _unique_sections(sections: list[ChartSection]) -> list[ChartSection]:
+    ids = [s.id for s in sections]
+    if len(ids) != len(set(ids)):
+        raise ValueError("each section needs its own id")
+    return sections
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Exercise(Data):
     """What every exercise has: an id (its file name), a title and an optional introduction."""
 
     kind: ClassVar[str]
@@ -41,15 +93,17 @@ class _Exercise(_Model):
     intro: str | None = None
 
 
-class ResponseOption(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ResponseOption(Data):
     """A candidate reply: its words, feedback that names the technique, and whether it is best."""
 
     text: Text
     feedback: Text
-    techniques: list[TechniqueTag] = Field(default_factory=list)
+    techniques: list[TechniqueTag] = field(default_factory=list)
     best: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
 class ResponseChoiceSpec(_Exercise):
     """A patient's statement and candidate replies; the learner picks one (then it is locked)."""
 
@@ -58,24 +112,19 @@ class ResponseChoiceSpec(_Exercise):
     speaker: Text = "Patient"
     statement: Text
     context: str | None = None
-    options: list[ResponseOption] = Field(min_length=2, max_length=8)
-
-    @field_validator("options")
-    @classmethod
-    def _has_best(cls, options: list[ResponseOption]) -> list[ResponseOption]:
-        if not any(o.best for o in options):
-            raise ValueError("mark at least one option 'best: true'")
-        return options
+    options: Annotated[list[ResponseOption], MinLen(2), MaxLen(8), After(_has_best)]
 
 
-class ModelReply(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ModelReply(Data):
     """A reply an experienced clinician might give, with the techniques it uses."""
 
     text: Text
-    techniques: list[TechniqueTag] = Field(default_factory=list)
+    techniques: list[TechniqueTag] = field(default_factory=list)
     comment: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class ComposeResponseSpec(_Exercise):
     """Write your own reply, code it against NURSE (or other tags), then see model replies."""
 
@@ -85,11 +134,12 @@ class ComposeResponseSpec(_Exercise):
     statement: Text
     context: str | None = None
     prompt: Text = "What would you say next? Write the words you would use."
-    codes: list[TechniqueTag] = Field(default_factory=lambda: list(NURSE), min_length=1)
-    model_replies: list[ModelReply] = Field(min_length=1)
+    codes: Annotated[list[TechniqueTag], MinLen(1)] = field(default_factory=lambda: list(NURSE))
+    model_replies: Annotated[list[ModelReply], MinLen(1)]
 
 
-class TranscriptLine(_Model):
+@dataclass(frozen=True, kw_only=True)
+class TranscriptLine(Data):
     """One turn of a consultation; ``cue`` (why it is an empathic opportunity) puts it in the key."""
 
     speaker: Text
@@ -98,19 +148,13 @@ class TranscriptLine(_Model):
     note: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class CueSpottingSpec(_Exercise):
     """A transcript; the learner marks the lines where the patient offers an empathic opportunity."""
 
     kind: ClassVar[str] = "cue-spotting"
     type: Literal["cue-spotting"]
-    transcript: list[TranscriptLine] = Field(min_length=2)
-
-    @field_validator("transcript")
-    @classmethod
-    def _has_cue(cls, transcript: list[TranscriptLine]) -> list[TranscriptLine]:
-        if not any(line.cue for line in transcript):
-            raise ValueError("the key is empty: give at least one line a 'cue' explanation")
-        return transcript
+    transcript: Annotated[list[TranscriptLine], MinLen(2), After(_has_cue)]
 
     @property
     def key(self) -> frozenset[int]:
@@ -118,7 +162,8 @@ class CueSpottingSpec(_Exercise):
         return frozenset(i for i, line in enumerate(self.transcript, 1) if line.cue)
 
 
-class LikertItem(_Model):
+@dataclass(frozen=True, kw_only=True)
+class LikertItem(Data):
     """One statement to rate; ``reverse`` marks a reverse-keyed item for scoring."""
 
     id: ItemId
@@ -126,16 +171,16 @@ class LikertItem(_Model):
     reverse: bool = False
 
 
-class LikertResponse(_Model):
+@dataclass(frozen=True, kw_only=True)
+class LikertResponse(Data):
     """The answers each item allows: whole numbers min..max, labelled anchors, maybe "does not apply"."""
 
-    min: int = Field(ge=-10, le=100)
-    max: int = Field(ge=-10, le=100)
-    anchors: dict[int, Text] = Field(default_factory=dict)
+    min: Annotated[int, Ge(-10), Le(100)]
+    max: Annotated[int, Ge(-10), Le(100)]
+    anchors: dict[int, Text] = field(default_factory=dict)
     not_applicable: Text | None = None
 
-    @model_validator(mode="after")
-    def _range(self) -> LikertResponse:
+    def __post_init__(self) -> None:
         if self.min >= self.max:
             raise ValueError("max must be greater than min")
         outside = [p for p in self.anchors if not self.min <= p <= self.max]
@@ -144,7 +189,6 @@ class LikertResponse(_Model):
         for end in (self.min, self.max):
             if end not in self.anchors:
                 raise ValueError(f"label both ends of the scale (anchor {end} is missing)")
-        return self
 
     def label(self, point: int) -> str:
         anchor = self.anchors.get(point)
@@ -155,6 +199,7 @@ NOT_APPLICABLE = "na"
 """The stored answer for "does not apply" (as the evaluation code reads it)."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class LikertSpec(_Exercise):
     """A questionnaire for self-rating or pre/post measures; one answer per item.
 
@@ -167,18 +212,9 @@ class LikertSpec(_Exercise):
     instrument: Slug
     wave: Slug = "once"
     response: LikertResponse
-    items: list[LikertItem] = Field(min_length=1)
+    items: Annotated[list[LikertItem], MinLen(1), After(_unique_items)]
     allow_skip: bool = False
     show_total: bool = False
-
-    @field_validator("items")
-    @classmethod
-    def _unique_items(cls, items: list[LikertItem]) -> list[LikertItem]:
-        ids = [item.id for item in items]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate item id {duplicates[0]!r}")
-        return items
 
     def allowed(self, value: object) -> bool:
         """Whether ``value`` is an answer an item accepts."""
@@ -202,13 +238,14 @@ class LikertSpec(_Exercise):
         return sum(values)
 
 
+@dataclass(frozen=True, kw_only=True)
 class TimedWriteSpec(_Exercise):
     """Narrative medicine's timed writing: a prompt, a visible countdown, a word count."""
 
     kind: ClassVar[str] = "timed-write"
     type: Literal["timed-write"]
     prompt: Text
-    minutes: float = Field(gt=0, le=60)
+    minutes: Annotated[float, Gt(0), Le(60)]
 
 
 Aspect = Literal["frame", "form", "time", "plot", "desire"]
@@ -222,7 +259,8 @@ ASPECT_QUESTIONS: dict[str, str] = {
 """The close-reading questions (after Charon's drill) used when an author gives none."""
 
 
-class ReadingQuestion(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ReadingQuestion(Data):
     aspect: Aspect
     prompt: str | None = None
 
@@ -231,6 +269,7 @@ class ReadingQuestion(_Model):
         return self.prompt or ASPECT_QUESTIONS[self.aspect]
 
 
+@dataclass(frozen=True, kw_only=True)
 class CloseReadingSpec(_Exercise):
     """A short passage with guided questions (frame, form, time, plot, desire) and notes beside it."""
 
@@ -238,20 +277,13 @@ class CloseReadingSpec(_Exercise):
     type: Literal["close-reading"]
     passage: Text
     source: str | None = None
-    questions: list[ReadingQuestion] = Field(
+    questions: Annotated[list[ReadingQuestion], After(_unique_aspects)] = field(
         default_factory=lambda: [ReadingQuestion(aspect=a) for a in ASPECT_QUESTIONS]  # type: ignore[arg-type]
     )
 
-    @field_validator("questions")
-    @classmethod
-    def _unique_aspects(cls, questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
-        aspects = [q.aspect for q in questions]
-        if len(aspects) != len(set(aspects)):
-            raise ValueError("each aspect can be asked about once")
-        return questions
 
-
-class ChartSection(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ChartSection(Data):
     id: Slug
     title: Text
     prompt: Text
@@ -281,20 +313,15 @@ PARALLEL_CHART_SECTIONS = (
 """The default parallel chart template (after Charon): the story the hospital chart leaves out."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class ParallelChartSpec(_Exercise):
     """The narrative-medicine parallel chart: private writing in ordinary language about a patient."""
 
     kind: ClassVar[str] = "parallel-chart"
     type: Literal["parallel-chart"]
-    sections: list[ChartSection] = Field(default_factory=lambda: list(PARALLEL_CHART_SECTIONS))
-
-    @field_validator("sections")
-    @classmethod
-    def _unique_sections(cls, sections: list[ChartSection]) -> list[ChartSection]:
-        ids = [s.id for s in sections]
-        if len(ids) != len(set(ids)):
-            raise ValueError("each section needs its own id")
-        return sections
+    sections: Annotated[list[ChartSection], After(_unique_sections)] = field(
+        default_factory=lambda: list(PARALLEL_CHART_SECTIONS)
+    )
 
 
 ExerciseSpec = (
@@ -306,6 +333,9 @@ ExerciseSpec = (
     | CloseReadingSpec
     | ParallelChartSpec
 )
+AnyExercise = Annotated[ExerciseSpec, OneOf("type")]
+"""Any exercise, told apart by its ``type``."""
+
 EXERCISE_TYPES: dict[str, type[_Exercise]] = {
     model.kind: model
     for model in (
@@ -341,16 +371,19 @@ def lint_exercise(spec: ExerciseSpec, doc: YamlDocument) -> list[Problem]:
     return problems
 
 
-def load_exercise(path: str | Path) -> ExerciseSpec:
-    """Read and validate one exercise file; raise :class:`ContentError` listing every problem."""
-    doc = read_yaml(Path(path))
+def _validate_exercise(doc: YamlDocument) -> ExerciseSpec:
     kind = doc.data.get("type")
     model = EXERCISE_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
         known = ", ".join(EXERCISE_TYPES)
         message = "required field is missing" if kind is None else f"must be one of: {known}"
         raise ContentError([doc.problem(["type"], f"{message} (exercise types: {known})")])
-    spec: ExerciseSpec = validate(doc, model)  # type: ignore[assignment]
+    return validate(doc, model)  # type: ignore[return-value]
+
+
+def load_exercise(path: str | Path) -> ExerciseSpec:
+    """Read and validate one exercise file; raise :class:`ContentError` listing every problem."""
+    doc, spec = load_validated(Path(path), AnyExercise, _validate_exercise)
     problems = lint_exercise(spec, doc)
     if problems:
         raise ContentError(problems)

@@ -1,33 +1,23 @@
-"""Pydantic models of the content an author writes: modules, reflection prompts and vignettes.
+"""The content an author writes, as frozen dataclasses: modules, reflection prompts and vignettes.
 
 The models hold the rules (what a vignette allows from which node), so widgets, grading and
-analytics share them and a unit test can exercise them without a kernel.
+analytics share them and a unit test can exercise them without a kernel. pydantic validates them
+when a file is read (see ``_schema``); a learner's kernel rebuilds them without it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
-from ._errors import ContentError, Problem
+from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
-from ._yaml import YamlDocument
 
 SCHEMA_VERSION = 1
 """Version of the content schema; stored with every saved response."""
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=80)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 Stream = Literal[
     "foundation-year",
@@ -58,17 +48,12 @@ STREAM_TITLES: dict[str, str] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=False, defer_build=True
-    )
-
-
-class Reference(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Reference(Data):
     """A citation for an empirical claim: author, year, title, journal."""
 
     authors: Text
-    year: int = Field(ge=1800, le=2100)
+    year: Annotated[int, Ge(1800), Le(2100)]
     title: Text
     journal: Text
     volume: str | None = None
@@ -87,7 +72,8 @@ class Reference(_Model):
         return "".join(parts)
 
 
-class ReflectionPart(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ReflectionPart(Data):
     """One box of a structured reflection, with its own prompt."""
 
     id: Slug
@@ -113,7 +99,8 @@ WHAT_SO_WHAT_NOW_WHAT = (
 """The What? So what? Now what? frame used when a prompt sets ``structure: what-so-what-now-what``."""
 
 
-class ReflectionPrompt(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ReflectionPrompt(Data):
     """A reflective-writing exercise; the learner's text is private and autosaved.
 
     ``min_words`` is the word-count target (shown, never enforced). ``structure`` or ``parts``
@@ -124,18 +111,16 @@ class ReflectionPrompt(_Model):
     title: Text
     prompt: Text
     guidance: str | None = None
-    min_words: int | None = Field(default=None, ge=1, le=10_000)
+    min_words: Annotated[int, Ge(1), Le(10_000)] | None = None
     structure: Literal["what-so-what-now-what"] | None = None
-    parts: list[ReflectionPart] = Field(default_factory=list)
+    parts: list[ReflectionPart] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _one_structure(self) -> ReflectionPrompt:
+    def __post_init__(self) -> None:
         if self.structure and self.parts:
             raise ValueError("give either 'structure' or 'parts', not both")
         ids = [p.id for p in self.parts]
         if len(ids) != len(set(ids)):
-            raise ValueError("each part needs its own id")
-        return self
+            raise FieldError("parts", "each part needs its own id")
 
     @property
     def sections(self) -> tuple[ReflectionPart, ...]:
@@ -145,23 +130,24 @@ class ReflectionPrompt(_Model):
         return tuple(self.parts)
 
 
-class Module(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Module(Data):
     """A module's metadata and the exercises it offers (``module.yaml``)."""
 
     id: Slug
     title: Text
     stream: Stream
     stage: Stage
-    minutes: int = Field(gt=0, le=6000)
+    minutes: Annotated[int, Gt(0), Le(6000)]
     summary: Text
-    outcomes: list[OutcomeField] = Field(min_length=1)
-    references: list[Reference] = Field(default_factory=list)
-    reflections: list[ReflectionPrompt] = Field(default_factory=list)
-    vignettes: list[str] = Field(default_factory=list)
-    cpd_hours: float | None = Field(default=None, gt=0, le=100)
-    prerequisites: list[Slug] = Field(default_factory=list)
-    content_warnings: list[Text] = Field(default_factory=list)
-    self_check: list[SelfCheckQuestion] = Field(default_factory=list)
+    outcomes: Annotated[list[OutcomeField], MinLen(1)]
+    references: list[Reference] = field(default_factory=list)
+    reflections: list[ReflectionPrompt] = field(default_factory=list)
+    vignettes: list[str] = field(default_factory=list)
+    cpd_hours: Annotated[float, Gt(0), Le(100)] | None = None
+    prerequisites: list[Slug] = field(default_factory=list)
+    content_warnings: list[Text] = field(default_factory=list)
+    self_check: list[SelfCheckQuestion] = field(default_factory=list)
     facilitator_notes: str | None = None
 
     @property
@@ -176,14 +162,16 @@ class Module(_Model):
         raise KeyError(f"module {self.id!r} has no reflection {reflection_id!r} (it has: {known})")
 
 
-class Route(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Route(Data):
     """Where a choice leads instead of its ``to`` when ``when`` holds (after the choice's effects)."""
 
-    when: When = Field(min_length=1)
+    when: Annotated[When, MinLen(1)]
     to: str
 
 
-class Choice(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Choice(Data):
     """One option at a vignette node: what the learner says or does, where it leads, and why.
 
     Optional parts: ``when`` (offered only if the conditions hold), ``effects`` (added to counters),
@@ -194,23 +182,25 @@ class Choice(_Model):
     label: Text
     to: str
     feedback: str | None = None
-    when: When = Field(default_factory=list)
-    effects: dict[str, int] = Field(default_factory=dict)
-    routes: list[Route] = Field(default_factory=list)
-    techniques: list[TechniqueTag] = Field(default_factory=list)
+    when: When = field(default_factory=list)
+    effects: dict[str, int] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    techniques: list[TechniqueTag] = field(default_factory=list)
     expert: bool = False
     comment: str | None = None
 
 
-class Variant(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Variant(Data):
     """Text shown instead of a node's own when ``when`` holds (e.g. an ending that depends on trust)."""
 
-    when: When = Field(min_length=1)
+    when: Annotated[When, MinLen(1)]
     text: Text
     title: str | None = None
 
 
-class Node(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Node(Data):
     """A point in a vignette: Markdown text and either choices or ``end: true``.
 
     ``opportunity`` describes the empathic opportunity the patient offers here (Suchman's cue), so
@@ -220,14 +210,15 @@ class Node(_Model):
 
     text: Text
     title: str | None = None
-    choices: list[Choice] = Field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
     end: bool = False
-    variants: list[Variant] = Field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)
     opportunity: str | None = None
-    techniques: list[TechniqueTag] = Field(default_factory=list)
+    techniques: list[TechniqueTag] = field(default_factory=list)
 
 
-class Counter(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Counter(Data):
     """A number choices change (rapport, trust, the patient's anxiety), kept within min and max."""
 
     label: Text
@@ -237,13 +228,11 @@ class Counter(_Model):
     shown: bool = True
     description: str | None = None
 
-    @model_validator(mode="after")
-    def _bounds(self) -> Counter:
+    def __post_init__(self) -> None:
         low = self.min if self.min is not None else self.start
         high = self.max if self.max is not None else self.start
         if not low <= self.start <= high:
             raise ValueError(f"start {self.start} is outside min {self.min} and max {self.max}")
-        return self
 
     def clamp(self, value: int) -> int:
         if self.min is not None:
@@ -253,7 +242,8 @@ class Counter(_Model):
         return value
 
 
-class Perspective(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Perspective(Data):
     """Perspective mode ("walk a mile in your shoes"): the learner plays the patient or carer."""
 
     role: Literal["patient", "carer"]
@@ -261,7 +251,8 @@ class Perspective(_Model):
     intro: str | None = None
 
 
-class VignetteSpec(_Model):
+@dataclass(frozen=True, kw_only=True)
+class VignetteSpec(Data):
     """The authoring format of a branching case (a virtual patient).
 
     Everything after ``nodes`` is optional, so a plain graph of nodes and choices stays valid.
@@ -271,35 +262,7 @@ class VignetteSpec(_Model):
     title: Text
     summary: str | None = None
     start: str
-    nodes: dict[str, Node] = Field(min_length=1)
-    counters: dict[Slug, Counter] = Field(default_factory=dict)
+    nodes: Annotated[dict[str, Node], MinLen(1)]
+    counters: dict[Slug, Counter] = field(default_factory=dict)
     perspective: Perspective | None = None
     reflect: str | None = None
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling)"
-    if kind == "literal_error":
-        return str(err["msg"]).replace("Input should be", "must be one of")
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    return str(err["msg"])
-
-
-def validate(doc: YamlDocument, model: type[M]) -> M:
-    """Validate a parsed file against ``model``; every schema error names its line and field."""
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        problems: list[Problem] = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-            problems.append(doc.problem(loc, _message(err)))
-        raise ContentError(problems) from None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ._errors import ContentError, Problem
 from ._exercises import ExerciseSpec, load_exercises
-from ._models import Module, ReflectionPrompt, validate
+from ._models import Module, ReflectionPrompt
+from ._schema import load_validated
 from ._vignette import Vignette, load_vignette
-from ._yaml import read_yaml
 
 MODULE_FILE = "module.yaml"
 NOTEBOOK_FILE = "module.ipynb"
@@ -61,8 +61,7 @@ def load_module(directory: str | Path) -> ModuleContent:
     Raises :class:`ContentError` with every problem in the module and its vignettes.
     """
     directory = Path(directory)
-    doc = read_yaml(directory / MODULE_FILE)
-    spec = validate(doc, Module)
+    doc, spec = load_validated(directory / MODULE_FILE, Module)
     problems: list[Problem] = []
     vignettes: dict[str, Vignette] = {}
     seen_reflections: set[str] = set()

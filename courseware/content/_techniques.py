@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator
+from ._schema import After
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _known_technique(tag: str) -> str:
     return tag
 
 
-TechniqueTag = Annotated[str, AfterValidator(_known_technique)]
+TechniqueTag = Annotated[str, After(_known_technique)]
 """A technique tag in a content file, checked against :data:`TECHNIQUES`."""
 
 

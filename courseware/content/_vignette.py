@@ -14,8 +14,9 @@ from pathlib import Path
 from ._debrief import Debrief, build_debrief
 from ._engine import ExpertPath, Rules, State, expert_path, graph_reachable, lint_names, lint_states
 from ._errors import ContentError, Problem
-from ._models import Choice, Node, VignetteSpec, validate
-from ._yaml import YamlDocument, read_yaml
+from ._models import Choice, Node, VignetteSpec
+from ._schema import load_validated
+from ._yaml import YamlDocument
 
 
 class ChoiceNotOffered(ValueError):
@@ -202,5 +203,5 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
 
 def load_vignette(path: str | Path) -> Vignette:
     """Read, validate and lint a vignette file; raise :class:`ContentError` listing every problem."""
-    doc = read_yaml(Path(path))
-    return Vignette(validate(doc, VignetteSpec), doc)
+    doc, spec = load_validated(Path(path), VignetteSpec)
+    return Vignette(spec, doc)

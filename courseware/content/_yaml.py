@@ -8,24 +8,40 @@ Python data plus a lookup from a pydantic error location to a line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from ._errors import ContentError, Problem, display_path
 
 
-@dataclass
 class YamlDocument:
-    """A parsed YAML file: plain data for validation and the raw tree for line look-ups."""
+    """A YAML file: plain data for validation and the raw tree for line look-ups.
 
-    path: Path
-    data: Any
-    _tree: Any
+    A document made by :meth:`unparsed` (its content came from the compiled cache) parses the text
+    only when a line number or the data is first asked for.
+    """
+
+    def __init__(self, path: Path, data: Any, tree: Any) -> None:
+        self.path = path
+        self._data = data
+        self._tree = tree
+        self._text: str | None = None
+
+    @classmethod
+    def unparsed(cls, path: Path, text: str) -> YamlDocument:
+        doc = cls(path, None, None)
+        doc._text = text
+        return doc
+
+    def _parse(self) -> None:
+        if self._text is not None:
+            parsed = read_yaml(self.path, self._text)
+            self._data, self._tree, self._text = parsed._data, parsed._tree, None
+
+    @property
+    def data(self) -> Any:
+        self._parse()
+        return self._data
 
     @property
     def name(self) -> str:
@@ -33,6 +49,9 @@ class YamlDocument:
 
     def line_of(self, loc: Sequence[str | int]) -> int:
         """1-based line of the deepest part of ``loc`` that exists in the file."""
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        self._parse()
         node = self._tree
         line = 1
         for key in loc:
@@ -53,6 +72,8 @@ class YamlDocument:
 
 
 def _plain(node: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(node, CommentedMap):
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, CommentedSeq):
@@ -62,15 +83,27 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def read_yaml(path: Path) -> YamlDocument:
-    """Parse ``path``; syntax errors and duplicate keys become a :class:`ContentError` with a line."""
+def read_text(path: Path) -> str:
+    """A content file's text; unreadable or non-UTF-8 files become a :class:`ContentError`."""
     name = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError([Problem(name, 1, f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise ContentError([Problem(name, 1, f"cannot read file: {exc.strerror}")]) from None
+
+
+def read_yaml(path: Path, text: str | None = None) -> YamlDocument:
+    """Parse ``path`` (or its ``text``, already read); syntax errors and duplicate keys become a
+    :class:`ContentError` with a line."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError
+
+    name = display_path(path)
+    if text is None:
+        text = read_text(path)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:

@@ -13,37 +13,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from ..content._errors import ContentError, Problem
-from ..content._models import Slug, Text, validate
-from ..content._yaml import read_yaml
+from ..content._schema import Data, Ge, Gt, Le, MaxLen, MinLen, OneOf, Slug, Text, load_validated
 
 ITEMS_FILE = "items.yaml"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Line(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Line(Data):
     """One turn of a transcript."""
 
     speaker: Text
     text: Text
 
 
-class CueSpotting(_Model):
+@dataclass(frozen=True, kw_only=True)
+class CueSpotting(Data):
     """Select the lines of a consultation where the patient offers an empathic opportunity."""
 
     kind: Literal["cue-spotting"]
     id: Slug
     title: Text
     prompt: Text
-    transcript: list[Line] = Field(min_length=2)
+    transcript: Annotated[list[Line], MinLen(2)]
 
 
-class ResponseChoice(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ResponseChoice(Data):
     """Choose the most empathic reply to what the patient has just said."""
 
     kind: Literal["response-choice"]
@@ -51,10 +47,11 @@ class ResponseChoice(_Model):
     title: Text
     prompt: Text
     patient_says: Text
-    options: list[Text] = Field(min_length=2, max_length=8)
+    options: Annotated[list[Text], MinLen(2), MaxLen(8)]
 
 
-class ComposeResponse(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ComposeResponse(Data):
     """Write your own reply; marked by a tutor."""
 
     kind: Literal["compose-response"]
@@ -62,18 +59,19 @@ class ComposeResponse(_Model):
     title: Text
     prompt: Text
     patient_says: Text
-    min_words: int = Field(default=1, ge=1, le=1000)
-    max_chars: int = Field(default=4000, ge=10, le=100_000)
+    min_words: Annotated[int, Ge(1), Le(1000)] = 1
+    max_chars: Annotated[int, Ge(10), Le(100_000)] = 4000
 
 
-Item = Annotated[CueSpotting | ResponseChoice | ComposeResponse, Field(discriminator="kind")]
+Item = Annotated[CueSpotting | ResponseChoice | ComposeResponse, OneOf("kind")]
 
 
-class ItemSet(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ItemSet(Data):
     """``items.yaml``: what the learner is asked, released with the assignment (no answers)."""
 
     assignment: Slug
-    items: list[Item] = Field(min_length=1)
+    items: Annotated[list[Item], MinLen(1)]
 
     def item(self, item_id: str) -> CueSpotting | ResponseChoice | ComposeResponse:
         for item in self.items:
@@ -83,27 +81,28 @@ class ItemSet(_Model):
         raise KeyError(f"assignment {self.assignment!r} has no item {item_id!r} (it has: {known})")
 
 
-class CueKey(_Model):
+@dataclass(frozen=True, kw_only=True)
+class CueKey(Data):
     """Lines (0-based) that hold a cue; each found earns a share, each wrong line costs one."""
 
-    cues: list[int] = Field(min_length=1)
-    points: float = Field(gt=0, le=100)
+    cues: Annotated[list[int], MinLen(1)]
+    points: Annotated[float, Gt(0), Le(100)]
 
 
-class ChoiceKey(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ChoiceKey(Data):
     """Points for each option, in the order of ``options`` in ``items.yaml``."""
 
-    option_points: list[float] = Field(min_length=2)
-    points: float = Field(gt=0, le=100)
+    option_points: Annotated[list[float], MinLen(2)]
+    points: Annotated[float, Gt(0), Le(100)]
 
-    @model_validator(mode="after")
-    def _within(self) -> ChoiceKey:
+    def __post_init__(self) -> None:
         if max(self.option_points) != self.points or min(self.option_points) < 0:
             raise ValueError("option_points must lie in 0..points and one option must earn points")
-        return self
 
 
-class KeyFile(_Model):
+@dataclass(frozen=True, kw_only=True)
+class KeyFile(Data):
     """``keys/<assignment>.yaml``: the answer key, kept in the course folder and never released."""
 
     assignment: Slug
@@ -199,8 +198,7 @@ def _round(value: float) -> float:
 
 def load_items(path: str | Path) -> ItemSet:
     """Read and validate an ``items.yaml``; errors name the file, line and field."""
-    doc = read_yaml(Path(path))
-    items = validate(doc, ItemSet)
+    doc, items = load_validated(Path(path), ItemSet)
     problems: list[Problem] = []
     seen: set[str] = set()
     for i, item in enumerate(items.items):
@@ -214,8 +212,7 @@ def load_items(path: str | Path) -> ItemSet:
 
 def load_key(path: str | Path, items: ItemSet | None = None) -> KeyFile:
     """Read a key file and, given the items, check every key fits its item."""
-    doc = read_yaml(Path(path))
-    keyfile = validate(doc, KeyFile)
+    doc, keyfile = load_validated(Path(path), KeyFile)
     if items is None:
         return keyfile
     problems: list[Problem] = []

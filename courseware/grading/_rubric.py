@@ -12,9 +12,10 @@ from pathlib import Path
 from pydantic import Field
 
 from ..content._errors import ContentError, Problem
-from ..content._models import Reference, Slug, Text, validate
+from ..content._models import Reference
+from ..content._pydantic import Model as _Model
+from ..content._schema import Slug, Text, validate
 from ..content._yaml import read_yaml
-from ._items import _Model
 
 
 class Level(_Model):

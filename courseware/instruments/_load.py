@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..content._errors import ContentError, Problem
-from ..content._models import validate
+from ..content._schema import validate
 from ..content._yaml import YamlDocument, read_yaml
 from ._models import TOTAL, Instrument, InstrumentSpec
 

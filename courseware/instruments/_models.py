@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field
 
 from ..content._exercises import ItemId  # ids as strings; YAML's 3 is accepted as "3"
-from ..content._models import Slug, Text, _Model
+from ..content._pydantic import Model as _Model
+from ..content._schema import Slug, Text
 
 
 class ResponseScale(_Model):

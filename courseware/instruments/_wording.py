@@ -20,7 +20,8 @@ from pydantic import Field
 
 from ..content._errors import ContentError, Problem, display_path
 from ..content._exercises import ItemId
-from ..content._models import Slug, Text, _Model, validate
+from ..content._pydantic import Model as _Model
+from ..content._schema import Slug, Text, validate
 from ..content._yaml import YamlDocument, read_yaml
 from ._models import Instrument
 

@@ -1,0 +1,167 @@
+"""Compiled content: a learner's kernel loads checked content without pydantic or the YAML parser,
+and gets exactly the objects validation gives; any edit is validated again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from courseware._paths import curriculum_root
+from courseware.content import ContentError, find_modules, load_module, load_vignette
+from courseware.content._exercises import AnyExercise, load_exercise
+from courseware.content._models import Module, VignetteSpec
+from courseware.content._schema import build, dump, validate
+from courseware.content._yaml import read_yaml
+from courseware.grading._items import ItemSet, KeyFile, load_items
+
+ROOT = curriculum_root()
+MODULE = ROOT / "modules" / "foundation-year" / "what-is-clinical-empathy"
+
+
+def cached_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.courseware.json"))
+
+
+def content_files() -> list[tuple[Path, object]]:
+    found: list[tuple[Path, object]] = []
+    for directory in find_modules(ROOT / "modules"):
+        found.append((directory / "module.yaml", Module))
+        found += [(p, VignetteSpec) for p in sorted((directory / "vignettes").glob("*.yaml"))]
+        found += [(p, AnyExercise) for p in sorted((directory / "exercises").glob("*.yaml"))]
+    found += [(p, ItemSet) for p in sorted((ROOT / "assignments" / "source").rglob("items.yaml"))]
+    found += [(p, KeyFile) for p in sorted((ROOT / "assignments" / "keys").glob("*.yaml"))]
+    return found
+
+
+def test_every_content_file_rebuilds_to_the_validated_object() -> None:
+    """The compiled data of every file in the repository turns back into an equal object."""
+    files = content_files()
+    assert len(files) > 40
+    for path, model in files:
+        exercise = model is AnyExercise
+        validated = load_exercise(path) if exercise else validate(read_yaml(path), model)  # type: ignore[arg-type]
+        plain = json.loads(json.dumps(dump(validated)))
+        assert build(model, plain) == validated, path
+
+
+def test_a_kernel_loads_compiled_content_without_pydantic_or_yaml(tmp_path: Path) -> None:
+    module = tmp_path / MODULE.name
+    shutil.copytree(MODULE, module, ignore=shutil.ignore_patterns("__pycache__"))
+    checked = load_module(module)  # what `courseware check` does: validate and compile
+    assert cached_files(module)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from courseware.content import load_module
+        module = load_module({str(module)!r})
+        print(sorted(m for m in ("pydantic", "ruamel.yaml", "pandas") if m in sys.modules))
+        print(len(module.vignettes), module.spec.title, module.spec.outcomes[0].maps_to)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    vignettes = len(checked.vignettes)
+    assert out[1] == f"{vignettes} {checked.spec.title} {checked.spec.outcomes[0].maps_to}"
+
+
+def test_a_compiled_load_equals_a_validated_load(tmp_path: Path) -> None:
+    module = tmp_path / MODULE.name
+    shutil.copytree(MODULE, module, ignore=shutil.ignore_patterns("__pycache__"))
+    first = load_module(module)
+    second = load_module(module)
+    assert second.spec == first.spec
+    assert {k: v.spec for k, v in second.vignettes.items()} == {
+        k: v.spec for k, v in first.vignettes.items()
+    }
+    assert second.exercises == first.exercises
+
+
+GOOD = """\
+id: case
+title: "A case"
+start: a
+nodes:
+  a:
+    text: "Start"
+    choices:
+      - label: "Go"
+        to: b
+  b:
+    text: "End"
+    end: true
+"""
+
+
+def test_an_edit_is_validated_again_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert load_vignette(path).spec.title == "A case"
+    path.write_text(GOOD.replace('title: "A case"', "title: 5\nsurprise: yes"), encoding="utf-8")
+    with pytest.raises(ContentError) as info:
+        load_vignette(path)
+    assert f"{path}:3: surprise: unknown field (check the spelling)" in [
+        str(p) for p in info.value.problems
+    ]
+
+
+def test_problems_found_after_a_compiled_load_still_name_their_line(tmp_path: Path) -> None:
+    """The schema passes (so the file is compiled) but the graph does not: both loads say where."""
+    path = tmp_path / "case.yaml"
+    path.write_text(GOOD.replace("to: b", "to: nowhere"), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ContentError) as info:
+            load_vignette(path)
+        assert f"{path}:9: nodes.a.choices.0.to: unknown node 'nowhere'" in [
+            str(p) for p in info.value.problems
+        ]
+    assert cached_files(tmp_path)
+
+
+def test_a_stale_or_damaged_cache_entry_is_validated_again(tmp_path: Path) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    load_vignette(path)
+    (cached,) = cached_files(tmp_path)
+    entry = json.loads(cached.read_text(encoding="utf-8"))
+    entry["data"]["title"] = "Stale"
+    entry["digest"] = "0" * 64
+    cached.write_text(json.dumps(entry), encoding="utf-8")
+    assert load_vignette(path).spec.title == "A case"  # digest differs: validated again
+    cached.write_text("{not json", encoding="utf-8")
+    assert load_vignette(path).spec.title == "A case"
+    entry = json.loads(cached.read_text(encoding="utf-8"))
+    entry["data"] = {"nonsense": True}
+    cached.write_text(json.dumps(entry), encoding="utf-8")
+    assert load_vignette(path).spec.title == "A case"
+
+
+def test_content_that_cannot_be_written_beside_compiles_to_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    path = content / "case.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    (content / "__pycache__").write_text("not a folder (as good as read-only, even for root)")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load_vignette(path)
+    (compiled,) = cached_files(tmp_path / "cache")
+    assert load_vignette(path).spec.title == "A case"
+    assert json.loads(compiled.read_text(encoding="utf-8"))["data"]["title"] == "A case"
+
+
+def test_items_and_keys_compile_too(tmp_path: Path) -> None:
+    source = ROOT / "assignments" / "source" / "communication-skills" / "items.yaml"
+    copy = tmp_path / "items.yaml"
+    copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    first = load_items(copy)
+    assert cached_files(tmp_path)
+    assert load_items(copy) == first
