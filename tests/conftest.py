@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pytest
 
@@ -58,7 +58,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class VoilaServer:
+class ServerProcess:
+    """A server the tests started: wait until it answers, stop it, keep its log."""
+
+    process: subprocess.Popen[bytes]
+    log: IO[str]
+
+    def wait_until_answering(self, url: str, what: str, seconds: float = 90) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{what} exited: see {self.log.name}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{what} did not answer within {seconds:g} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class VoilaServer(ServerProcess):
     """``courseware serve`` running in a subprocess on a free loopback port.
 
     ``command`` replaces ``["serve", root]`` (e.g. ``["seminar", module_id, "--root", root]``) and
@@ -95,25 +123,7 @@ class VoilaServer:
             stderr=subprocess.STDOUT,
             cwd=REPO,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"courseware serve exited: {store_path.with_suffix('.log')}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("courseware serve did not answer within 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        self.wait_until_answering(self.url, "courseware serve")
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,10 @@ def shortest_way_to_an_ending(vignette: Vignette) -> list[str]:
     raise AssertionError("no ending reachable")
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results = Axe().run(page)
+def serious_violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page (or in the elements ``within``
+    selects, where the page around them is not ours, e.g. JupyterLab's own interface)."""
+    results = Axe().run(page, context={"include": [[within]]} if within else None)
     return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
