@@ -4,6 +4,7 @@ and gets exactly the objects validation gives; any edit is validated again."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,8 +25,17 @@ ROOT = curriculum_root()
 MODULE = ROOT / "modules" / "foundation-year" / "what-is-clinical-empathy"
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own user cache, so one test's compiled files never serve another's."""
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
 def cached_files(folder: Path) -> list[Path]:
-    return sorted(folder.rglob("*.courseware.json"))
+    """Compiled files below ``folder`` (the user cache counts only when ``folder`` is it)."""
+    return sorted(p for p in folder.rglob("*.courseware.json") if "user-cache" not in p.parts)
 
 
 def content_files() -> list[tuple[Path, object]]:
@@ -125,37 +135,61 @@ def test_problems_found_after_a_compiled_load_still_name_their_line(tmp_path: Pa
     assert cached_files(tmp_path)
 
 
-def test_a_stale_or_damaged_cache_entry_is_validated_again(tmp_path: Path) -> None:
+def test_a_stale_or_damaged_cache_entry_is_validated_again(
+    tmp_path: Path, user_cache: Path
+) -> None:
     path = tmp_path / "case.yaml"
     path.write_text(GOOD, encoding="utf-8")
     load_vignette(path)
-    (cached,) = cached_files(tmp_path)
-    entry = json.loads(cached.read_text(encoding="utf-8"))
-    entry["data"]["title"] = "Stale"
-    entry["digest"] = "0" * 64
-    cached.write_text(json.dumps(entry), encoding="utf-8")
-    assert load_vignette(path).spec.title == "A case"  # digest differs: validated again
-    cached.write_text("{not json", encoding="utf-8")
-    assert load_vignette(path).spec.title == "A case"
-    entry = json.loads(cached.read_text(encoding="utf-8"))
-    entry["data"] = {"nonsense": True}
-    cached.write_text(json.dumps(entry), encoding="utf-8")
-    assert load_vignette(path).spec.title == "A case"
+    compiled = [*cached_files(tmp_path), *user_cache.rglob("*.courseware.json")]
+    assert len(compiled) == 2  # beside the file and in the user cache
+    good = json.loads(compiled[0].read_text(encoding="utf-8"))
+    damaged = [
+        json.dumps({"digest": "0" * 64, "data": {**good["data"], "title": "Stale"}}),
+        "{not json",
+        json.dumps({"digest": good["digest"], "data": {"nonsense": True}}),
+    ]
+    for text in damaged:
+        for entry in compiled:
+            entry.write_text(text, encoding="utf-8")
+        assert load_vignette(path).spec.title == "A case"
+        assert json.loads(compiled[0].read_text(encoding="utf-8")) == good  # compiled afresh
 
 
 def test_content_that_cannot_be_written_beside_compiles_to_the_user_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, user_cache: Path
 ) -> None:
     content = tmp_path / "content"
     content.mkdir()
     path = content / "case.yaml"
     path.write_text(GOOD, encoding="utf-8")
     (content / "__pycache__").write_text("not a folder (as good as read-only, even for root)")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     load_vignette(path)
-    (compiled,) = cached_files(tmp_path / "cache")
+    (compiled,) = user_cache.rglob("*.courseware.json")
     assert load_vignette(path).spec.title == "A case"
     assert json.loads(compiled.read_text(encoding="utf-8"))["data"]["title"] == "A case"
+
+
+def test_copies_of_one_file_share_a_compiled_entry(tmp_path: Path, user_cache: Path) -> None:
+    """Every student's copy of an assignment's items: validated once, then loaded compiled."""
+    source = ROOT / "assignments" / "source" / "communication-skills" / "items.yaml"
+    copies = []
+    for student in ("first", "second"):
+        folder = tmp_path / student
+        folder.mkdir()
+        (folder / "__pycache__").write_text("nbgrader copies no __pycache__; this one is not one")
+        copies.append(folder / "items.yaml")
+        copies[-1].write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    load_items(copies[0])
+    script = (
+        "import sys; from courseware.grading._items import load_items; "
+        f"load_items({str(copies[1])!r}); print('pydantic' in sys.modules)"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(user_cache)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_items_and_keys_compile_too(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ validates it with pydantic (strict rules, every error at its line), but pydantic
 core cost a learner's kernel about 8 MB and a noticeable start-up, for files that were already
 checked by ``courseware check``. So each validated file is also *compiled*: its plain data is
 written, with a digest of the file and of the schema code, to a ``__pycache__`` folder beside it
-(or to the user's cache when that folder is read-only). The next load whose digests match rebuilds
+(when that folder can be written) and to the user's cache (named by the digest, so identical
+files share an entry). The next load whose digests match rebuilds
 the dataclasses straight from that JSON without importing pydantic or the YAML parser; any edit to
 the file or to the schema makes the digests differ and the file is validated again.
 
@@ -309,15 +310,16 @@ def _schema_digest(model: Any) -> bytes:
     return digest.digest()
 
 
-def _cache_paths(path: Path) -> Iterator[Path]:
+def _cache_paths(path: Path, digest: str) -> Iterator[Path]:
+    """Beside the file (shipped with the content), then the user's cache, where entries are named
+    by digest so the same file anywhere (every student's copy of an assignment) shares one."""
     yield path.parent / "__pycache__" / f"{path.name}.courseware.json"
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
-    yield Path(home) / "courseware" / "compiled" / f"{name}.courseware.json"
+    yield Path(home) / "courseware" / "compiled" / f"{digest}.courseware.json"
 
 
 def _read_compiled(path: Path, digest: str) -> Any:
-    for candidate in _cache_paths(path):
+    for candidate in _cache_paths(path, digest):
         try:
             entry = json.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -329,7 +331,7 @@ def _read_compiled(path: Path, digest: str) -> Any:
 
 def _write_compiled(path: Path, digest: str, data: Any) -> None:
     text = json.dumps({"digest": digest, "data": data}, ensure_ascii=False)
-    for candidate in _cache_paths(path):
+    for candidate in _cache_paths(path, digest):
         with contextlib.suppress(OSError):
             candidate.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=candidate.parent, suffix=".tmp")
@@ -337,7 +339,6 @@ def _write_compiled(path: Path, digest: str, data: Any) -> None:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     out.write(text)
                 os.replace(temporary, candidate)
-                return
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
