@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="kernels per measurement")
     parser.add_argument("--module", type=Path, action="append", help="module folder(s)")
     args = parser.parse_args()
-    modules = args.module or DEFAULT_MODULES
+    modules = [m.resolve() for m in args.module] if args.module else DEFAULT_MODULES
     from courseware.content import load_module
 
     for module in modules:
