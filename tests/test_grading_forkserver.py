@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from courseware.grading._forkkernel import (
 )
 from courseware.grading._forkserver import fork_available
 
-from conftest import run_coroutine
+from conftest import FIXTURES, REPO, run_coroutine
 
 pytestmark = [
     pytest.mark.skipif(not fork_available(), reason="the fork server needs fork and Unix sockets"),
@@ -428,3 +429,49 @@ def test_a_killed_worker_takes_its_server_and_kernels_with_it(tmp_path: Path) ->
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_parallel_autograde_runs_notebooks_in_forked_kernels(tmp_path: Path) -> None:
+    """End to end through nbgrader: the submissions' notebooks run in kernels forked by the
+    workers' fork servers, and score as expected."""
+    sys.path.insert(0, str(FIXTURES / "grading"))
+    from cohort import COMM, build_comm_cohort
+
+    from courseware.grading._autograde import autograde_cohort
+    from courseware.grading._course import Course
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "assignments", course)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", COMM],
+        cwd=course,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    expected = build_comm_cohort(course, 4, bad=False)
+    probe = "import os\nprint(open(f'/proc/{os.getppid()}/cmdline').read().replace(chr(0), ' '))"
+    for student in expected:
+        notebook = course / "submitted" / student / COMM / f"{COMM}.ipynb"
+        nb = json.loads(notebook.read_text())
+        nb["cells"].insert(
+            1,
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "parent",
+                "metadata": {},
+                "outputs": [],
+                "source": probe,
+            },
+        )
+        notebook.write_text(json.dumps(nb))
+    report = autograde_cohort(Course.open(course), COMM, jobs=2)
+    for result in report.results:
+        assert result.status == "graded" and result.problems == [], result.summary()
+        assert result.score == pytest.approx(expected[result.student]["score"])
+        graded = course / "autograded" / result.student / COMM / f"{COMM}.ipynb"
+        outputs = json.loads(graded.read_text())["cells"][1]["outputs"]
+        assert "courseware.grading._forkserver" in "".join(outputs[0]["text"]), outputs

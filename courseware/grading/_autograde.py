@@ -215,10 +215,10 @@ def _init_worker(root: str, log_dir: str) -> None:
     warnings.simplefilter("ignore")
     from ._forkkernel import start_fork_server
 
+    course = Course.open(root)  # (puts this venv's bin on PATH first, as kernels will see it)
     start_fork_server(log_dir)  # it preloads while this worker imports nbgrader
     from nbgrader.apps import NbGraderAPI
 
-    course = Course.open(root)
     config = course.config()
     config.KernelManager.transport = "ipc"
     # IPC socket files are "<ip>-<n>"; an absolute, per-worker prefix keeps workers apart and
