@@ -100,9 +100,8 @@ def main(argv: list[str]) -> None:
     if reply is None or "pid" not in reply:
         for sig in FORWARDED:
             signal.signal(sig, signal.SIG_DFL)
-        for (
-            signum
-        ) in pending:  # an interrupt before the kernel existed ends the launch, as it would
+        # An interrupt that came before any kernel existed ends the launch, as it would have.
+        for signum in pending:
             os.kill(os.getpid(), signum)
         launch_normally(args)
     kernel = int(reply["pid"])

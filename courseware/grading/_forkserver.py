@@ -4,33 +4,35 @@ Started by each autograde worker (``python -m courseware.grading._forkserver SOC
 what every kernel of an assessed notebook imports anyway (:data:`PRELOAD`: ipykernel with IPython,
 zmq, tornado and jupyter_client; ipywidgets; ``courseware.grading`` with pydantic), then waits on a
 Unix socket. Before forking it has run no learner code, started no thread or event loop and created
-no zmq context, so a forked child is in the state a new kernel process would reach by importing the
-same modules.
+no zmq context, so a forked child is in the state a new kernel process reaches by importing the same
+modules.
 
-**Every notebook still gets a fresh process no other notebook has used**: one fork per kernel, never
-reused, so one submission cannot see or change another's state, which is what keeps autograde fair.
-Each child is given the requesting client's argv, folder, environment and standard streams, becomes
-its own session (as ``start_new_session`` makes a launched kernel), resets signal handlers and runs
-``IPKernelApp`` as ``python -m ipykernel_launcher`` would, ending with a normal interpreter exit (so
-the kernel's ``atexit`` handlers run).
+**Every notebook still gets a fresh process that no other notebook has used**: one fork per kernel,
+never reused, so one submission cannot see or change another's state, which is what keeps
+autograde fair. Each child takes the requesting client's argv, folder, environment and standard
+streams, becomes its own session (as ``start_new_session`` makes a launched kernel), restores the
+signal handlers a new interpreter has and runs ``IPKernelApp`` as ``python -m ipykernel_launcher``
+would, ending with a normal interpreter exit (so the kernel's ``atexit`` handlers run). What the
+preloaded imports did to their own process is redone for the kernel: the environment variables they
+set are set in its environment, ipykernel's ``JPY_PARENT_PID`` default is taken from the kernel's
+environment, and ipywidgets registers its comm targets with the new kernel.
 
-What a fork cannot give a kernel, it refuses, and the client then starts an ordinary kernel:
-
-* a kernel whose environment differs from the server's in any variable read while preloading (the
-  server records them: ``USER``, ``HOME``, ``PYDEVD_*``…) or in interpreter settings fixed at startup
-  (``PYTHON*``, ``LANG``, ``LC_*``). ``JPY_PARENT_PID`` is read at import by ipykernel and is passed
-  to the kernel explicitly instead. Nothing ``courseware.grading`` reads per kernel
-  (``COURSEWARE_KEYS``, ``NBGRADER_EXECUTION``) is read at import.
-
-Two differences remain and are harmless to grading: kernels of one server share its string-hash seed
-(so they agree on the order of a set of strings), and a module the server preloaded cannot be
-shadowed by a file of the same name in a submission's folder.
+A kernel that a fork cannot make exactly is refused, and the client starts an ordinary one: one
+whose environment differs from the server's in a variable the preloaded modules read at import (the
+server records them: ``USER``, ``HOME``, ``PATH``, ``PYDEVD_*``…) or in an interpreter setting
+fixed at start-up (``PYTHON*``, ``LANG``, ``LC_*``). Nothing ``courseware.grading`` reads per kernel
+(``COURSEWARE_KEYS``, ``NBGRADER_EXECUTION``) is read at import. Two differences remain, both
+harmless to grading: the kernels of one server share its string-hash seed (``random`` is reseeded
+in every fork), and a module the server preloaded cannot be shadowed by a file of the same name in a
+submission's folder. The kernels' parent is this server, so a cell that kills its parent kills it
+(the worker notices).
 
 The server is single-threaded: one ``selectors`` loop over the listening socket, each client's
-connection (closed: the client was killed, so its kernel is killed), a self-pipe woken by SIGCHLD
-(children are reaped and each client told its kernel's wait status) and its stdin, a pipe from the
-worker that started it: when the worker exits or is killed, the server kills its kernels, removes its
-socket and exits.
+connection (when it closes, the client was killed, so its kernel is killed), a self-pipe woken by
+SIGCHLD (children are reaped and each client is told its kernel's wait status) and its stdin, a pipe
+from the worker that started it: when the worker exits or is killed, the server kills its kernels,
+removes its socket and exits. Its socket lives in the batch's temporary folder, readable by its
+user only.
 """
 
 from __future__ import annotations
