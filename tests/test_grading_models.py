@@ -40,6 +40,7 @@ ASSIGNMENTS = REPO / "assignments"
 ITEMS = ASSIGNMENTS / "source" / "communication-skills" / "items.yaml"
 KEY = ASSIGNMENTS / "keys" / "communication-skills.yaml"
 RUBRIC = ASSIGNMENTS / "rubrics" / "reflect.yaml"
+NARRATIVE_RUBRIC = ASSIGNMENTS / "rubrics" / "narrative-medicine.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +286,59 @@ def test_reflect_rubric() -> None:
         rubric.total({**levels, "presence": "superb"})
     with pytest.raises(ValueError, match="missing"):
         rubric.total({"presence": "critical"})
+
+
+def test_narrative_medicine_rubric_fits_both_parts() -> None:
+    rubric = load_rubric(NARRATIVE_RUBRIC)
+    assert [c.name for c in rubric.criteria] == [
+        "Attention to form and voice",
+        "Use of evidence from the text",
+        "Perspective-taking",
+        "Reflective insight into practice",
+    ]
+    assert all(len(c.levels) == 4 and c.levels[0].points == 0 for c in rubric.criteria)
+    assert (rubric.min_total, rubric.max_total) == (0, 10)
+    notebook = json.loads(
+        (ASSIGNMENTS / "source" / "narrative-medicine" / "narrative-medicine.ipynb").read_text()
+    )
+    answers = {
+        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+        for c in notebook["cells"]
+        if c["metadata"].get("nbgrader", {}).get("solution")
+    }
+    assert answers == {"close-reading": 10, "parallel-chart": 10}  # each part is one script
+    secure = {c.id: "secure" for c in rubric.criteria}
+    assert rubric.total(secure) == 6 and rubric.band(6).id == "merit"
+    emerging = {c.id: "emerging" for c in rubric.criteria}
+    assert rubric.total(emerging) == 3 and rubric.band(3).fail
+    assert [rubric.band(x).id for x in (3.5, 4, 5.5, 6, 6.5, 7, 10)] == [
+        "fail",
+        "pass",
+        "pass",
+        "merit",
+        "merit",
+        "distinction",
+        "distinction",
+    ]
+
+
+def test_check_finds_an_answer_cell_its_rubric_does_not_fit(tmp_path: Path) -> None:
+    course = tmp_path / "assignments"
+    shutil.copytree(ASSIGNMENTS, course)
+    notebook = course / "source" / "narrative-medicine" / "narrative-medicine.ipynb"
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "parallel-chart":
+            cell["metadata"]["nbgrader"]["points"] = 15
+    notebook.write_text(json.dumps(nb))
+    problems = [str(p) for p in check_paths([course])]
+    assert len(problems) == 1, problems
+    assert problems[0].endswith(
+        "narrative-medicine.ipynb:1: answer cell 'parallel-chart' is worth 15 points but rubric "
+        "'narrative-medicine' totals 10"
+    )
+    (course / "rubrics" / "narrative-medicine.yaml").unlink()
+    assert check_paths([course]) == []  # the reflective essay's rubric is not named after it
 
 
 def test_rubric_errors_name_line_and_field(tmp_path: Path) -> None:

@@ -370,3 +370,59 @@ def test_examiner_pack_is_anonymous(marked: Run) -> None:
         rows = list(csv.DictReader(handle))
     assert {r["marker"] for r in rows} >= {"Marker A", "Marker B", "Marker C"}
     assert len(list((pack / "scripts").glob("S-*.md"))) == summary["double_marked"]
+
+
+def test_narrative_medicine_parts_are_marked_against_their_rubric(pipeline: Run) -> None:
+    """Both parts of the narrative-medicine piece become scripts marked with its own rubric, and
+    each part's agreed mark lands in its own cell."""
+    course = pipeline.course
+    students = ["s000", "s001", "s002"]
+    for n, student in enumerate(students):
+        folder = course / "submitted" / student / NARRATIVE
+        shutil.copytree(course / "release" / NARRATIVE, folder)
+        (folder / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+        notebook = folder / f"{NARRATIVE}.ipynb"
+        nb = json.loads(notebook.read_text())
+        for cell in nb["cells"]:
+            grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                cell["source"] = f"{grade_id} by student {n}: the leaflet, folded and unfolded."
+        notebook.write_text(json.dumps(nb))
+    courseware("autograde", NARRATIVE, "--jobs", "2", cwd=course)
+    for cell, count in (("close-reading", 3), ("parallel-chart", 6)):
+        out = courseware(
+            "scripts", NARRATIVE, "--rubric", "narrative-medicine", "--cell", cell, cwd=course
+        ).stdout
+        assert f"{count} scripts of {NARRATIVE} to mark with rubric narrative-medicine" in out
+    rubric = load_rubric(course / "rubrics" / "narrative-medicine.yaml")
+    first = {c.id: "secure" for c in rubric.criteria}  # 6
+    second = {**first, "insight": "accomplished"}  # 7: a different band, so a third marker
+    expected: dict[tuple[str, str], float] = {}
+    courseware("allocate", NARRATIVE, "--role", "first", "--markers", "alice,bob", cwd=course)
+    with MarkingBook(course / "marking.sqlite") as book:
+        for marker in ("alice", "bob"):
+            for script, _ in marking_queue(book, NARRATIVE, marker):
+                record_mark(book, rubric, script, marker, first)
+    courseware("allocate", NARRATIVE, "--role", "second", "--markers", "alice,bob", cwd=course)
+    with MarkingBook(course / "marking.sqlite") as book:
+        for marker in ("alice", "bob"):
+            for script, _ in marking_queue(book, NARRATIVE, marker):
+                info = book.script(script)
+                levels = second if info.cell == "parallel-chart" else first
+                record_mark(book, rubric, script, marker, levels)
+                expected[(info.student, info.cell)] = rubric.total(levels)
+    out = courseware("moderate", NARRATIVE, cwd=course).stdout
+    assert "waiting for a third mark" in out  # the parallel charts: merit and distinction
+    courseware("allocate", NARRATIVE, "--role", "third", "--markers", "carol", cwd=course)
+    with MarkingBook(course / "marking.sqlite") as book:
+        for script, _ in marking_queue(book, NARRATIVE, "carol"):
+            record_mark(book, rubric, script, "carol", first)
+            expected[(book.script(script).student, book.script(script).cell)] = 6.0  # median
+    courseware("moderate", NARRATIVE, "--write", cwd=course)
+    assert len(expected) == 6
+    with Course.open(course).gradebook() as gb:
+        for (student, cell), value in expected.items():
+            grade = gb.find_grade(cell, NARRATIVE, NARRATIVE, student)
+            assert grade.manual_score == value, (student, cell)
+            comment = gb.find_comment(cell, NARRATIVE, NARRATIVE, student).manual_comment
+            assert "Attention to form and voice: Secure" in comment

@@ -2,7 +2,7 @@
 
 nbgrader autogrades one submission after another (its issue 174). Here ``jobs`` worker processes each
 call nbgrader's API for one student at a time, so the gradebook receives exactly what
-``nbgrader autograde`` writes. Three things are added:
+``nbgrader autograde`` writes. Four things are added:
 
 * **a check of every submission before grading**, so a deleted or retyped cell, corrupted metadata, a
   file that is not a notebook, an empty folder or a missing answers file is reported by student with a
@@ -10,7 +10,14 @@ call nbgrader's API for one student at a time, so the gradebook receives exactly
 * **kernels on IPC sockets** (``KernelManager.transport = "ipc"``): each kernel's sockets are files
   named after its own connection file, so two workers can never pick the same TCP port (the
   ``ZMQError: Address already in use`` that failed a correct student when nbgrader processes ran side
-  by side); a submission whose kernel still fails to start is retried once;
+  by side); a submission whose kernel still fails to start is retried once, with a kernel launched
+  the ordinary way;
+* **kernels forked, not started**: each worker runs a fork server (``_forkserver``) that has imported
+  ipykernel and the grading code once; every notebook still gets a fresh kernel process of its own,
+  but it costs a fork instead of a new interpreter (``_prestart`` also starts the next notebook's
+  kernel early and shuts finished ones down in the background). The kernels' parent is the fork
+  server, so a notebook that kills its parent kills that server: the worker notices, grades the
+  submission again with a new server and, if it happens again, reports it;
 * **re-scoring outside the kernel**: the widget items are scored again from the answers file with the
   same rules; a gradebook score that differs (a learner's cell patched the grading code, say) is
   reported for a human to look at.
@@ -196,7 +203,9 @@ _API: Any = None
 
 
 def _init_worker(root: str, log_dir: str) -> None:
-    """Set up one worker: nbgrader's API on the course config, kernels on IPC sockets, quiet output."""
+    """Set up one worker: its fork server, nbgrader's API on the course config, kernels on IPC
+    sockets, quiet output. The fork server's socket and log live in ``log_dir``, which the batch
+    removes; the server ends when this worker does, however it ends."""
     global _API
     fd = os.open(
         os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT, 0o600
@@ -204,9 +213,12 @@ def _init_worker(root: str, log_dir: str) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     warnings.simplefilter("ignore")
+    from ._forkkernel import start_fork_server
+
+    course = Course.open(root)  # (puts this venv's bin on PATH first, as kernels will see it)
+    start_fork_server(log_dir)  # it preloads while this worker imports nbgrader
     from nbgrader.apps import NbGraderAPI
 
-    course = Course.open(root)
     config = course.config()
     config.KernelManager.transport = "ipc"
     # IPC socket files are "<ip>-<n>"; an absolute, per-worker prefix keeps workers apart and
@@ -231,15 +243,34 @@ def _init_worker(root: str, log_dir: str) -> None:
 
 
 def _grade_one(assignment: str, student: str) -> dict[str, Any]:
+    from ._forkkernel import fork_server, launching_normally, restart_if_dead
+    from ._prestart import discard_spares
+
     start = time.monotonic()
     attempts = 0
+    forked = True
     result: dict[str, Any] = {}
     while attempts < 2:
         attempts += 1
-        result = dict(_API.autograde(assignment, student, force=True, create=True))
+        if restart_if_dead():  # its kernels, the spare among them, died with it
+            discard_spares()
+        server = fork_server() if forked else None
+        if forked:
+            result = dict(_API.autograde(assignment, student, force=True, create=True))
+        else:
+            discard_spares()  # they were forked
+            with launching_normally():
+                result = dict(_API.autograde(assignment, student, force=True, create=True))
+        if server is not None and server.killed():
+            # The kernels' parent is the fork server: a cell that kills its parent killed it (or
+            # something else did; a second try, with a new server, tells which).
+            result["success"] = False
+            result["error"] = f"{WORKER_KILLED}: the fork server died grading {student}"
+            continue
         text = str(result.get("error", "")) + str(result.get("log", ""))
         if result.get("success") or not any(m in text for m in RETRY_MARKERS):
             break
+        forked = False  # the kernel did not start: try once more, launched the ordinary way
     result["attempts"] = attempts
     result["seconds"] = time.monotonic() - start
     return result

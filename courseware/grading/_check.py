@@ -2,7 +2,10 @@
 
 Beyond each file's schema, a key is checked against its items (every autograded item has a key that
 fits it) and against the source notebook: each ``test-<item>`` cell must be worth exactly the key's
-points, since nbgrader fails a whole submission whose partial credit exceeds a cell's points.
+points, since nbgrader fails a whole submission whose partial credit exceeds a cell's points. A
+rubric named after an assignment (``rubrics/<assignment>.yaml``) is checked against that
+assignment's notebook: each manually graded answer cell must be worth the rubric's maximum, since a
+rubric total becomes that cell's score (``courseware grade scripts`` refuses otherwise).
 """
 
 from __future__ import annotations
@@ -28,14 +31,38 @@ def is_grading_file(path: Path) -> bool:
 def check_grading_file(path: Path) -> list[Problem]:
     try:
         if path.parent.name == "rubrics":
-            load_rubric(path)
-            return []
+            return _check_rubric_cells(path, load_rubric(path).max_total)
         if path.name == ITEMS_FILE:
             load_items(path)
             return []
         return _check_key(path)
     except ContentError as exc:
         return exc.problems
+
+
+def _check_rubric_cells(path: Path, max_total: float) -> list[Problem]:
+    notebook = path.parent.parent / "source" / path.stem / f"{path.stem}.ipynb"
+    if not notebook.is_file():
+        return []  # not named after an assignment (reflect): linked by `grade scripts --rubric`
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError):
+        return []  # reported when the notebook is checked
+    problems = []
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution") and isinstance(meta.get("grade_id"), str):
+            points = float(meta.get("points", 0))
+            if abs(points - max_total) > 1e-9:
+                problems.append(
+                    Problem(
+                        display_path(notebook),
+                        1,
+                        f"answer cell {meta['grade_id']!r} is worth {points:g} points but rubric "
+                        f"{path.stem!r} totals {max_total:g}",
+                    )
+                )
+    return problems
 
 
 def _check_key(path: Path) -> list[Problem]:
