@@ -2,7 +2,7 @@
 
 Started by each autograde worker (``python -m courseware.grading._forkserver SOCKET``), it imports
 what every kernel of an assessed notebook imports anyway (:data:`PRELOAD`: ipykernel with IPython,
-zmq, tornado and jupyter_client; ipywidgets; ``courseware.grading`` with pydantic), then waits on a
+zmq, tornado and jupyter_client; ipywidgets; ``courseware.grading``), then waits on a
 Unix socket. Before forking it has run no learner code, started no thread or event loop and created
 no zmq context, so a forked child is in the state a new kernel process reaches by importing the same
 modules.
