@@ -242,11 +242,6 @@ def build(tp: Any, value: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(tp)
         return [build(item, v) for v in value]
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(build(args[0], v) for v in value)
-        return tuple(build(a, v) for a, v in zip(args, value, strict=True))
     if origin is dict:
         key, item = typing.get_args(tp)
         return {build(key, k): build(item, v) for k, v in value.items()}
@@ -265,8 +260,6 @@ def build(tp: Any, value: Any) -> Any:
         return build(members[0], value) if len(members) == 1 else value
     if tp is int and isinstance(value, str):  # a JSON object key
         return int(value)
-    if tp is float and isinstance(value, int):
-        return float(value)
     return value
 
 
