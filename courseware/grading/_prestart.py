@@ -141,8 +141,8 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
         while True:
             msg_id = kc.kernel_info()
             try:
-                reply = await self._reply_to(kc, msg_id, deadline)
-                await self._idle_after(kc, msg_id, deadline)
+                reply = await self._message(kc.shell_channel, msg_id, deadline)
+                await self._message(kc.iopub_channel, msg_id, deadline, idle=True)
             except Empty:
                 if not await ensure_async(kc.is_alive()):
                     raise RuntimeError("Kernel died before replying to kernel_info") from None
@@ -155,24 +155,21 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
             return
 
     @staticmethod
-    async def _reply_to(kc: Any, msg_id: str, deadline: float) -> dict[str, Any]:
+    async def _message(
+        channel: Any, msg_id: str, deadline: float, *, idle: bool = False
+    ) -> dict[str, Any]:
+        """The first message on ``channel`` answering ``msg_id`` (with ``idle``, the idle status
+        that ends it); ``Empty`` when the channel is quiet for a second or the deadline passes."""
         while True:
             wait = min(1.0, max(0.0, deadline - time.monotonic()))
-            msg: dict[str, Any] = await ensure_async(kc.shell_channel.get_msg(timeout=wait))
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return msg
-
-    @staticmethod
-    async def _idle_after(kc: Any, msg_id: str, deadline: float) -> None:
-        while True:
-            wait = min(1.0, max(0.0, deadline - time.monotonic()))
-            msg = await ensure_async(kc.iopub_channel.get_msg(timeout=wait))
-            if (
+            msg: dict[str, Any] = await ensure_async(channel.get_msg(timeout=wait))
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if not idle or (
                 msg.get("msg_type") == "status"
-                and msg.get("parent_header", {}).get("msg_id") == msg_id
                 and msg.get("content", {}).get("execution_state") == "idle"
             ):
-                return
+                return msg
 
     async def _async_cleanup_kernel(self) -> None:
         """Ask the kernel to shut down and let it exit on its own (see :func:`finish_closing`)."""
