@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_content import GOOD
 
 from courseware._paths import curriculum_root
 from courseware.content import ContentError, find_modules, load_module, load_vignette
@@ -19,7 +20,7 @@ from courseware.content._exercises import AnyExercise, load_exercise
 from courseware.content._models import Module, VignetteSpec
 from courseware.content._schema import build, dump, validate
 from courseware.content._yaml import read_yaml
-from courseware.grading._items import ItemSet, KeyFile, load_items
+from courseware.grading._items import ItemSet, KeyFile, load_items, load_key
 
 ROOT = curriculum_root()
 MODULE = ROOT / "modules" / "foundation-year" / "what-is-clinical-empathy"
@@ -92,22 +93,6 @@ def test_a_compiled_load_equals_a_validated_load(tmp_path: Path) -> None:
         k: v.spec for k, v in first.vignettes.items()
     }
     assert second.exercises == first.exercises
-
-
-GOOD = """\
-id: case
-title: "A case"
-start: a
-nodes:
-  a:
-    text: "Start"
-    choices:
-      - label: "Go"
-        to: b
-  b:
-    text: "End"
-    end: true
-"""
 
 
 def test_an_edit_is_validated_again_with_its_line(tmp_path: Path) -> None:
@@ -192,10 +177,25 @@ def test_copies_of_one_file_share_a_compiled_entry(tmp_path: Path, user_cache: P
     assert out.stdout.strip() == "False"
 
 
-def test_items_and_keys_compile_too(tmp_path: Path) -> None:
-    source = ROOT / "assignments" / "source" / "communication-skills" / "items.yaml"
-    copy = tmp_path / "items.yaml"
-    copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    first = load_items(copy)
-    assert cached_files(tmp_path)
-    assert load_items(copy) == first
+def test_items_and_their_key_load_compiled_in_a_fresh_process(
+    tmp_path: Path, user_cache: Path
+) -> None:
+    """What a hidden test cell loads under autograde: the items and the answer key, compiled."""
+    assignment = ROOT / "assignments"
+    items = tmp_path / "items.yaml"
+    key = tmp_path / "keys" / "communication-skills.yaml"
+    key.parent.mkdir()
+    shutil.copyfile(assignment / "source" / "communication-skills" / "items.yaml", items)
+    shutil.copyfile(assignment / "keys" / "communication-skills.yaml", key)
+    expected = load_key(key, load_items(items))
+    assert len(cached_files(tmp_path)) == 2
+    script = (
+        "import sys; from courseware.grading._items import load_items, load_key; "
+        f"key = load_key({str(key)!r}, load_items({str(items)!r})); "
+        "print('pydantic' in sys.modules, 'ruamel.yaml' in sys.modules); print(repr(key))"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(user_cache)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stdout.splitlines()
+    assert out == ["False False", repr(expected)]
