@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, WebSocketRoute, expect
 from test_apps_browser import WIDER_THAN_SCREEN
 from test_browser import describe, serious_violations, watch_requests
 
@@ -241,6 +241,9 @@ def test_a_learner_without_javascript_can_answer(
     presenter, _, _ = room
     presenter.goto(presenter_link(seminar_server))
     presenter.get_by_role("button", name=f"Ask the room: {CHOICE.prompt} ({CHOICE.source})").click()
+    # The question opens when the server has it (the presenter's page shows it then); a page
+    # without JavaScript shows what was open when it was fetched, so fetch it after that.
+    expect(presenter.locator("#cw-status")).to_have_text("Taking answers now.")
     context = browser.new_context(java_script_enabled=False, viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.goto(seminar_server.url + "join")
@@ -256,3 +259,31 @@ def test_a_learner_without_javascript_can_answer(
     )
     assert forged.status == 403
     context.close()
+
+
+def test_a_question_asked_while_reconnecting_is_sent_when_the_connection_is_back(
+    room: tuple[Page, list[Page], list[list[str]]], seminar_server: VoilaServer
+) -> None:
+    presenter, learners, _ = room
+    attempts: list[str] = []
+
+    def drop_the_first(ws: WebSocketRoute) -> None:
+        attempts.append(ws.url)
+        if len(attempts) == 1:
+            ws.close(code=1011, reason="wifi dropped")
+        else:
+            ws.connect_to_server()
+
+    presenter.route_web_socket(re.compile(r".*/seminar/ws/presenter.*"), drop_the_first)
+    presenter.goto(presenter_link(seminar_server))
+    expect(presenter.locator("#cw-connected")).to_have_text("Connection lost; trying again…")
+    # The presenter asks while the page is between connections (it retries after a second).
+    presenter.get_by_role("button", name=f"Ask the room: {OPEN.prompt} ({OPEN.source})").click()
+    expect(presenter.locator("#cw-announce")).to_contain_text("Not connected yet")
+    expect(presenter.locator("#cw-question-prompt")).to_have_text(OPEN.prompt)
+    expect(presenter.locator("#cw-status")).to_have_text("Taking answers now.")
+    assert len(attempts) == 2
+    learners[0].goto(seminar_server.url + "join")
+    expect(learners[0].get_by_role("textbox", name=OPEN.prompt)).to_be_visible()
+    presenter.get_by_role("button", name="Close answers").click()
+    expect(presenter.locator("#cw-status")).to_have_text("Answers are closed.")

@@ -12,7 +12,19 @@
     if (text !== undefined) { node.textContent = text; }
     return node;
   }
-  function send(data) { if (socket && socket.readyState === 1) { socket.send(JSON.stringify(data)); } }
+  // A click made while the page is still connecting (or reconnecting) is kept and sent once the
+  // connection is open, so a presenter's "Ask the room" is never silently lost.
+  var pending = [];
+  function send(data) {
+    if (socket && socket.readyState === 1) { socket.send(JSON.stringify(data)); return; }
+    pending.push(data);
+    $("cw-announce").textContent = "Not connected yet: this will be sent as soon as the connection is back.";
+  }
+  function flush() {
+    var queued = pending;
+    pending = [];
+    queued.forEach(function (data) { socket.send(JSON.stringify(data)); });
+  }
   function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
   function renderCurrent(state) {
@@ -109,7 +121,7 @@
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + base + "seminar/ws/presenter";
     socket = new WebSocket(url);
-    socket.onopen = function () { retry = 1000; };
+    socket.onopen = function () { retry = 1000; flush(); };
     socket.onmessage = function (event) {
       var data = JSON.parse(event.data);
       if (data.type === "state") { render(data); }
