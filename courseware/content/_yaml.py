@@ -72,11 +72,10 @@ class YamlDocument:
 
 
 def _plain(node: Any) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(node, CommentedMap):
+    """ruamel's tree as plain dicts, lists and str (its mappings and sequences subclass these)."""
+    if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, CommentedSeq):
+    if isinstance(node, list):
         return [_plain(v) for v in node]
     if isinstance(node, str):
         return str(node)
