@@ -40,29 +40,38 @@ def check_grading_file(path: Path) -> list[Problem]:
         return exc.problems
 
 
+def _graded_points(notebook: Path, *, answers_only: bool = False) -> dict[str, float] | None:
+    """Points of each graded cell of a source notebook, by ``grade_id`` (only manually graded answer
+    cells with ``answers_only``); None if it is not a notebook (reported when it is checked)."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError):
+        return None
+    points = {}
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not (meta.get("grade") and isinstance(meta.get("grade_id"), str)):
+            continue
+        if meta.get("solution") or not answers_only:
+            points[meta["grade_id"]] = float(meta.get("points", 0))
+    return points
+
+
 def _check_rubric_cells(path: Path, max_total: float) -> list[Problem]:
     notebook = path.parent.parent / "source" / path.stem / f"{path.stem}.ipynb"
     if not notebook.is_file():
         return []  # not named after an assignment (reflect): linked by `grade scripts --rubric`
-    try:
-        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    except (ValueError, KeyError):
-        return []  # reported when the notebook is checked
-    problems = []
-    for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("solution") and isinstance(meta.get("grade_id"), str):
-            points = float(meta.get("points", 0))
-            if abs(points - max_total) > 1e-9:
-                problems.append(
-                    Problem(
-                        display_path(notebook),
-                        1,
-                        f"answer cell {meta['grade_id']!r} is worth {points:g} points but rubric "
-                        f"{path.stem!r} totals {max_total:g}",
-                    )
-                )
-    return problems
+    answers = _graded_points(notebook, answers_only=True) or {}
+    return [
+        Problem(
+            display_path(notebook),
+            1,
+            f"answer cell {cell!r} is worth {points:g} points but rubric {path.stem!r} totals "
+            f"{max_total:g}",
+        )
+        for cell, points in answers.items()
+        if abs(points - max_total) > 1e-9
+    ]
 
 
 def _check_key(path: Path) -> list[Problem]:
@@ -83,15 +92,9 @@ def _check_key(path: Path) -> list[Problem]:
         return [
             Problem(display_path(path), 1, f"no notebook source/{assignment}/{assignment}.ipynb")
         ]
-    try:
-        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    except (ValueError, KeyError):
-        return []  # reported when the notebook is checked
-    points = {}
-    for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and isinstance(meta.get("grade_id"), str):
-            points[meta["grade_id"]] = float(meta.get("points", 0))
+    points = _graded_points(notebook)
+    if points is None:
+        return []
     problems = []
     for item in items.items:
         if isinstance(item, ComposeResponse):
