@@ -138,6 +138,23 @@ def gone(pid: int, within: float = 10.0) -> bool:
     return False
 
 
+def probe_a_new_kernel(
+    km: AsyncKernelManager, folder: Path, **env: str
+) -> tuple[dict[str, Any], int, bool]:
+    """Start a kernel with ``km`` in ``folder``: what it reports of itself, the pid of the process
+    its manager launched, and whether that process was the fork server's client."""
+
+    async def scenario() -> tuple[dict[str, Any], int, bool]:
+        kernel = Kernel(km, folder)
+        try:
+            await kernel.start(folder, **env)
+            return await kernel.probe(), kernel.client_pid, launched_through_server(kernel.km)
+        finally:
+            await kernel.stop()
+
+    return run_coroutine(scenario())
+
+
 def test_forked_kernel_runs_in_the_requested_folder_and_environment(
     server: ForkServer, tmp_path: Path
 ) -> None:
@@ -206,8 +223,8 @@ def test_each_kernel_is_a_fresh_process(server: ForkServer, tmp_path: Path) -> N
     first_code = "import random; left = 'by the first notebook'; print(random.random())"
     second_code = "import random; print(random.random(), 'left' in globals())"
 
-    async def scenario() -> list[str]:
-        seen = []
+    async def scenario() -> list[list[str]]:
+        seen: list[list[str]] = []
         for code in (first_code, second_code):
             kernel = Kernel(ForkKernelManager(kernel_name="python3"), tmp_path)
             try:
@@ -311,16 +328,9 @@ def test_kernel_dies_when_the_server_is_killed(server: ForkServer, tmp_path: Pat
 
 def test_without_a_server_kernels_launch_normally(tmp_path: Path) -> None:
     stop_fork_server()
-
-    async def scenario() -> tuple[dict[str, Any], int, bool]:
-        kernel = Kernel(ForkKernelManager(kernel_name="python3"), tmp_path)
-        try:
-            await kernel.start(tmp_path)
-            return await kernel.probe(), kernel.client_pid, launched_through_server(kernel.km)
-        finally:
-            await kernel.stop()
-
-    info, launched, through_server = run_coroutine(scenario())
+    info, launched, through_server = probe_a_new_kernel(
+        ForkKernelManager(kernel_name="python3"), tmp_path
+    )
     assert not through_server
     assert info["pid"] == launched and info["ppid"] == os.getpid()
 
@@ -334,15 +344,9 @@ class _MissingServer(ForkKernelManager):
 
 
 def test_the_client_starts_an_ordinary_kernel_when_the_server_is_missing(tmp_path: Path) -> None:
-    async def scenario() -> tuple[dict[str, Any], int]:
-        kernel = Kernel(_MissingServer(kernel_name="python3"), tmp_path)
-        try:
-            await kernel.start(tmp_path, CW_PROBE="kept")
-            return await kernel.probe(), kernel.client_pid
-        finally:
-            await kernel.stop()
-
-    info, client = run_coroutine(scenario())
+    info, client, _ = probe_a_new_kernel(
+        _MissingServer(kernel_name="python3"), tmp_path, CW_PROBE="kept"
+    )
     assert info["pid"] == client  # the client became the kernel (exec)
     assert info["ppid"] == os.getpid() and info["env"]["CW_PROBE"] == "kept"
 
@@ -353,15 +357,10 @@ def test_the_server_refuses_a_kernel_it_cannot_fork_faithfully(
     """An interpreter setting fixed at start-up (here the hash seed) cannot be changed after a
     fork, so that kernel is launched the ordinary way."""
 
-    async def scenario() -> tuple[dict[str, Any], int]:
-        kernel = Kernel(ForkKernelManager(kernel_name="python3"), tmp_path)
-        try:
-            await kernel.start(tmp_path, PYTHONHASHSEED="1234")
-            return await kernel.probe(), kernel.client_pid
-        finally:
-            await kernel.stop()
-
-    info, client = run_coroutine(scenario())
+    info, client, through_server = probe_a_new_kernel(
+        ForkKernelManager(kernel_name="python3"), tmp_path, PYTHONHASHSEED="1234"
+    )
+    assert through_server  # handed to the client, which the server told to launch normally
     assert info["pid"] == client and info["ppid"] == os.getpid()
     assert server.alive()
     log = (tmp_path / f"forkserver-{os.getpid()}.log").read_text()
