@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import time
 
-from test_widgets import click, reflection, view
+from test_widgets import click, view
 
 from courseware.hub._app import visible_to_others
 from courseware.hub._db import EventRow
 from courseware.store import SQLiteStore
+from courseware.widgets import Reflection
+from courseware.widgets._common import Context
 
 SHARING = ("reflection.shared", "reflection.unshared", "reflection.submitted")
 
@@ -31,6 +33,15 @@ def tutor_sees(store: SQLiteStore) -> list[tuple[str, str]]:
         for r in visible_to_others(rows, withdrawals)
         if r.kind.startswith("reflection.")
     ]
+
+
+def reflection(store: SQLiteStore) -> Reflection:
+    """The demo module's reflection with sharing on (as on a hub), saving on every change."""
+    module = view(store)
+    prompt = module.content.reflection("first-thoughts")
+    return Reflection(
+        prompt, Context(store, "ana", module.content.id), autosave_delay=0, sharing=True
+    )
 
 
 def sharing_kinds(store: SQLiteStore) -> list[str]:
@@ -66,7 +77,7 @@ def test_share_shows_a_snapshot_not_later_edits_and_stop_sharing_withdraws_it(
     assert tutor_sees(store) == [("reflection.shared", "The version I choose to share.")]
     assert "changed it since" in widget.sharing_status.value
     # Reloaded (a new page): the state is read back from the store.
-    again = view(store).reflection("first-thoughts")
+    again = reflection(store)
     assert "Shared with your tutor on" in again.sharing_status.value
     assert again.unshare_button.layout.display is None
     click(again.unshare_button)
@@ -98,16 +109,19 @@ def test_submitting_asks_for_confirmation_and_is_final(store: SQLiteStore) -> No
     click(widget.confirm_button)
     assert sharing_kinds(store) == ["reflection.submitted"]
     assert "Submitted to your tutor on" in widget.sharing_status.value
-    assert all(box.disabled for box in widget.boxes.values())
-    # Final: forged clicks and edits (ipywidgets runs handlers of hidden buttons) change nothing.
+    for button in (widget.share_button, widget.unshare_button, widget.submit_button):
+        assert button.layout.display == "none"
+    # Final: forged clicks (ipywidgets runs handlers of hidden buttons) change nothing, and
+    # the learner's later writing is saved, privately.
     for button in (widget.share_button, widget.unshare_button, widget.confirm_button):
         click(button)
     widget.text.value = "Rewritten after submitting."
-    widget.save()
     assert sharing_kinds(store) == ["reflection.submitted"]
     assert tutor_sees(store) == [("reflection.submitted", "What I hand in.")]
-    restored = view(store).reflection("first-thoughts")
-    assert restored.text.disabled and restored.text.value == "What I hand in."
+    assert "Later edits stay private" in widget.sharing_status.value
+    restored = reflection(store)
+    assert restored.text.value == "Rewritten after submitting."
+    assert "Submitted to your tutor on" in restored.sharing_status.value
     assert restored.submit_button.layout.display == "none"
 
 
@@ -121,3 +135,13 @@ def test_every_sharing_control_is_labelled(store: SQLiteStore) -> None:
         widget.cancel_button,
     ):
         assert button.description.strip() and button.tooltip.strip()
+
+
+def test_no_sharing_where_no_tutor_can_read(store: SQLiteStore) -> None:
+    """In a learner's own SQLite file (a laptop) there is no tutor: no buttons, nothing written."""
+    widget = view(store).reflection("first-thoughts")
+    assert widget.sharing is False
+    assert widget.sharing_box not in widget.children
+    widget.text.value = "Written on a laptop."
+    assert not widget.share() and not widget.submit(confirmed=True)
+    assert sharing_kinds(store) == []

@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from ..content import ReflectionPrompt
 from ..content._attempts import words
-from ..store import Event
+from ..store import Event, SQLiteStore, Store
 from ._autosave import Autosave
 from ._common import Context, escape, focus_soon, heading, markdown, status
 from ._writing import warning_html
@@ -34,6 +34,12 @@ TUTOR_SEES = (
     "share it, your tutor sees the version you shared (not later edits) until you stop sharing. "
     "If you submit it, your tutor keeps the version you submitted: submitting is final.</p>"
 )
+
+
+def tutor_can_read(store: Store) -> bool:
+    """Whether a tutor can read what a learner shares: on a hub (the courseware service) or a
+    shared database, not in a learner's own SQLite file (a laptop has no tutor to share with)."""
+    return not isinstance(store, SQLiteStore)
 
 
 def when(seconds: float) -> str:
@@ -56,10 +62,19 @@ class Reflection(w.VBox):  # type: ignore[misc]
 
     Each save appends an event, so earlier drafts are never overwritten. Saving waits until typing
     has paused for ``autosave_delay`` seconds; pending text is also flushed when the kernel exits.
+    ``sharing`` offers the share and submit buttons (default: where a tutor can read them).
     """
 
-    def __init__(self, prompt: ReflectionPrompt, context: Context, *, autosave_delay: float = 0.8):
+    def __init__(
+        self,
+        prompt: ReflectionPrompt,
+        context: Context,
+        *,
+        autosave_delay: float = 0.8,
+        sharing: bool | None = None,
+    ):
         self.prompt = prompt
+        self.sharing = tutor_can_read(context.store) if sharing is None else sharing
         self.context = context
         self.autosave_delay = autosave_delay
         self.autosave = Autosave(self.save, lambda: self.autosave_delay)
@@ -96,7 +111,9 @@ class Reflection(w.VBox):  # type: ignore[misc]
         if prompt.guidance:
             parts.append(w.HTML(f"<div class='cw-guidance'>{markdown(prompt.guidance)}</div>"))
         parts += [*blocks, self.warning, w.HBox([self.save_button, self.words, self.status])]
-        parts.append(self._sharing_controls())
+        self.sharing_box = self._sharing_controls()
+        if self.sharing:
+            parts.append(self.sharing_box)
         super().__init__(parts)
         self.add_class("cw-reflection")
         self._update_words()
@@ -129,7 +146,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
         self.cancel_button.on_click(lambda _: self.cancel_submit())
         self.confirm_text = w.HTML(
             "<p><strong>Submitting is final.</strong> Your tutor will see the reflection as it "
-            "is now. You cannot change it, withdraw it or submit it again.</p>"
+            "is now. You cannot withdraw it or submit it again; later edits stay private.</p>"
         )
         self.confirm_box = w.VBox(
             [self.confirm_text, w.HBox([self.confirm_button, self.cancel_button])]
@@ -161,7 +178,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
         if self.submitted is not None:
             return (
                 f"Submitted to your tutor on {when(self.submitted.time)}. This is final: your "
-                "tutor has the version you submitted."
+                "tutor has the version you submitted. Later edits stay private."
             )
         if self.shared is not None:
             message = (
@@ -177,9 +194,6 @@ class Reflection(w.VBox):  # type: ignore[misc]
 
     def _show_sharing(self, message: str | None = None) -> None:
         final = self.submitted is not None
-        for box in self.boxes.values():
-            box.disabled = final
-        self.save_button.layout.display = "none" if final else None
         self.share_button.description = (
             "Share this version with my tutor" if self.shared else "Share with my tutor"
         )
@@ -208,7 +222,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
 
     def share(self) -> bool:
         """Show the current version to the tutor (replacing any earlier shared version)."""
-        if self.submitted is not None:
+        if self.submitted is not None or not self.sharing:
             self._show_sharing()
             return False
         value = self._snapshot()
@@ -221,7 +235,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
 
     def unshare(self) -> bool:
         """Withdraw the shared version: the tutor no longer sees it."""
-        if self.shared is None or self.submitted is not None:
+        if self.shared is None or self.submitted is not None or not self.sharing:
             self._show_sharing()
             return False
         self._note_sharing(self.context.record(self.prompt.id, UNSHARED, {}))
@@ -243,7 +257,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
 
     def submit(self, *, confirmed: bool = False) -> bool:
         """Hand the current version in to the tutor, once and for good (needs ``confirmed``)."""
-        if self.submitted is not None or not confirmed:
+        if self.submitted is not None or not confirmed or not self.sharing:
             self._show_sharing()
             return False
         value = self._snapshot()
@@ -311,7 +325,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
         """Append the current text if it changed since the last save; return whether it saved."""
         self.autosave.cancel()
         text = self.current_text()
-        if text == self._saved_text or self.submitted is not None:  # submitted: final
+        if text == self._saved_text:
             self._set_status("Saved")
             return False
         value: dict[str, Any] = {
@@ -326,6 +340,6 @@ class Reflection(w.VBox):  # type: ignore[misc]
         self._saved_text = text
         self._set_status(f"Saved at {time.strftime('%H:%M:%S')}")
         self.warning.value = warning_html(text)
-        if self.shared is not None:
+        if self.shared is not None or self.submitted is not None:
             self.sharing_status.value = status(self.sharing_state())
         return True
