@@ -150,11 +150,14 @@ class JSONHandler(web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        message = self._reason
+        self.finish({"status": status_code, "message": self.error_message(**kwargs)})
+
+    def error_message(self, **kwargs: Any) -> str:
+        """The refusal's reason as written by the handler (``HTTPError``'s message)."""
         exc = kwargs.get("exc_info")
         if exc and isinstance(exc[1], web.HTTPError) and exc[1].log_message:
-            message = exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message
-        self.finish({"status": status_code, "message": message})
+            return str(exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message)
+        return str(self._reason)
 
     def send(self, data: Any) -> None:
         self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
@@ -577,14 +580,11 @@ class CohortPageHandler(APIHandler):
             self.set_header("Content-Type", "application/json; charset=utf-8")
             super().write_error(status_code, **kwargs)
             return
-        message = self._reason
-        exc = kwargs.get("exc_info")
-        if exc and isinstance(exc[1], web.HTTPError) and exc[1].log_message:
-            message = exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message
+        message = html.escape(self.error_message(**kwargs))
         self.finish(
             _page(
                 f"{status_code}: not available",
-                f"<h1>Not available ({status_code})</h1><p>{html.escape(str(message))}</p>",
+                f"<h1>Not available ({status_code})</h1><p>{message}</p>",
             )
         )
 

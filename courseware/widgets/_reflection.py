@@ -207,18 +207,8 @@ class Reflection(w.VBox):  # type: ignore[misc]
     def _snapshot(self) -> dict[str, Any] | None:
         """The text as it is now (saved first), or None if there is nothing to show."""
         self.save()
-        text = self.current_text()
-        if not text.strip():
-            return None
-        value: dict[str, Any] = {
-            "text": text,
-            "words": self.word_total(),
-            "title": self.prompt.title,
-        }
-        if self.labels:
-            value["parts"] = self.parts
-            value["labels"] = self.labels
-        return value
+        value = self.stored_value()
+        return value if value["text"].strip() else None
 
     def share(self) -> bool:
         """Show the current version to the tutor (replacing any earlier shared version)."""
@@ -321,6 +311,18 @@ class Reflection(w.VBox):  # type: ignore[misc]
         self._set_status("Saving…")
         self.autosave.touch()
 
+    def stored_value(self) -> dict[str, Any]:
+        """The text as stored: ``text``, ``words``, ``title`` (+ ``parts``/``labels`` if guided)."""
+        value: dict[str, Any] = {
+            "text": self.current_text(),
+            "words": self.word_total(),
+            "title": self.prompt.title,
+        }
+        if self.labels:
+            value["parts"] = self.parts
+            value["labels"] = self.labels
+        return value
+
     def save(self) -> bool:
         """Append the current text if it changed since the last save; return whether it saved."""
         self.autosave.cancel()
@@ -328,15 +330,7 @@ class Reflection(w.VBox):  # type: ignore[misc]
         if text == self._saved_text:
             self._set_status("Saved")
             return False
-        value: dict[str, Any] = {
-            "text": text,
-            "words": self.word_total(),
-            "title": self.prompt.title,
-        }
-        if self.labels:
-            value["parts"] = self.parts
-            value["labels"] = self.labels
-        self.context.record(self.prompt.id, SAVED, value)
+        self.context.record(self.prompt.id, SAVED, self.stored_value())
         self._saved_text = text
         self._set_status(f"Saved at {time.strftime('%H:%M:%S')}")
         self.warning.value = warning_html(text)
