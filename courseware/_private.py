@@ -7,8 +7,9 @@ from an older version with looser modes is tightened when it is next opened. SQL
 database's ``-wal`` and ``-shm`` files with the database file's own permissions, so creating the
 database file ``0600`` before SQLite opens it makes them private too.
 
-Shared course folders (nbgrader's exchange, a course folder tutors share) are not learner-private
-and never pass through here.
+Existing folders are tightened only if courseware owns them (its data and cache folders), so a
+configured path in a shared folder keeps that folder's mode. Shared course folders (nbgrader's
+exchange, a course folder tutors share) are not learner-private and never pass through here.
 """
 
 from __future__ import annotations
@@ -38,30 +39,53 @@ def _tighten(path: Path, mode: int) -> None:
         os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
 
 
-def private_dir(path: str | os.PathLike[str]) -> Path:
-    """Make ``path`` (and any missing parents) a folder only its owner may enter; return it.
+def user_data_dir() -> Path:
+    """The learner's courseware data folder: ``$XDG_DATA_HOME/courseware`` or
+    ``~/.local/share/courseware`` (the store and the outbox live here)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / "courseware"
 
-    Missing parents are created ``0700`` too, since courseware made them; parents that already
-    exist (``~/.local/share``) are left as they are.
+
+def user_cache_dir() -> Path:
+    """The learner's courseware cache: ``$XDG_CACHE_HOME/courseware`` or ``~/.cache/courseware``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "courseware"
+
+
+def _ours(folder: Path) -> bool:
+    """A folder courseware owns outright (its data or cache folder, or inside them): safe to
+    tighten even if it already existed. Any other existing folder (a configured path, a shared
+    ``/srv`` folder) is left as it is."""
+    return any(
+        folder == own or own in folder.parents for own in (user_data_dir(), user_cache_dir())
+    )
+
+
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """Make ``path`` a folder only its owner may enter, creating it and any missing parents
+    ``0700``; return it.
+
+    Existing folders are tightened only when courseware owns them (:func:`user_data_dir`,
+    :func:`user_cache_dir`): ``~/.local/share`` or a shared folder keeps its mode.
     """
     folder = Path(path)
-    missing = []
-    for parent in (folder, *folder.parents):
+    for parent in reversed((folder, *folder.parents)):
         if parent.exists():
-            break
-        missing.append(parent)
-    for created in reversed(missing):
+            if _ours(parent):
+                _tighten(parent, PRIVATE_DIR)
+            continue
         with contextlib.suppress(FileExistsError):
-            created.mkdir(mode=PRIVATE_DIR)
-        _tighten(created, PRIVATE_DIR)  # mkdir's mode is cut by the umask, never widened
-    _tighten(folder, PRIVATE_DIR)
+            parent.mkdir(mode=PRIVATE_DIR)
+        _tighten(parent, PRIVATE_DIR)  # mkdir's mode is cut by the umask, never widened
     return folder
 
 
 def private_file(path: str | os.PathLike[str]) -> Path:
     """Make ``path`` an existing file only its owner may read (created empty if missing).
 
-    Its folder is made private with :func:`private_dir`.
+    Its folder is created private with :func:`private_dir` if missing.
     """
     file = Path(path)
     private_dir(file.parent)

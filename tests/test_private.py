@@ -21,10 +21,11 @@ import pytest
 
 from courseware._private import private_dir, private_file, private_sqlite, private_umask
 from courseware.content import load_module
+from courseware.hub._db import SQLiteDatabase
 from courseware.store import Event, SQLiteStore
 from courseware.store._service import Outbox
 
-from conftest import MODULES
+from conftest import MODULES, run_coroutine
 
 MODULE_DIR = MODULES / "foundation-year" / "what-is-clinical-empathy"
 NO_CACHE = shutil.ignore_patterns("__pycache__")
@@ -59,9 +60,10 @@ def test_store_and_its_wal_and_shm_files_are_private(tmp_path: Path, loose_umask
 
 
 def test_files_left_loose_by_an_older_version_are_tightened_on_open(
-    tmp_path: Path, loose_umask: None
+    tmp_path: Path, loose_umask: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "courseware"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = tmp_path / "courseware"  # courseware's own data folder: tightened too
     with SQLiteStore(folder / "outbox.sqlite") as store:  # the layout an older version left
         store.append(Event("ana", "m", "r", "reflection.saved", {"text": "draft"}))
         held = sqlite_side_files(folder / "outbox.sqlite")
@@ -80,6 +82,22 @@ def test_files_left_loose_by_an_older_version_are_tightened_on_open(
         "outbox.sqlite.send-lock": 0o600,
     }
     assert mode(folder) == 0o700
+
+
+def test_a_configured_path_in_a_shared_folder_keeps_the_folder_open(
+    tmp_path: Path, loose_umask: None
+) -> None:
+    shared = tmp_path / "srv" / "courseware"
+    shared.mkdir(parents=True, mode=0o755)
+    with SQLiteStore(shared / "responses.sqlite") as store:
+        store.append(Event("ana", "m", "r", "reflection.saved", {"text": "draft"}))
+        assert mode(shared / "responses.sqlite-wal") == 0o600
+    assert mode(shared) == 0o755 and mode(shared / "responses.sqlite") == 0o600
+    # The hub service's own SQLite file holds everyone's responses: the service's alone.
+    database = SQLiteDatabase(shared / "service.sqlite")
+    run_coroutine(database.open())
+    run_coroutine(database.close())
+    assert mode(shared / "service.sqlite") == 0o600 and mode(shared) == 0o755
 
 
 def sqlite_side_files(path: Path) -> list[Path]:

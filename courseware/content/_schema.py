@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Un
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
-from .._private import private_dir
+from .._private import private_dir, user_cache_dir
 from ._errors import ContentError, Problem
 
 if TYPE_CHECKING:
@@ -309,8 +309,7 @@ def _cache_paths(path: Path, digest: str) -> Iterator[Path]:
     """Beside the file (shipped with the content), then the user's cache, where entries are named
     by digest so the same file anywhere (every student's copy of an assignment) shares one."""
     yield path.parent / "__pycache__" / f"{path.name}.courseware.json"
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    yield Path(home) / "courseware" / "compiled" / f"{digest}.courseware.json"
+    yield user_cache_dir() / "compiled" / f"{digest}.courseware.json"
 
 
 def _read_compiled(path: Path, digest: str) -> Any:

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._private import private_file, private_sqlite, private_umask
+from .._private import private_file, private_sqlite, private_umask, user_data_dir
 from ._base import EVENT_SCHEMA_VERSION, ROW_COLUMNS, Event, Store
 
 log = logging.getLogger("courseware.store")
@@ -251,8 +251,7 @@ def default_outbox_path() -> Path:
     configured = os.environ.get("COURSEWARE_OUTBOX", "").strip()
     if configured:
         return Path(configured).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "courseware" / "outbox.sqlite"
+    return user_data_dir() / "outbox.sqlite"
 
 
 class Outbox:
