@@ -177,6 +177,7 @@ def _attempts_on_anas_data(poll_202: int) -> dict[str, tuple[str, str, Any]]:
         r"api/polls/(\d+)/answers": ("POST", f"api/polls/{poll_202}/answers", {"choice": 0}),
         r"api/polls/(\d+)/close": ("POST", f"api/polls/{poll_202}/close", None),
         r"api/polls/(\d+)/results": ("GET", f"api/polls/{poll_202}/results", None),
+        "cohort/([^/]+)": ("GET", f"cohort/{SMALL}", None),
     }
 
 

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import types
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Un
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
+from .._private import private_dir, user_cache_dir
 from ._errors import ContentError, Problem
 
 if TYPE_CHECKING:
@@ -307,8 +309,7 @@ def _cache_paths(path: Path, digest: str) -> Iterator[Path]:
     """Beside the file (shipped with the content), then the user's cache, where entries are named
     by digest so the same file anywhere (every student's copy of an assignment) shares one."""
     yield path.parent / "__pycache__" / f"{path.name}.courseware.json"
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    yield Path(home) / "courseware" / "compiled" / f"{digest}.courseware.json"
+    yield user_cache_dir() / "compiled" / f"{digest}.courseware.json"
 
 
 def _read_compiled(path: Path, digest: str) -> Any:
@@ -323,14 +324,21 @@ def _read_compiled(path: Path, digest: str) -> Any:
 
 
 def _write_compiled(path: Path, digest: str, data: Any) -> None:
+    """Beside the file, as readable as the file itself (course folders are shared); in the
+    user's cache, private to them (``0700`` folders, ``0600`` files, like everything of theirs)."""
     text = json.dumps({"digest": digest, "data": data}, ensure_ascii=False)
-    for candidate in _cache_paths(path, digest):
+    for number, candidate in enumerate(_cache_paths(path, digest)):
         with contextlib.suppress(OSError):
-            candidate.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=candidate.parent, suffix=".tmp")
+            if number == 0:
+                candidate.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                private_dir(candidate.parent)
+            fd, temporary = tempfile.mkstemp(dir=candidate.parent, suffix=".tmp")  # 0600
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     out.write(text)
+                if number == 0:
+                    os.chmod(temporary, stat.S_IMODE(path.stat().st_mode) & 0o666)
                 os.replace(temporary, candidate)
             except OSError:
                 with contextlib.suppress(OSError):

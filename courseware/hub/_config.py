@@ -24,6 +24,9 @@ from ._roles import (
 
 __all__ = ["configure_hub"]
 
+LEARNER_UMASK = 0o077
+"""Learners' servers create private files and folders (``0600``/``0700``)."""
+
 
 def _existing(value: Any, kind: type) -> Any:
     """A config value already set (e.g. by the Helm chart), or an empty one."""
@@ -47,6 +50,7 @@ def configure_hub(
     ``http://hub:10101`` on Kubernetes, where it must listen on ``bind_ip="0.0.0.0"``). The
     database URL goes only into the service's own environment. ``groups=False`` leaves group
     creation to the authenticator (JupyterHub refuses ``load_groups`` with ``manage_groups``).
+    Learners' local servers run with umask ``077``.
     """
     courses = list(courses)
     c.JupyterHub.custom_scopes = {**_existing(c.JupyterHub.custom_scopes, dict), **CUSTOM_SCOPES}
@@ -84,4 +88,11 @@ def configure_hub(
     c.Spawner.environment = {
         **_existing(c.Spawner.environment, dict),
         "COURSEWARE_STORE": f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/",
+    }
+    # Learners' servers (local processes) create files only their owner can read: homes are
+    # often world-readable. Popen's umask applies in the server before it starts (Kubernetes:
+    # the learners' image sets the same umask, deploy/z2jh/Dockerfile.singleuser).
+    c.LocalProcessSpawner.popen_kwargs = {
+        **_existing(c.LocalProcessSpawner.popen_kwargs, dict),
+        "umask": LEARNER_UMASK,
     }

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._private import private_sqlite
+
 __all__ = [
     "MIGRATIONS",
     "Database",
@@ -396,7 +398,8 @@ class SQLiteDatabase(Database):
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # a deployment's folder: its mode
+            private_sqlite(self.path)  # everyone's responses: the service's alone (0600)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout = 30000")
             db.execute("PRAGMA journal_mode = WAL")

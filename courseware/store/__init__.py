@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._private import user_data_dir
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
 from ._sqlite import SQLiteStore
 
@@ -59,8 +60,7 @@ def default_store_location() -> str:
     configured = os.environ.get(STORE_ENV, "").strip()
     if configured:
         return configured
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(data_home) / "courseware" / "responses.sqlite")
+    return str(user_data_dir() / "responses.sqlite")
 
 
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:

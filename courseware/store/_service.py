@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._private import private_file, private_sqlite, private_umask, user_data_dir
 from ._base import EVENT_SCHEMA_VERSION, ROW_COLUMNS, Event, Store
 
 log = logging.getLogger("courseware.store")
@@ -250,26 +251,29 @@ def default_outbox_path() -> Path:
     configured = os.environ.get("COURSEWARE_OUTBOX", "").strip()
     if configured:
         return Path(configured).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "courseware" / "outbox.sqlite"
+    return user_data_dir() / "outbox.sqlite"
 
 
 class Outbox:
-    """Events waiting for the service, and a copy of those delivered, in a local SQLite file."""
+    """Events waiting for the service, and a copy of those delivered, in a local SQLite file.
+
+    The file, its WAL and shared-memory files and the send lock are private to the learner.
+    """
 
     def __init__(self, path: str | Path, service: str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(self.path)  # drafts wait here: 0600, and so its WAL and SHM files
         self.service = service
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")  # a saved reflection survives a power cut
-        self._db.executescript(_OUTBOX_SCHEMA)
+        with private_umask():
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")  # a saved reflection survives a power cut
+            self._db.executescript(_OUTBOX_SCHEMA)
         self._lock = threading.Lock()
-        self._lock_file = self.path.with_name(self.path.name + ".send-lock")
+        self._lock_file = private_file(self.path.with_name(self.path.name + ".send-lock"))
 
     def close(self) -> None:
         with self._lock:
@@ -370,7 +374,7 @@ class Outbox:
     @contextlib.contextmanager
     def sending(self) -> Iterator[bool]:
         """Hold the outbox's send lock if free (one sender at a time keeps events in order)."""
-        with self._lock_file.open("a") as handle:
+        with private_file(self._lock_file).open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .._private import private_sqlite, private_umask
 from ._base import ROW_COLUMNS, Event, Store
 
 SCHEMA = """
@@ -31,19 +32,24 @@ CREATE INDEX IF NOT EXISTS events_lookup ON events (learner, module, item, kind)
 
 
 class SQLiteStore(Store):
-    """A :class:`Store` in a local SQLite file (created with its folder on first use)."""
+    """A :class:`Store` in a local SQLite file (created with its folder on first use).
+
+    The file, its WAL and shared-memory files and any folder created for it are private to their
+    owner (``0600``/``0700``; looser modes left by older versions are tightened on open).
+    """
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(self.path)  # the learner's words: 0600, and so its WAL and SHM files
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(SCHEMA)
+        with private_umask():
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(SCHEMA)
 
     def append(self, event: Event) -> int:
         with self._lock:
