@@ -142,8 +142,15 @@ class Reflection(w.VBox):  # type: ignore[misc]
         if self.labels:
             value["parts"] = self.parts
             value["labels"] = self.labels
-        self.context.record(self.prompt.id, SAVED, value)
+        try:
+            self.context.record(self.prompt.id, SAVED, value)
+        except ValueError as refused:  # e.g. too long to store: the text stays in the box
+            self._set_status(
+                f"Not saved: {refused}. Your text is still here; shorten it or copy it somewhere safe."
+            )
+            return False
         self._saved_text = text
-        self._set_status(f"Saved at {time.strftime('%H:%M:%S')}")
+        note = self.context.store.delivery_note()
+        self._set_status(f"Saved at {time.strftime('%H:%M:%S')}" + (f". {note}" if note else ""))
         self.warning.value = warning_html(text)
         return True
