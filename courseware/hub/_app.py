@@ -185,6 +185,15 @@ class JSONHandler(web.RequestHandler):
             message = exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message
         self.send({"status": status_code, "message": message})
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log a refusal with the path cut short (tornado's own line quotes the whole URI)."""
+        if isinstance(value, web.HTTPError):
+            if value.log_message:
+                message = value.log_message % value.args if value.args else value.log_message
+                log.info("%d %s: %s", value.status_code, _short(self.request.path), message[:500])
+            return
+        super().log_exception(typ, value, tb)
+
     def send(self, data: Any) -> None:
         """Finish with ``data`` as strict JSON (NaN or Infinity would be a bug: never sent)."""
         self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
@@ -227,7 +236,6 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         declared = self.request.headers.get("Content-Length", "").strip()
         if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
             self.set_status(413)
-            self.set_header("Connection", "close")
             await self.finish(
                 json.dumps(
                     {
@@ -239,7 +247,7 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
                 )
             )
             if isinstance(self.request.connection, HTTP1Connection):
-                self.request.connection.close()  # never read the rest
+                self.request.connection.close()  # the reply is out: never read the rest
             return
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
@@ -612,14 +620,20 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):  # type: ignore[misc]
         self.hub_auth = state.hub_auth
 
 
+def _short(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "…"
+
+
 def _log_request(handler: web.RequestHandler) -> None:
-    """Errors at INFO and above; successful requests only at DEBUG (hundreds a second)."""
+    """Errors at INFO and above; successful requests only at DEBUG (hundreds a second).
+
+    A path is cut at 200 characters, so a hostile 30 KB URL cannot flood the log."""
     status = handler.get_status()
     level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     if log.isEnabledFor(level):
         request = handler.request
         millis = 1000.0 * request.request_time()
-        log.log(level, "%d %s %s %.1fms", status, request.method, request.path, millis)
+        log.log(level, "%d %s %s %.1fms", status, request.method, _short(request.path), millis)
 
 
 def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.Application:

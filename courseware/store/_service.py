@@ -93,13 +93,13 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 round-trip is smaller, 2**53, but a value is stored as text, so the database range is the limit)."""
 
 
-def _check_text(text: str, where: str) -> None:
-    """Refuse text PostgreSQL or UTF-8 cannot hold: lone surrogates (and NUL, for columns)."""
+def _check_text(text: str, where: str, what: str = "") -> None:
+    """Refuse text UTF-8 (and so PostgreSQL) cannot hold: lone surrogates."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
         raise ValueError(
-            f"{where}: is not valid Unicode (a lone surrogate at character {e.start})"
+            f"{where}: {what}is not valid Unicode (a lone surrogate at character {e.start})"
         ) from None
 
 
@@ -126,12 +126,12 @@ def check_value(value: Any, where: str) -> str:
                 raise ValueError(f"{path}: must be a finite number (not NaN or Infinity)")
         elif isinstance(item, Mapping | list | tuple):
             if depth >= MAX_DEPTH:
-                raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+                raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
             if isinstance(item, Mapping):
                 for key, child in item.items():
                     if not isinstance(key, str):
                         raise ValueError(f"{path}: object keys must be text, not {key!r}")
-                    _check_text(key, f"{path} key")
+                    _check_text(key, path, "a key ")
                     stack.append((child, f"{path}.{key[:40]}", depth + 1))
             else:
                 stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
@@ -496,7 +496,11 @@ class Outbox:
         found = []
         for seq, key, learner, module, item, kind, value, when, schema, sid in rows:
             ident = int(sid) if sid is not None else -int(seq)
-            event = Event(learner, module, item, kind, json.loads(value), when, ident, schema)
+            try:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):  # an unreadable legacy row (kept, set aside)
+                continue
+            event = Event(learner, module, item, kind, decoded, when, ident, schema)
             found.append((str(key), event))
         return found
 
