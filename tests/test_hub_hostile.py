@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,12 @@ from typing import Any
 import psycopg
 import pytest
 from fixtures.hub.hubtest import Hub
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from courseware.hub._hubapi import HubGroups
 from courseware.store import Event, ServiceStore
-from courseware.store._service import MAX_REQUEST_BYTES, MAX_VALUE_BYTES
+from courseware.store._service import MAX_REQUEST_BYTES, MAX_VALUE_BYTES, event_fields
 
 from conftest import run_coroutine
 
@@ -428,3 +431,57 @@ def test_outbox_sets_aside_an_event_the_service_keeps_failing_on(
             "SELECT value, failed FROM outbox WHERE failed IS NOT NULL"
         ).fetchone()
     assert POISON in value and "failed on this event" in reason
+
+
+TEXTS = st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfffb", "\0", "é😀", "x" * 201])
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | TEXTS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(TEXTS, children, max_size=3),
+    max_leaves=12,
+)
+WIRE_EVENTS = st.fixed_dictionaries(
+    {
+        "learner": st.just("hal"),
+        "module": TEXTS,
+        "item": TEXTS,
+        "kind": TEXTS.filter(lambda k: not k.startswith("poll.")),
+        "value": JSON_VALUES,
+        "time": st.floats() | st.integers(min_value=-(2**40), max_value=2**40),
+        "schema": st.integers(min_value=-(2**33), max_value=2**33),
+        "key": st.sampled_from([None, "fresh", "", "\ud800", "a\0b", "k" * 101]),
+    }
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire=WIRE_EVENTS)
+def test_service_and_outbox_agree_on_every_event(
+    hub: Hub, tokens: dict[str, str], wire: dict[str, Any]
+) -> None:
+    """Property: whatever an event holds, the service answers 200 or 400 (never 5xx), exactly
+    when the outbox's own check accepts or refuses it, with the same message; what it accepts
+    it stores as sent."""
+    if wire["key"] == "fresh":
+        wire["key"] = uuid.uuid4().hex
+    try:
+        expected = event_fields(wire, "events[0]")
+    except ValueError as refused:
+        expected, message = None, str(refused)
+    body = json.dumps({"events": [wire]}).encode()  # ASCII escapes carry surrogates and NaN
+    status, answer = post_raw(hub, tokens["hal"], body)
+    try:
+        json.dumps(wire, allow_nan=False)
+    except ValueError:  # NaN or Infinity: the service's parser refuses the body itself
+        assert status == 400 and "is not a JSON number" in answer["message"], answer
+        return
+    if expected is None:
+        assert (status, answer["message"]) == (400, message)
+        return
+    assert status == 200, f"the outbox accepts what the service refuses: {answer}"
+    with psycopg.connect(hub.database_url) as conn:
+        (value,) = conn.execute("SELECT value FROM events WHERE id = %s", answer["ids"]).fetchone()
+    assert json.loads(value) == json.loads(expected["value_json"])
