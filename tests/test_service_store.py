@@ -22,7 +22,7 @@ from courseware.store import (
 )
 from courseware.store._service import MAX_VALUE_BYTES, Outbox, event_fields
 
-from conftest import FIXTURES, free_port
+from conftest import FIXTURES, REPO, free_port
 
 
 @pytest.fixture
@@ -199,3 +199,21 @@ def test_reflection_too_long_to_store_keeps_the_text_and_says_why(offline: Servi
     assert offline.pending() == 0
     widget.text.value = "A shorter reflection."
     assert "Saved at" in widget.status.value and offline.pending() == 1
+
+
+def test_notes_too_long_to_store_stay_in_their_box(offline: ServiceStore) -> None:
+    from courseware.widgets import open_module
+
+    chart = open_module(REPO / "docs" / "widget-gallery", store=offline, learner="ana").exercise(
+        "parallel-chart"
+    )
+    chart.autosave_delay = 0
+    first = next(iter(chart.boxes))
+    chart.boxes[first].value = "A first note."
+    assert offline.pending() == 1 and "Saved at" in chart.status.value
+    pasted = "Notes pasted with accents: é. " * 60_000  # 1.8 million characters, 1.9 MB
+    pasted += "é" * 150_000  # over 2 MiB as UTF-8, under the 2 million characters a box holds
+    chart.boxes[first].value = pasted  # saves at once (no autosave delay)
+    assert chart.boxes[first].value == pasted  # the learner's text stays where they wrote it
+    assert "Not saved: event.value:" in chart.status.value
+    assert offline.pending() == 1 and chart.attempt.notes == {first: "A first note."}
