@@ -44,6 +44,7 @@ GROUPS = {
     B: ["ana", "fay"],
     "formgrade-coursea": ["tess"],
     "formgrade-courseb": ["tina"],
+    "seminar-leads-coursea": ["sam"],
 }
 MODULE_A, MODULE_B = "breaking-bad-news", "what-is-clinical-empathy"
 POISON = "poison-7c1f"
@@ -79,7 +80,7 @@ def hub(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub
 @pytest.fixture(scope="module")
 def tokens(hub: Hub) -> dict[str, str]:
     found = {}
-    for user in ("ana", "ben", "hal", "fay", "tess", "tina"):
+    for user in ("ana", "ben", "hal", "fay", "tess", "tina", "sam"):
         hub.ensure_user(user)
         found[user] = hub.token(user)
     return found
@@ -366,6 +367,31 @@ def test_group_cache_is_bounded_and_least_recently_used_goes_first(
     with pytest.raises(ValueError, match="1 to 255"):
         run_coroutine(read(["x" * 30_000]))
     assert groups.hub_requests == 55
+
+
+def test_malformed_ids_filters_and_poll_texts_get_a_4xx_never_a_500(
+    hub: Hub, tokens: dict[str, str]
+) -> None:
+    for poll_id in ("9" * 5000, str(2**64), "0"):
+        for suffix in ("", "/results"):
+            status, answer = hub.call("GET", f"api/polls/{poll_id}{suffix}", tokens["sam"])
+            assert status == 404 and len(answer["message"]) < 300, (status, answer)
+    status, answer = hub.call("GET", "api/events?learner=hal&item=" + "i" * 201, tokens["hal"])
+    assert status == 400 and answer["message"].startswith("item:"), answer
+    status, answer = hub.call(
+        "POST", f"api/groups/{A}/polls", tokens["sam"], {"question": "Q\0?", "options": ["a", "b"]}
+    )
+    assert status == 400 and answer["message"].startswith("question:"), answer
+    status, answer = hub.call(
+        "POST", f"api/groups/{A}/polls", tokens["sam"], {"question": "Q?", "options": ["a", "b"]}
+    )
+    assert status == 201
+    answers = f"api/polls/{answer['poll']['id']}/answers"
+    status, answer = hub.call("POST", answers, tokens["hal"], {"choice": 0, "key": "a\0b"})
+    assert status == 400 and answer["message"].startswith("key:"), answer
+    assert hub.call("POST", answers, tokens["ben"], {"choice": 1, "key": "ben-poll"})[0] == 200
+    status, answer = hub.call("POST", answers, tokens["ben"], {"choice": 0, "key": "ben-poll"})
+    assert status == 409 and answer["message"].startswith("key:"), answer
 
 
 def test_tutor_reads_only_their_own_courses_work(hub: Hub, tokens: dict[str, str]) -> None:

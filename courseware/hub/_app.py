@@ -24,7 +24,14 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.http1connection import HTTP1Connection
 
-from ..store._service import MAX_BATCH, MAX_REQUEST_BYTES, MAX_VALUE_BYTES, event_fields
+from ..store._service import (
+    BIGINT_MAX,
+    MAX_BATCH,
+    MAX_FIELD,
+    MAX_REQUEST_BYTES,
+    MAX_VALUE_BYTES,
+    event_fields,
+)
 from ._db import Database, EventRow, NewEvent, PollRow
 from ._hubapi import HubGroups, check_group_name
 from ._roles import Permissions
@@ -346,10 +353,20 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return visible_to_others(rows, withdrawals)
 
     async def poll(self, poll_id: str) -> PollRow:
-        found = await self.state.db.polls(poll_id=int(poll_id))
+        number = int(poll_id) if len(poll_id) <= 19 else 0  # digits only (the route's pattern)
+        found = await self.state.db.polls(poll_id=number) if 0 < number <= BIGINT_MAX else []
         if not found:
-            raise web.HTTPError(404, "no poll %s", poll_id)
+            raise web.HTTPError(404, "no poll %s", _short(poll_id))
         return found[0]
+
+    def text_argument(self, name: str) -> str | None:
+        """A query filter (``module``, ``item``, …): 400 for one no event could have.
+
+        (Tornado has already replaced control characters, NUL included, with spaces.)"""
+        value = self.get_query_argument(name, None)
+        if value is not None and len(value) > MAX_FIELD:
+            raise web.HTTPError(400, "%s: at most %d characters", name, MAX_FIELD)
+        return value
 
     async def may_see_poll(self, poll: PollRow) -> bool:
         if self.perms.polls_run.covers_group(poll.group):
@@ -398,16 +415,16 @@ class EventsHandler(APIHandler):
         self.send({"ids": ids})
 
     async def get(self) -> None:
-        arg = self.get_query_argument
+        arg = self.text_argument
         learners, private_ok, modules = await self.readable(
-            arg("learner", None), arg("group", None)
+            arg("learner"), self.get_query_argument("group", None)
         )
         rows = await self.state.db.select_events(
             learners=learners,
-            module=arg("module", None),
-            item=arg("item", None),
-            kind=arg("kind", None),
-            kind_prefix=arg("kind_prefix", None),
+            module=arg("module"),
+            item=arg("item"),
+            kind=arg("kind"),
+            kind_prefix=arg("kind_prefix"),
         )
         if not private_ok:
             rows = await self.tutor_view(rows, learners)
@@ -422,7 +439,7 @@ class LatestHandler(APIHandler):
     async def get(self) -> None:
         filters = {}
         for name in ("learner", "module", "item", "kind"):
-            value = self.get_query_argument(name, None)
+            value = self.text_argument(name)
             if value is None:
                 raise web.HTTPError(400, "%s: required", name)
             filters[name] = value
@@ -498,6 +515,12 @@ class GroupPollsHandler(APIHandler):
             or not all(isinstance(o, str) and 0 < len(o) <= 500 for o in options)
         ):
             raise web.HTTPError(400, "options: must be 2 to 12 texts of 1 to 500 characters")
+        for where, text in (
+            ("question", question),
+            *((f"options[{i}]", o) for i, o in enumerate(options)),
+        ):
+            if "\0" in text or not _valid_unicode(text):
+                raise web.HTTPError(400, "%s: must be valid Unicode without NUL", where)
         poll_id = await self.state.db.create_poll(group, question, options, self.perms.name)
         self.set_status(201)
         self.send({"poll": (await self.poll(str(poll_id))).to_json()})
@@ -537,7 +560,12 @@ class PollAnswerHandler(APIHandler):
         if not 0 <= choice < len(poll.options):
             raise web.HTTPError(400, "choice: must be 0 to %d", len(poll.options) - 1)
         key = body.get("key")
-        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
+        if key is not None and (
+            not isinstance(key, str)
+            or not 0 < len(key) <= 100
+            or "\0" in key
+            or not _valid_unicode(key)
+        ):
             raise web.HTTPError(400, "key: must be a string of 1 to 100 characters")
         event = NewEvent(
             me,
@@ -618,6 +646,14 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):  # type: ignore[misc]
 
     def initialize(self, state: ServiceState) -> None:
         self.hub_auth = state.hub_auth
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(path: str) -> str:
