@@ -437,13 +437,15 @@ def test_outbox_sets_aside_an_event_the_service_keeps_failing_on(
         for n in range(12):
             value = {"text": POISON if n == 5 else f"save {n}"}
             store.append(Event("fay", MODULE_B, f"r{n}", "reflection.saved", value))
+            if n == 8:  # one the service refuses outright (4xx): poll answers have their own route
+                store.append(Event("fay", "polls", "1", "poll.answer", {"choice": 0}))
         deadline = time.monotonic() + 60
         while store.pending() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert store.pending() == 0
-        assert store.set_aside() == 1
+        assert store.set_aside() == 2
         note = store.delivery_note()
-        assert note is not None and "1 save could not be sent" in note and "kept" in note
+        assert note is not None and "2 saves could not be sent" in note and "kept" in note
     finally:
         store.close()
     with psycopg.connect(hub.database_url) as conn:
@@ -453,10 +455,12 @@ def test_outbox_sets_aside_an_event_the_service_keeps_failing_on(
         ).fetchall()
     assert [item for (item,) in stored] == [f"r{n}" for n in range(12) if n != 5]
     with sqlite3.connect(tmp_path / "outbox.sqlite") as kept:  # the culprit is still there
-        (value, reason) = kept.execute(
-            "SELECT value, failed FROM outbox WHERE failed IS NOT NULL"
-        ).fetchone()
-    assert POISON in value and "failed on this event" in reason
+        refused = kept.execute(
+            "SELECT kind, value, failed FROM outbox WHERE failed IS NOT NULL ORDER BY seq"
+        ).fetchall()
+    assert [kind for kind, _, _ in refused] == ["reflection.saved", "poll.answer"]
+    assert POISON in refused[0][1] and "failed on this event" in refused[0][2]
+    assert refused[1][2].startswith("400: events[0].kind: poll answers go to")
 
 
 TEXTS = st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfffb", "\0", "é😀", "x" * 201])

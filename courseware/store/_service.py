@@ -632,29 +632,47 @@ class ServiceStore(Store):
             if not mine:
                 return False  # another kernel of this learner is sending, in order
             while batch := self.outbox.pending():
-                try:
-                    self._post(batch)
-                except ServiceRefused as refused:
-                    if refused.status in (401, 403):
-                        raise
-                    self._isolate_refused(batch)
-                except ServiceUnavailable as e:
-                    if e.status is None or e.status == 429:
-                        raise  # not answering, or busy: back off and retry the same batch
+                error = self._try_post(batch)
+                if error is not None:
                     first, count = self._server_errors
                     count = count + 1 if first == batch[0][0] else 1
                     self._server_errors = (batch[0][0], count)
                     if count < self.SERVER_ERRORS_BEFORE_SPLIT:
-                        raise
+                        raise error  # back off, then retry the same batch
                     self._split(batch)  # it keeps failing on this batch: find the event at fault
                 self._server_errors = (0, 0)
         return True
 
-    def _post(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        answer = self._sender.request("POST", "api/events", body={"events": [e for _, e in batch]})
-        self.outbox.delivered([seq for seq, _ in batch], answer["ids"])
-        with self._delivered:
-            self._delivered.notify_all()
+    def _try_post(self, batch: list[tuple[int, dict[str, Any]]]) -> ServiceUnavailable | None:
+        """Deliver ``batch``; on a 4xx, one event at a time setting aside those refused.
+
+        Returns the error of a 5xx answer (the batch is still pending); raises if the service
+        did not answer, was busy (429) or refused the token (401, 403).
+        """
+        try:
+            answer = self._sender.request(
+                "POST", "api/events", body={"events": [e for _, e in batch]}
+            )
+        except ServiceRefused as refused:
+            if refused.status in (401, 403):
+                raise
+            if len(batch) == 1:
+                log.error("the courseware service refused an event (kept locally): %s", refused)
+                self.outbox.refused(batch[0][0], str(refused))
+                return None
+        except ServiceUnavailable as e:
+            if e.status is None or e.status == 429:
+                raise
+            return e
+        else:
+            self.outbox.delivered([seq for seq, _ in batch], answer["ids"])
+            with self._delivered:
+                self._delivered.notify_all()
+            return None
+        for one in batch:  # refused: find which, one at a time
+            if (error := self._try_post([one])) is not None:
+                return error
+        return None
 
     def _split(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
         """Deliver a batch the service keeps failing on in halves, in order, down to one event.
@@ -666,32 +684,14 @@ class ServiceStore(Store):
         if len(batch) > 1:
             half = len(batch) // 2
             for part in (batch[:half], batch[half:]):
-                try:
-                    self._post(part)
-                except ServiceRefused as refused:
-                    if refused.status in (401, 403):
-                        raise
-                    self._isolate_refused(part)
-                except ServiceUnavailable as e:
-                    if e.status is None or e.status == 429:
-                        raise
+                if self._try_post(part) is not None:
                     self._split(part)
             return
-        error: ServiceUnavailable | None = None
-        for _attempt in (1, 2):
-            try:
-                self._post(batch)
-                return
-            except ServiceRefused as refused:
-                if refused.status in (401, 403):
-                    raise
-                self._isolate_refused(batch)
-                return
-            except ServiceUnavailable as e:
-                if e.status is None or e.status == 429:
-                    raise
-                error = e
-        assert error is not None
+        error = self._try_post(batch)
+        if error is not None:
+            error = self._try_post(batch)
+        if error is None:
+            return
         try:
             self._reader.request("GET", "api/health")
         except ServiceError:
@@ -699,17 +699,6 @@ class ServiceStore(Store):
         seq = batch[0][0]
         log.error("the courseware service keeps failing on one event (kept locally): %s", error)
         self.outbox.refused(seq, f"the service failed on this event repeatedly ({error})")
-
-    def _isolate_refused(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        """Send a refused batch one event at a time, setting aside only those refused."""
-        for seq, event in batch:
-            try:
-                self._post([(seq, event)])
-            except ServiceRefused as refused:
-                if refused.status in (401, 403):
-                    raise
-                log.error("the courseware service refused an event (kept locally): %s", refused)
-                self.outbox.refused(seq, str(refused))
 
     def _deliver_forever(self) -> None:
         delay = self.retry
