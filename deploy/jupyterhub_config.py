@@ -9,6 +9,10 @@ Start with ``jupyterhub -f deploy/jupyterhub_config.py`` after setting, in the h
   also the cohort's tutors) and the courseware's (``evaluation-<course>``,
   ``seminar-leads-<course>``); put people in them from the admin page, the REST API, or an LMS
   through LTI 1.3 (``deploy/lti13_config.py``).
+* ``COURSEWARE_COURSE_MODULES`` (optional) — ``course=module,module`` pairs separated by spaces:
+  each course's modules. A tutor reading through a course's group sees only its modules' events,
+  even of a learner enrolled in two courses (without it, a tutor sees the learner's work in any
+  module). Set it whenever a learner can be in more than one course.
 * ``COURSEWARE_FORMGRADERS`` (optional) — ``course=/path/to/course/dir`` pairs separated by
   spaces: each runs nbgrader's formgrader as a hub service at ``/services/<course>/`` that only
   ``formgrade-<course>`` may open (nbgrader's documented multi-course layout).
@@ -39,6 +43,7 @@ configure_hub(
     service_url=f"http://127.0.0.1:{SERVICE_PORT}",
     min_group_size=int(os.environ.get("COURSEWARE_MIN_GROUP_SIZE", "5")),
     groups=os.environ.get("COURSEWARE_HUB_GROUPS", "1") != "0",
+    course_modules=os.environ.get("COURSEWARE_COURSE_MODULES", ""),
 )
 
 # nbgrader's formgrader for each course, as a hub service only its graders may open.

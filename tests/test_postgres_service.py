@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from courseware.hub import MIGRATIONS, SchemaTooNew, open_database
+from courseware.hub import MIGRATIONS, BatchWriter, SchemaTooNew, open_database
 from courseware.hub._db import Database, NewEvent
 from courseware.store import Event
 from courseware.store._sql import SQLAlchemyStore
@@ -141,3 +141,44 @@ def test_same_key_for_different_learners_is_not_a_duplicate(database_url: str) -
 def test_unsupported_database_url_is_named() -> None:
     with pytest.raises(ValueError, match="unsupported database URL mysql://"):
         open_database("mysql://u:p@h/db")
+
+
+def test_a_key_reused_for_other_content_is_a_conflict_not_a_duplicate(database_url: str) -> None:
+    async def work(db: Database) -> tuple[list[int | None], list[int | None], list[Any]]:
+        await db.migrate()
+        first = await db.insert_events([new("ana", 1, "k1")])
+        again = await db.insert_events(
+            [new("ana", 1, "k1"), new("ana", 2, "k1"), new("ana", 3, "k3")]
+        )
+        return first, again, await db.select_events(learners=["ana"])
+
+    first, again, stored = run(_with_db(database_url, work))
+    assert again[0] == first[0]  # the same event resent: its id
+    assert again[1] is None  # the same key, other content: a conflict, nothing stored
+    assert again[2] is not None and again[2] > first[0]
+    assert [json.loads(r.value)["n"] for r in stored] == [1, 3]
+
+
+def test_one_requests_bad_events_fail_only_that_request(postgres: Any) -> None:
+    """Group commit on PostgreSQL: an event the database refuses (here one that skipped the
+    service's checks) fails its own request; the others queued with it are stored."""
+    url = postgres.create_database(f"writer_{next(_names)}")
+
+    async def work(db: Database) -> list[Any]:
+        await db.migrate()
+        writer = BatchWriter(db)
+        writer.start()
+        bad = NewEvent("hal", "m", "r", "k", "1", 1.0, 2**31, None)  # beyond INTEGER
+        results = await asyncio.gather(
+            writer.write([new("ana", 1, "a1")]),
+            writer.write([new("hal", 1, "h1"), bad]),
+            writer.write([new("ben", 1, "b1"), new("ben", 2, "b2")]),
+            return_exceptions=True,
+        )
+        await writer.stop()
+        return [*results, await db.select_events()]
+
+    ana, hal, ben, stored = run(_with_db(url, work))
+    assert isinstance(hal, Exception)
+    assert len(ana) == 1 and len(ben) == 2
+    assert sorted(r.learner for r in stored) == ["ana", "ben", "ben"]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -19,9 +20,9 @@ from courseware.store import (
     ServiceUnavailable,
     open_store,
 )
-from courseware.store._service import Outbox, event_fields
+from courseware.store._service import MAX_VALUE_BYTES, Outbox, event_fields
 
-from conftest import free_port
+from conftest import FIXTURES, REPO, free_port
 
 
 @pytest.fixture
@@ -103,6 +104,10 @@ def test_one_sender_at_a_time_keeps_order(tmp_path: Path) -> None:
         ({"time": float("nan")}, "event.time: must be a number"),
         ({"key": ""}, "event.key: must be a string of 1 to 100"),
         ({"item": "x" * 201}, "event.item: longer than 200"),
+        ({"item": "\ud800"}, "event.item: is not valid Unicode"),
+        ({"time": float("inf")}, "event.time: must be a number"),
+        ({"key": "a\0b"}, "event.key: contains a NUL"),
+        ({"schema": -1}, "event.schema: must be 0 to"),
     ],
 )
 def test_wire_format_errors_name_the_field(change: dict[str, object], message: str) -> None:
@@ -110,3 +115,105 @@ def test_wire_format_errors_name_the_field(change: dict[str, object], message: s
     assert event_fields(good, "event")["schema"] == 1
     with pytest.raises(ValueError, match=message):
         event_fields({**good, **change}, "event")
+
+
+DEMO = FIXTURES / "modules" / "demo"
+
+
+def deep(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "message"),
+    [
+        ({"text": "ok"}, 2**31, r"event\.schema: must be 0 to 2147483647"),
+        ({"text": "x" * (MAX_VALUE_BYTES + 1)}, 1, r"event\.value: 2,097,1\d\d bytes as JSON"),
+        (deep(990), 1, r"event\.value: nested deeper than 32"),
+        ({"text": "a\ud800"}, 1, r"event\.value\.text: is not valid Unicode"),
+        ({"\udfff": 1}, 1, r"event\.value: a key is not valid Unicode"),
+        ({"score": float("nan")}, 1, r"event\.value\.score: must be a finite number"),
+        ({"n": 2**64}, 1, r"event\.value\.n: integer out of range"),
+        ({"when": object()}, 1, r"event\.value\.when: object is not a JSON value"),
+    ],
+)
+def test_append_refuses_what_the_service_could_never_store(
+    offline: ServiceStore, value: object, schema: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        offline.append(Event("ana", "m", "r", "reflection.saved", value, schema=schema))
+    assert offline.pending() == 0 and offline.set_aside() == 0
+
+
+def _legacy_row(path: Path, service: str, key: str, value: str, schema: int = 1) -> None:
+    """A row as an older courseware wrote it, before append() checked events."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO outbox (service, key, learner, module, item, kind, value, time, schema)"
+            " VALUES (?, ?, 'ana', 'm', 'r', 'reflection.saved', ?, 1.0, ?)",
+            (service, key, value, schema),
+        )
+
+
+def test_an_unsendable_legacy_row_is_set_aside_and_the_learner_told(
+    offline: ServiceStore, tmp_path: Path
+) -> None:
+    path, service = tmp_path / "outbox.sqlite", offline.outbox.service
+    offline.append(Event("ana", "m", "r", "reflection.saved", {"text": "before"}))
+    _legacy_row(path, service, "deep", "[" * 990 + "]" * 990)  # crashed json.loads in pending()
+    _legacy_row(path, service, "big-schema", '{"text": "x"}', schema=2**31)
+    offline.append(Event("ana", "m", "r", "reflection.saved", {"text": "after"}))
+    batch = offline.outbox.pending()
+    assert [event["value"] for _, event in batch] == [{"text": "before"}, {"text": "after"}]
+    assert offline.pending() == 2 and offline.set_aside() == 2
+    note = offline.delivery_note()
+    assert note is not None and note.startswith("2 saves could not be sent") and str(path) in note
+    # Set aside, never deleted: the readable ones still read back; the unreadable is skipped.
+    assert len(offline.events(learner="ana")) == 3
+
+
+def test_outbox_batches_stay_under_the_body_limit(offline: ServiceStore) -> None:
+    text = "y" * (MAX_VALUE_BYTES - 100)
+    for _ in range(4):
+        offline.append(Event("ana", "m", "r", "reflection.saved", {"text": text}))
+    sizes = []
+    while batch := offline.outbox.pending():
+        sizes.append(len(batch))
+        offline.outbox.delivered([seq for seq, _ in batch], [1] * len(batch))
+    assert sizes == [1, 1, 1, 1]  # two near-limit values would pass MAX_REQUEST_BYTES
+
+
+def test_reflection_too_long_to_store_keeps_the_text_and_says_why(offline: ServiceStore) -> None:
+    from courseware.widgets import open_module
+
+    widget = open_module(DEMO, store=offline, learner="ana").reflection("first-thoughts")
+    widget.autosave_delay = 0
+    pasted = "A very long paste. " * 200_000  # 3.8 MB
+    widget.text.value = pasted  # saves at once (no autosave delay)
+    assert widget.save() is False
+    assert widget.text.value == pasted  # the learner's text stays where they wrote it
+    assert "Not saved: event.value:" in widget.status.value and "still here" in widget.status.value
+    assert offline.pending() == 0
+    widget.text.value = "A shorter reflection."
+    assert "Saved at" in widget.status.value and offline.pending() == 1
+
+
+def test_notes_too_long_to_store_stay_in_their_box(offline: ServiceStore) -> None:
+    from courseware.widgets import open_module
+
+    chart = open_module(REPO / "docs" / "widget-gallery", store=offline, learner="ana").exercise(
+        "parallel-chart"
+    )
+    chart.autosave_delay = 0
+    first = next(iter(chart.boxes))
+    chart.boxes[first].value = "A first note."
+    assert offline.pending() == 1 and "Saved at" in chart.status.value
+    pasted = "Notes pasted with accents: é. " * 60_000  # 1.8 million characters, 1.9 MB
+    pasted += "é" * 150_000  # over 2 MiB as UTF-8, under the 2 million characters a box holds
+    chart.boxes[first].value = pasted  # saves at once (no autosave delay)
+    assert chart.boxes[first].value == pasted  # the learner's text stays where they wrote it
+    assert "Not saved: event.value:" in chart.status.value
+    assert offline.pending() == 1 and chart.attempt.notes == {first: "A first note."}

@@ -17,16 +17,24 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 
-from ..store._service import MAX_BATCH, event_fields
+from ..store._service import (
+    BIGINT_MAX,
+    MAX_BATCH,
+    MAX_FIELD,
+    MAX_REQUEST_BYTES,
+    MAX_VALUE_BYTES,
+    event_fields,
+)
 from ._db import Database, EventRow, NewEvent, PollRow
-from ._hubapi import HubGroups
+from ._hubapi import HubGroups, check_group_name
 from ._roles import Permissions
 
 __all__ = [
@@ -62,7 +70,7 @@ class BatchWriter:
     def __init__(self, db: Database, *, max_batch: int = 2000) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int]]]] = (
+        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int | None]]]] = (
             asyncio.Queue()
         )
         self._task: asyncio.Task[None] | None = None
@@ -70,8 +78,14 @@ class BatchWriter:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def write(self, events: list[NewEvent]) -> list[int]:
-        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+    async def write(self, events: list[NewEvent]) -> list[int | None]:
+        """Store ``events`` (in one transaction with others queued meanwhile); their ids.
+
+        ``None`` for an event whose idempotency key was already used for different content.
+        If the shared transaction fails, each request is stored alone, so one request's bad
+        events fail only that request.
+        """
+        future: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((events, future))
         return await future
 
@@ -85,18 +99,46 @@ class BatchWriter:
             try:
                 ids = await self.db.insert_events([e for events, _ in batch for e in events])
             except Exception as e:
-                log.error("storing %d events failed: %s", count, e)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(e)
+                if len(batch) == 1:
+                    log.error("storing %d events failed: %s", count, e)
+                    self._settle(batch[0][1], error=e)
+                else:  # one request's events broke the shared transaction: each on its own
+                    log.warning(
+                        "storing %d events together failed (%s); one request at a time", count, e
+                    )
+                    for events, future in batch:
+                        await self._store_alone(events, future)
             else:
                 start = 0
                 for events, future in batch:
-                    if not future.done():
-                        future.set_result(ids[start : start + len(events)])
+                    self._settle(future, ids[start : start + len(events)])
                     start += len(events)
             for _ in batch:
                 self._queue.task_done()
+
+    async def _store_alone(
+        self, events: list[NewEvent], future: asyncio.Future[list[int | None]]
+    ) -> None:
+        try:
+            ids = await self.db.insert_events(events)
+        except Exception as e:
+            log.error("storing %d events failed: %s", len(events), e)
+            self._settle(future, error=e)
+        else:
+            self._settle(future, ids)
+
+    @staticmethod
+    def _settle(
+        future: asyncio.Future[list[int | None]],
+        ids: list[int | None] | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(ids or [])
 
     async def stop(self) -> None:
         """Store everything queued or being stored (their replies can still go out), then stop."""
@@ -115,6 +157,9 @@ class ServiceState:
     hub_auth: HubOAuth
     min_group_size: int = 5
     schema_version: int = 0
+    course_modules: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Modules of each course, by the course's learner group (``nbgrader-<course>``): a read
+    through that group sees only those modules' events. A course not listed: any module."""
 
 
 def visible_to_others(
@@ -150,7 +195,7 @@ class JSONHandler(web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish({"status": status_code, "message": self.error_message(**kwargs)})
+        self.send({"status": status_code, "message": self.error_message(**kwargs)})
 
     def error_message(self, **kwargs: Any) -> str:
         """The refusal's reason as written by the handler (``HTTPError``'s message)."""
@@ -159,8 +204,22 @@ class JSONHandler(web.RequestHandler):
             return str(exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message)
         return str(self._reason)
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log a refusal with the path cut short (tornado's own line quotes the whole URI)."""
+        if isinstance(value, web.HTTPError):
+            if value.log_message:
+                message = value.log_message % value.args if value.args else value.log_message
+                log.info("%d %s: %s", value.status_code, _short(self.request.path), message[:500])
+            return
+        super().log_exception(typ, value, tb)
+
     def send(self, data: Any) -> None:
-        self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        """Finish with ``data`` as strict JSON (NaN or Infinity would be a bug: never sent)."""
+        self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class HealthHandler(JSONHandler):
@@ -173,16 +232,42 @@ class HealthHandler(JSONHandler):
         self.send({"ok": True, "schema": self.state.schema_version})
 
 
+@web.stream_request_body
 class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
-    """An authenticated API endpoint; ``self.perms`` says what the caller may do."""
+    """An authenticated API endpoint; ``self.perms`` says what the caller may do.
+
+    The body is read only after the headers pass: a body declared longer than
+    :data:`MAX_REQUEST_BYTES` gets 413 and the connection is closed unread, so no request can
+    make the service buffer more than that (the HTTP server's own limit catches a chunked one).
+    """
 
     perms: Permissions
 
     def initialize(self, state: ServiceState) -> None:
         self.state = state
         self.hub_auth = state.hub_auth
+        self._body = bytearray()
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body += chunk
 
     async def prepare(self) -> None:
+        declared = self.request.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+            self.set_status(413)
+            await self.finish(
+                json.dumps(
+                    {
+                        "status": 413,
+                        "message": f"the request body is larger than {MAX_REQUEST_BYTES:,}"
+                        f" bytes (an event's value may be up to {MAX_VALUE_BYTES:,};"
+                        " send fewer events at a time)",
+                    }
+                )
+            )
+            if isinstance(self.request.connection, HTTP1Connection):
+                self.request.connection.close()  # the reply is out: never read the rest
+            return
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
             if self.request.method == "GET" and "text/html" in self.request.headers.get(
@@ -207,8 +292,11 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return allowed
 
     def body_json(self) -> Any:
+        """The request body as JSON; 400 for anything else (NaN and Infinity included)."""
         try:
-            return json.loads(self.request.body or b"null")
+            return json.loads(bytes(self._body) or b"null", parse_constant=_no_constant)
+        except RecursionError:
+            raise web.HTTPError(400, "the request body is nested too deeply") from None
         except ValueError as e:
             raise web.HTTPError(400, "the request body is not valid JSON: %s", e) from None
 
@@ -216,38 +304,59 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return web.HTTPError(403, message, *args)
 
     async def members(self, group: str) -> frozenset[str]:
+        """The group's members, from the hub (cached); 400 for a name the hub could not hold."""
+        problem = check_group_name(group)
+        if problem:
+            raise web.HTTPError(400, "group: %s", problem)
         return await self.state.groups.members(group)
 
-    async def may_read_learner(self, learner: str) -> bool:
-        """Whether the caller reads ``learner``'s (non-private) responses: their tutor."""
+    async def may_read_learner(self, learner: str) -> tuple[bool, frozenset[str] | None]:
+        """Whether the caller reads ``learner``'s (non-private) responses, and of which modules.
+
+        A tutor reads a learner through the course groups they hold a grant on; where those
+        courses list their modules, only events of those modules (``None``: any module).
+        """
         grant = self.perms.cohort_read
         if grant.everywhere or learner in grant.users:
-            return True
-        for group in grant.groups:
+            return True, None
+        modules: set[str] = set()
+        allowed = False
+        for group in sorted(grant.groups):
             if learner in await self.members(group):
-                return True
-        return False
+                allowed = True
+                scope = self.state.course_modules.get(group)
+                if scope is None:
+                    return True, None
+                modules |= scope
+        return allowed, frozenset(modules) if allowed else None
 
     async def readable(
         self, learner: str | None, group: str | None
-    ) -> tuple[list[str] | None, bool]:
-        """Whose events the caller may read here, and whether private kinds are included."""
+    ) -> tuple[list[str] | None, bool, frozenset[str] | None]:
+        """Whose events the caller may read here, whether private kinds are included, and of
+        which modules (``None``: any; a course's module list when read through its group)."""
         me = self.perms.name
         if group is not None:
             if learner is not None:
                 raise web.HTTPError(400, "give learner or group, not both")
             if not self.perms.cohort_read.covers_group(group):
                 raise self.refuse("you may not read the responses of group %r", group)
-            return sorted(await self.members(group)), False
+            scope = None if self.perms.cohort_read.everywhere else self.course_modules(group)
+            return sorted(await self.members(group)), False, scope
         if learner is None:
             if self.perms.cohort_read.everywhere:
-                return None, False
+                return None, False, None
             raise web.HTTPError(403, "name a learner (yourself) or a group you may read")
         if learner == me and self.perms.learner:
-            return [me], True
-        if await self.may_read_learner(learner):
-            return [learner], False
+            return [me], True, None
+        allowed, scope = await self.may_read_learner(learner)
+        if allowed:
+            return [learner], False, scope
         raise self.refuse("you may not read the responses of %r", learner)
+
+    def course_modules(self, group: str) -> frozenset[str] | None:
+        """The modules of the course whose learner group is ``group``, if its list is set."""
+        return self.state.course_modules.get(group)
 
     async def tutor_view(self, rows: list[EventRow], learners: list[str] | None) -> list[EventRow]:
         if not any(r.kind == "reflection.shared" for r in rows):
@@ -256,10 +365,20 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return visible_to_others(rows, withdrawals)
 
     async def poll(self, poll_id: str) -> PollRow:
-        found = await self.state.db.polls(poll_id=int(poll_id))
+        number = int(poll_id) if len(poll_id) <= 19 else 0  # digits only (the route's pattern)
+        found = await self.state.db.polls(poll_id=number) if 0 < number <= BIGINT_MAX else []
         if not found:
-            raise web.HTTPError(404, "no poll %s", poll_id)
+            raise web.HTTPError(404, "no poll %s", _short(poll_id))
         return found[0]
+
+    def text_argument(self, name: str) -> str | None:
+        """A query filter (``module``, ``item``, …): 400 for one no event could have.
+
+        (Tornado has already replaced control characters, NUL included, with spaces.)"""
+        value = self.get_query_argument(name, None)
+        if value is not None and len(value) > MAX_FIELD:
+            raise web.HTTPError(400, "%s: at most %d characters", name, MAX_FIELD)
+        return value
 
     async def may_see_poll(self, poll: PollRow) -> bool:
         if self.perms.polls_run.covers_group(poll.group):
@@ -291,26 +410,38 @@ class EventsHandler(APIHandler):
                 raise web.HTTPError(
                     400, "events[%d].kind: poll answers go to api/polls/<id>/answers", index
                 )
-            value = json.dumps(fields.pop("value"), ensure_ascii=False, separators=(",", ":"))
-            events.append(NewEvent(value=value, **fields))
+            fields.pop("value")
+            events.append(NewEvent(value=fields.pop("value_json"), **fields))
         try:
             ids = await self.state.writer.write(events)
         except Exception:
             raise web.HTTPError(503, "the database is unavailable; try again") from None
+        for index, found in enumerate(ids):
+            if found is None:
+                raise web.HTTPError(
+                    409,
+                    "events[%d].key: already used for a different event (an idempotency key"
+                    " names one event; use a new key for new content)",
+                    index,
+                )
         self.send({"ids": ids})
 
     async def get(self) -> None:
-        arg = self.get_query_argument
-        learners, private_ok = await self.readable(arg("learner", None), arg("group", None))
+        arg = self.text_argument
+        learners, private_ok, modules = await self.readable(
+            arg("learner"), self.get_query_argument("group", None)
+        )
         rows = await self.state.db.select_events(
             learners=learners,
-            module=arg("module", None),
-            item=arg("item", None),
-            kind=arg("kind", None),
-            kind_prefix=arg("kind_prefix", None),
+            module=arg("module"),
+            item=arg("item"),
+            kind=arg("kind"),
+            kind_prefix=arg("kind_prefix"),
         )
         if not private_ok:
             rows = await self.tutor_view(rows, learners)
+        if modules is not None:
+            rows = [r for r in rows if r.module in modules]
         self.send({"events": [r.to_json() for r in rows]})
 
 
@@ -320,11 +451,14 @@ class LatestHandler(APIHandler):
     async def get(self) -> None:
         filters = {}
         for name in ("learner", "module", "item", "kind"):
-            value = self.get_query_argument(name, None)
+            value = self.text_argument(name)
             if value is None:
                 raise web.HTTPError(400, "%s: required", name)
             filters[name] = value
-        learners, private_ok = await self.readable(filters.pop("learner"), None)
+        learners, private_ok, modules = await self.readable(filters.pop("learner"), None)
+        if modules is not None and filters["module"] not in modules:
+            self.send({"event": None})  # another course's module: nothing to see through yours
+            return
         rows = await self.state.db.select_events(
             learners=learners, latest_only=private_ok, **filters
         )
@@ -357,9 +491,12 @@ class AggregatesHandler(APIHandler):
             self.send(answer)
             return
         items = []
+        scope = None if self.perms.cohort_aggregates.everywhere else self.course_modules(group)
         for module, item, kind, count in await self.state.db.learners_by_item(
             members, self.get_query_argument("module", None)
         ):
+            if scope is not None and module not in scope:
+                continue  # another course's module (its learners may be in both courses)
             small = count < minimum
             items.append(
                 {
@@ -390,6 +527,12 @@ class GroupPollsHandler(APIHandler):
             or not all(isinstance(o, str) and 0 < len(o) <= 500 for o in options)
         ):
             raise web.HTTPError(400, "options: must be 2 to 12 texts of 1 to 500 characters")
+        for where, text in (
+            ("question", question),
+            *((f"options[{i}]", o) for i, o in enumerate(options)),
+        ):
+            if "\0" in text or not _valid_unicode(text):
+                raise web.HTTPError(400, "%s: must be valid Unicode without NUL", where)
         poll_id = await self.state.db.create_poll(group, question, options, self.perms.name)
         self.set_status(201)
         self.send({"poll": (await self.poll(str(poll_id))).to_json()})
@@ -429,7 +572,12 @@ class PollAnswerHandler(APIHandler):
         if not 0 <= choice < len(poll.options):
             raise web.HTTPError(400, "choice: must be 0 to %d", len(poll.options) - 1)
         key = body.get("key")
-        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
+        if key is not None and (
+            not isinstance(key, str)
+            or not 0 < len(key) <= 100
+            or "\0" in key
+            or not _valid_unicode(key)
+        ):
             raise web.HTTPError(400, "key: must be a string of 1 to 100 characters")
         event = NewEvent(
             me,
@@ -442,6 +590,8 @@ class PollAnswerHandler(APIHandler):
             key,
         )
         (stored,) = await self.state.writer.write([event])
+        if stored is None:
+            raise web.HTTPError(409, "key: already used for a different answer")
         self.send({"id": stored})
 
 
@@ -595,6 +745,9 @@ class CohortPageHandler(APIHandler):
         rows = []
         for kind in SHARED_KINDS:
             rows += await self.state.db.select_events(learners=members, kind=kind)
+        scope = None if self.perms.cohort_read.everywhere else self.course_modules(group)
+        if scope is not None:  # the course's own modules only (a learner may be in two courses)
+            rows = [r for r in rows if r.module in scope]
         rows.sort(key=lambda r: r.id)
         visible = await self.tutor_view(rows, members)
         self.finish(cohort_page(group, members, visible))
@@ -623,14 +776,28 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):  # type: ignore[misc]
         self.hub_auth = state.hub_auth
 
 
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "…"
+
+
 def _log_request(handler: web.RequestHandler) -> None:
-    """Errors at INFO and above; successful requests only at DEBUG (hundreds a second)."""
+    """Errors at INFO and above; successful requests only at DEBUG (hundreds a second).
+
+    A path is cut at 200 characters, so a hostile 30 KB URL cannot flood the log."""
     status = handler.get_status()
     level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     if log.isEnabledFor(level):
         request = handler.request
         millis = 1000.0 * request.request_time()
-        log.log(level, "%d %s %s %.1fms", status, request.method, request.path, millis)
+        log.log(level, "%d %s %s %.1fms", status, request.method, _short(request.path), millis)
 
 
 def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.Application:
@@ -647,6 +814,5 @@ def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.
         log_function=_log_request,
         cookie_secret=secret,
         hub_auth=state.hub_auth,
-        max_body_size=64 * 1024 * 1024,
         xsrf_cookies=False,
     )

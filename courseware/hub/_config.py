@@ -8,7 +8,7 @@ groups and learner environment.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._roles import (
@@ -22,7 +22,31 @@ from ._roles import (
     hub_roles,
 )
 
-__all__ = ["configure_hub"]
+__all__ = ["COURSE_MODULES_ENV", "configure_hub", "parse_course_modules"]
+
+COURSE_MODULES_ENV = "COURSEWARE_COURSE_MODULES"
+"""``course=module,module course2=module``: each course's modules, in the service's environment."""
+
+
+def parse_course_modules(text: str) -> dict[str, frozenset[str]]:
+    """Read ``course=module,module course2=module`` (course ids and module ids have no spaces)."""
+    found: dict[str, frozenset[str]] = {}
+    for pair in text.split():
+        course, sep, modules = pair.partition("=")
+        if not sep or not course:
+            raise ValueError(
+                f"{COURSE_MODULES_ENV}: {pair!r} is not course=module,module (no spaces)"
+            )
+        found[course] = frozenset(m for m in modules.split(",") if m)
+    return found
+
+
+def _course_modules_text(course_modules: str | Mapping[str, Iterable[str]]) -> str:
+    if isinstance(course_modules, str):
+        parse_course_modules(course_modules)  # a typo fails the hub's start, not a tutor's read
+        return course_modules.strip()
+    return " ".join(f"{course}={','.join(modules)}" for course, modules in course_modules.items())
+
 
 LEARNER_UMASK = 0o077
 """Learners' servers create private files and folders (``0600``/``0700``)."""
@@ -43,6 +67,7 @@ def configure_hub(
     min_group_size: int = 5,
     python: str = sys.executable,
     groups: bool = True,
+    course_modules: str | Mapping[str, Iterable[str]] = "",
 ) -> None:
     """Add the courseware service, its scopes and roles, and the learners' store to ``c``.
 
@@ -51,6 +76,9 @@ def configure_hub(
     database URL goes only into the service's own environment. ``groups=False`` leaves group
     creation to the authenticator (JupyterHub refuses ``load_groups`` with ``manage_groups``).
     Learners' local servers run with umask ``077``.
+    ``course_modules`` lists each course's modules (``{"mbchb-y3": ["breaking-bad-news"]}`` or
+    ``"mbchb-y3=breaking-bad-news"``): a tutor reading through a course's group then sees only
+    those modules' events, even of a learner who is also in another course.
     """
     courses = list(courses)
     c.JupyterHub.custom_scopes = {**_existing(c.JupyterHub.custom_scopes, dict), **CUSTOM_SCOPES}
@@ -66,6 +94,8 @@ def configure_hub(
     }
     if bind_ip:
         environment["COURSEWARE_SERVICE_IP"] = bind_ip
+    if modules_text := _course_modules_text(course_modules):
+        environment[COURSE_MODULES_ENV] = modules_text
     c.JupyterHub.services = [
         *_existing(c.JupyterHub.services, list),
         {

@@ -118,6 +118,11 @@ class NewEvent:
     key: str | None
 
 
+def _legacy_constant(name: str) -> None:
+    """NaN or Infinity stored before the service refused them: read back as ``null``."""
+    return None
+
+
 @dataclass(frozen=True)
 class EventRow:
     id: int
@@ -137,7 +142,7 @@ class EventRow:
             "module": self.module,
             "item": self.item,
             "kind": self.kind,
-            "value": json.loads(self.value),
+            "value": json.loads(self.value, parse_constant=_legacy_constant),
             "time": self.time,
             "schema": self.schema,
             "key": self.key,
@@ -187,8 +192,13 @@ class Database(ABC):
         """Apply ``steps`` not yet applied, each in one transaction, under a lock; new version."""
 
     @abstractmethod
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[int]:
-        """Store ``events`` in order in one transaction; a resent key returns the stored id."""
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
+        """Store ``events`` in order in one transaction; their ids.
+
+        A resent event (same learner and key, same content) returns the id it was stored under;
+        a key already used for *different* content stores nothing and gives ``None`` (a
+        conflict the caller reports), so a reused key never silently drops a write.
+        """
 
     def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
         """``column IN (...)`` in this dialect, with its parameters."""
@@ -299,7 +309,19 @@ def _insert_params(event: NewEvent, received: float) -> tuple[Any, ...]:
     )
 
 
-_EXISTING = "SELECT id FROM events WHERE learner = %s AND idem_key = %s"
+_EXISTING = (
+    "SELECT id, module, item, kind, value, time, schema FROM events"
+    " WHERE learner = %s AND idem_key = %s"
+)
+
+
+def _same_event(row: Sequence[Any], event: NewEvent) -> int | None:
+    """The stored row's id if it holds ``event``'s content, else ``None`` (a key conflict)."""
+    stored = (row[1], row[2], row[3], row[4], float(row[5]), int(row[6]))
+    sent = (event.module, event.item, event.kind, event.value, event.time, event.schema)
+    return int(row[0]) if stored == sent else None
+
+
 _VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS courseware_schema"
     " (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied DOUBLE PRECISION NOT NULL)"
@@ -364,7 +386,7 @@ class PostgresDatabase(Database):
                 current = step.version
             return current
 
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[int]:
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
         received = time.time()
         ids: list[int | None] = []
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -377,12 +399,12 @@ class PostgresDatabase(Database):
                 if not cur.nextset():
                     break
             for index, found in enumerate(ids):
-                if found is None:  # a resent event: return the id it was stored under
+                if found is None:  # a resent event: the id it was stored under (if the same)
                     await cur.execute(_EXISTING, (events[index].learner, events[index].key))
                     row = await cur.fetchone()
                     assert row is not None
-                    ids[index] = int(row[0])
-        return [int(i) for i in ids if i is not None]
+                    ids[index] = _same_event(row, events[index])
+        return ids
 
 
 class SQLiteDatabase(Database):
@@ -465,28 +487,30 @@ class SQLiteDatabase(Database):
         version: int = await self._run(migrate)
         return version
 
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[int]:
+    async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
         received = time.time()
         sql = self._sql(_insert_sql())
         existing = self._sql(_EXISTING)
 
-        def insert() -> list[int]:
+        def insert() -> list[int | None]:
             db = self._connection()
-            ids: list[int] = []
+            ids: list[int | None] = []
             db.execute("BEGIN IMMEDIATE")
             try:
                 for event in events:
                     row = db.execute(sql, _insert_params(event, received)).fetchone()
-                    if row is None:
-                        row = db.execute(existing, (event.learner, event.key)).fetchone()
-                    ids.append(int(row[0]))
+                    if row is not None:
+                        ids.append(int(row[0]))
+                    else:
+                        found = db.execute(existing, (event.learner, event.key)).fetchone()
+                        ids.append(_same_event(found, event))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             return ids
 
-        result: list[int] = await self._run(insert)
+        result: list[int | None] = await self._run(insert)
         return result
 
 

@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from jupyterhub.services.auth import HubOAuth
 from tornado.httpserver import HTTPServer
 
+from ..store._service import MAX_REQUEST_BYTES
 from ._app import BatchWriter, ServiceState, make_app
+from ._config import COURSE_MODULES_ENV, parse_course_modules
 from ._db import open_database
 from ._hubapi import HubGroups
+from ._roles import course_groups
 
 __all__ = ["main", "migrate", "serve"]
 
@@ -48,12 +51,20 @@ async def serve(
     prefix: str | None = None,
     ip: str | None = None,
     group_cache_seconds: float = 60.0,
+    course_modules: str | None = None,
 ) -> None:
     """Migrate, then serve until SIGTERM or SIGINT; in-flight writes finish before exit.
 
     ``url`` and ``prefix`` default to what the hub passes (``JUPYTERHUB_SERVICE_URL`` and
-    ``JUPYTERHUB_SERVICE_PREFIX``); ``ip`` to ``$COURSEWARE_SERVICE_IP``, else the URL's host.
+    ``JUPYTERHUB_SERVICE_PREFIX``); ``ip`` to ``$COURSEWARE_SERVICE_IP``, else the URL's host;
+    ``course_modules`` to ``$COURSEWARE_COURSE_MODULES`` (``course=module,module …``).
     """
+    if course_modules is None:
+        course_modules = os.environ.get(COURSE_MODULES_ENV, "")
+    scoped = {
+        course_groups(course)["learners"]: modules
+        for course, modules in parse_course_modules(course_modules).items()
+    }
     url = url or os.environ.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:10101"
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/courseware/"
     where = urllib.parse.urlsplit(url)
@@ -70,8 +81,16 @@ async def serve(
         hub_auth=hub_auth,
         min_group_size=min_group_size,
         schema_version=version,
+        course_modules=scoped,
     )
-    server = HTTPServer(make_app(state, prefix), xheaders=True)
+    # The body limit belongs to the HTTP server (tornado ignores it in Application settings);
+    # handlers refuse a declared oversize body with 413 before this limit is reached.
+    server = HTTPServer(
+        make_app(state, prefix),
+        xheaders=True,
+        max_body_size=MAX_REQUEST_BYTES,
+        max_buffer_size=MAX_REQUEST_BYTES + 64 * 1024,
+    )
     # On Kubernetes the URL names the hub's Service ("http://hub:10101"), which the pod cannot
     # bind to: COURSEWARE_SERVICE_IP=0.0.0.0 listens on every address instead.
     ip = ip or os.environ.get("COURSEWARE_SERVICE_IP") or where.hostname or "127.0.0.1"

@@ -76,6 +76,10 @@ class Store(ABC):
         found = self.events(learner=learner, module=module, item=item, kind=kind)
         return found[-1] if found else None
 
+    def delivery_note(self) -> str | None:
+        """A sentence for the learner if some saves could not be delivered (kept locally)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the store must not be used afterwards."""
 

@@ -21,6 +21,7 @@ import fcntl
 import http.client
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -54,7 +55,14 @@ class ServiceError(RuntimeError):
 
 
 class ServiceUnavailable(ServiceError):
-    """The service did not answer (down, restarting or too slow); try again later."""
+    """The service did not answer (down, restarting or too slow); try again later.
+
+    ``status`` is the HTTP status of a 5xx or 429 answer, or ``None`` if nothing answered.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ServiceRefused(ServiceError):
@@ -66,12 +74,87 @@ class ServiceRefused(ServiceError):
         self.message = message
 
 
+MAX_DEPTH = 32
+"""Deepest nesting of lists and objects in an event's value."""
+
+MAX_VALUE_BYTES = 2 * 1024 * 1024
+"""Largest event value, as UTF-8 JSON: room for a 1 MB reflection pasted in, plus escaping."""
+
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+"""Largest request body the service reads (one largest event fits with room to spare)."""
+
+MAX_SEND_BYTES = 3 * 1024 * 1024
+"""Most value bytes the outbox puts in one request (a batch stays under the body limit)."""
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""PostgreSQL ``INTEGER``: the ``schema`` column."""
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+"""PostgreSQL ``BIGINT``: any integer inside a value (also the most a JavaScript reader could
+round-trip is smaller, 2**53, but a value is stored as text, so the database range is the limit)."""
+
+
+def _check_text(text: str, where: str, what: str = "") -> None:
+    """Refuse text UTF-8 (and so PostgreSQL) cannot hold: lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"{where}: {what}is not valid Unicode (a lone surrogate at character {e.start})"
+        ) from None
+
+
+def check_value(value: Any, where: str) -> str:
+    """Check an event's value; return it as compact UTF-8 JSON text, or raise ``ValueError``.
+
+    JSON types only (objects with text keys, lists, text, finite numbers, booleans, null);
+    integers within PostgreSQL's BIGINT; valid Unicode everywhere, keys included; at most
+    :data:`MAX_DEPTH` levels deep and :data:`MAX_VALUE_BYTES` long. Walks without recursion, so
+    a hostile depth is refused rather than crashing the checker.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item, path)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not BIGINT_MIN <= item <= BIGINT_MAX:
+                raise ValueError(f"{path}: integer out of range (-2**63 to 2**63-1)")
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ValueError(f"{path}: must be a finite number (not NaN or Infinity)")
+        elif isinstance(item, Mapping | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+            if isinstance(item, Mapping):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        raise ValueError(f"{path}: object keys must be text, not {key!r}")
+                    _check_text(key, path, "a key ")
+                    stack.append((child, f"{path}.{key[:40]}", depth + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        else:
+            raise ValueError(f"{path}: {type(item).__name__} is not a JSON value")
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    size = len(text.encode("utf-8"))
+    if size > MAX_VALUE_BYTES:
+        raise ValueError(
+            f"{where}: {size:,} bytes as JSON, more than the {MAX_VALUE_BYTES:,} allowed"
+        )
+    return text
+
+
 def event_fields(data: Any, where: str) -> dict[str, Any]:
     """Check one event as sent over the wire; return its fields or raise ``ValueError``.
 
     Shared by the client (before an event enters the outbox) and the service (before it is
-    stored), so a bad event is refused at once rather than blocking the outbox later.
-    ``where`` names the event in messages, e.g. ``events[3]``.
+    stored), so an event the database could never hold is refused at once, naming the field,
+    rather than failing a shared transaction or blocking the outbox later. ``where`` names the
+    event in messages, e.g. ``events[3]``. The fields include ``value_json``: the value as the
+    compact JSON text that is stored.
     """
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: must be an object")
@@ -84,23 +167,36 @@ def event_fields(data: Any, where: str) -> dict[str, Any]:
             raise ValueError(f"{where}.{name}: longer than {MAX_FIELD} characters")
         if "\0" in value:
             raise ValueError(f"{where}.{name}: contains a NUL character")
+        _check_text(value, f"{where}.{name}")
         fields[name] = value
     if not fields["learner"] or not fields["kind"]:
         raise ValueError(f"{where}.{'learner' if not fields['learner'] else 'kind'}: is empty")
     if "value" not in data:
         raise ValueError(f"{where}.value: missing")
     fields["value"] = data["value"]
+    fields["value_json"] = check_value(data["value"], f"{where}.value")
     when = data.get("time")
-    if isinstance(when, bool) or not isinstance(when, int | float) or when != when:
+    if (
+        isinstance(when, bool)
+        or not isinstance(when, int | float)
+        or not math.isfinite(when)
+        or not -1e11 < when < 1e11
+    ):
         raise ValueError(f"{where}.time: must be a number (seconds since 1970)")
     fields["time"] = float(when)
     schema = data.get("schema", EVENT_SCHEMA_VERSION)
     if isinstance(schema, bool) or not isinstance(schema, int):
         raise ValueError(f"{where}.schema: must be an integer")
+    if not 0 <= schema <= INT_MAX:
+        raise ValueError(f"{where}.schema: must be 0 to {INT_MAX}")
     fields["schema"] = schema
     key = data.get("key")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
         raise ValueError(f"{where}.key: must be a string of 1 to 100 characters")
+    if key is not None:
+        if "\0" in key:
+            raise ValueError(f"{where}.key: contains a NUL character")
+        _check_text(key, f"{where}.key")
     fields["key"] = key
     return fields
 
@@ -212,7 +308,7 @@ class ServiceClient:
                     self._conn = None
                     raise ServiceUnavailable(f"{self.base_url}: {e}") from e
         if response.status >= 500 or response.status == 429:
-            raise ServiceUnavailable(f"{self.base_url}: HTTP {response.status}")
+            raise ServiceUnavailable(f"{self.base_url}: HTTP {response.status}", response.status)
         try:
             answer = json.loads(data) if data else None
         except ValueError as e:
@@ -290,18 +386,39 @@ class Outbox:
         assert cur.lastrowid is not None
         return cur.lastrowid, key
 
-    def pending(self, limit: int = MAX_BATCH) -> list[tuple[int, dict[str, Any]]]:
-        """The oldest undelivered events (skipping any the service refused), in order."""
+    def pending(
+        self, limit: int = MAX_BATCH, max_bytes: int = MAX_SEND_BYTES
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest undelivered events (skipping any set aside), in order.
+
+        At most ``limit`` events and about ``max_bytes`` of values (always at least one event),
+        so a batch fits the service's body limit. A row the service could never store (written
+        before the checks in :func:`event_fields` existed, or unreadable) is set aside here,
+        with the reason, instead of blocking every save behind it.
+        """
+        while True:
+            batch, set_aside = self._read_pending(limit, max_bytes)
+            if batch or not set_aside:
+                return batch
+
+    def _read_pending(
+        self, limit: int, max_bytes: int
+    ) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, key, learner, module, item, kind, value, time, schema FROM outbox"
                 " WHERE service = ? AND server_id IS NULL AND failed IS NULL ORDER BY seq LIMIT ?",
                 (self.service, limit),
             ).fetchall()
-        return [
-            (
-                seq,
-                {
+        batch: list[tuple[int, dict[str, Any]]] = []
+        size = 0
+        set_aside = False
+        for seq, key, learner, module, item, kind, value, when, schema in rows:
+            size += len(value.encode("utf-8", "surrogatepass"))
+            if batch and size > max_bytes:
+                break
+            try:
+                event = {
                     "learner": learner,
                     "module": module,
                     "item": item,
@@ -310,10 +427,16 @@ class Outbox:
                     "time": when,
                     "schema": schema,
                     "key": key,
-                },
-            )
-            for seq, key, learner, module, item, kind, value, when, schema in rows
-        ]
+                }
+                event_fields(event, "event")
+            except (ValueError, RecursionError) as e:
+                reason = str(e) if isinstance(e, ValueError) else "event.value: nested too deeply"
+                log.error("an outbox event can never be sent (kept locally): %s", reason)
+                self.refused(seq, f"refused before sending: {reason}")
+                set_aside = True
+                continue
+            batch.append((seq, event))
+        return batch, set_aside
 
     def pending_count(self) -> int:
         with self._lock:
@@ -338,6 +461,16 @@ class Outbox:
         """Set aside an event the service will never accept; it stays here, never deleted."""
         with self._lock:
             self._db.execute("UPDATE outbox SET failed = ? WHERE seq = ?", (reason, seq))
+
+    def set_aside(self) -> list[tuple[int, str]]:
+        """(sequence number, reason) of each event set aside: kept here, never sent."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, failed FROM outbox WHERE service = ? AND failed IS NOT NULL"
+                " AND server_id IS NULL ORDER BY seq",
+                (self.service,),
+            ).fetchall()
+        return [(int(seq), str(reason)) for seq, reason in rows]
 
     def server_id(self, seq: int) -> int | None:
         with self._lock:
@@ -367,7 +500,11 @@ class Outbox:
         found = []
         for seq, key, learner, module, item, kind, value, when, schema, sid in rows:
             ident = int(sid) if sid is not None else -int(seq)
-            event = Event(learner, module, item, kind, json.loads(value), when, ident, schema)
+            try:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):  # an unreadable legacy row (kept, set aside)
+                continue
+            event = Event(learner, module, item, kind, decoded, when, ident, schema)
             found.append((str(key), event))
         return found
 
@@ -426,6 +563,7 @@ class ServiceStore(Store):
         self._delivered = threading.Condition()
         self._closed = threading.Event()
         self._slow = False  # set while the service is down or slow: saves then only queue
+        self._server_errors = (0, 0)  # (first seq of the failing batch, 5xx answers in a row)
         self._thread = threading.Thread(
             target=self._deliver_forever, name="courseware-outbox", daemon=True
         )
@@ -433,6 +571,12 @@ class ServiceStore(Store):
 
     # -- writing ---------------------------------------------------------------------------------
     def append(self, event: Event) -> int:
+        """Keep ``event`` in the outbox and send it on.
+
+        Raises ``ValueError`` naming the field (e.g. ``event.value: … bytes as JSON, more than
+        the … allowed``) for an event the service could never store; nothing is kept then, so
+        the caller must keep the learner's text and say why it was not saved.
+        """
         if self.user is not None and event.learner != self.user:
             raise PermissionError(
                 f"this kernel belongs to {self.user!r} and cannot save for {event.learner!r}"
@@ -457,6 +601,21 @@ class ServiceStore(Store):
         """How many events are waiting in the outbox for the service."""
         return self.outbox.pending_count()
 
+    def set_aside(self) -> int:
+        """How many events the service refused or kept failing on: kept here, never sent."""
+        return len(self.outbox.set_aside())
+
+    def delivery_note(self) -> str | None:
+        """A sentence for the learner when some saves could not be sent, else ``None``."""
+        count = self.set_aside()
+        if not count:
+            return None
+        saves = "save" if count == 1 else "saves"
+        return (
+            f"{count} {saves} could not be sent to the course server; they are kept on this"
+            f" computer ({self.outbox.path}). Please tell your tutor."
+        )
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Try to deliver everything queued within ``timeout`` s; return whether none is left."""
         deadline = time.monotonic() + timeout
@@ -468,39 +627,82 @@ class ServiceStore(Store):
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         return True
 
+    SERVER_ERRORS_BEFORE_SPLIT = 3
+    """5xx answers in a row to the same batch before it is split to find the event at fault."""
+
     def _send_once(self) -> bool:
         """Send the oldest batches until none is left or the service fails; True if all sent."""
         with self.outbox.sending() as mine:
             if not mine:
                 return False  # another kernel of this learner is sending, in order
             while batch := self.outbox.pending():
-                seqs = [seq for seq, _ in batch]
-                try:
-                    answer = self._sender.request(
-                        "POST", "api/events", body={"events": [e for _, e in batch]}
-                    )
-                except ServiceRefused as refused:
-                    if refused.status in (401, 403):
-                        raise
-                    self._isolate_refused(batch)
-                    continue
-                self.outbox.delivered(seqs, answer["ids"])
-                with self._delivered:
-                    self._delivered.notify_all()
+                error = self._try_post(batch)
+                if error is not None:
+                    first, count = self._server_errors
+                    count = count + 1 if first == batch[0][0] else 1
+                    self._server_errors = (batch[0][0], count)
+                    if count < self.SERVER_ERRORS_BEFORE_SPLIT:
+                        raise error  # back off, then retry the same batch
+                    self._split(batch)  # it keeps failing on this batch: find the event at fault
+                self._server_errors = (0, 0)
         return True
 
-    def _isolate_refused(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        """Send a refused batch one event at a time, setting aside only those refused."""
-        for seq, event in batch:
-            try:
-                answer = self._sender.request("POST", "api/events", body={"events": [event]})
-            except ServiceRefused as refused:
-                if refused.status in (401, 403):
-                    raise
+    def _try_post(self, batch: list[tuple[int, dict[str, Any]]]) -> ServiceUnavailable | None:
+        """Deliver ``batch``; on a 4xx, one event at a time setting aside those refused.
+
+        Returns the error of a 5xx answer (the batch is still pending); raises if the service
+        did not answer, was busy (429) or refused the token (401, 403).
+        """
+        try:
+            answer = self._sender.request(
+                "POST", "api/events", body={"events": [e for _, e in batch]}
+            )
+        except ServiceRefused as refused:
+            if refused.status in (401, 403):
+                raise
+            if len(batch) == 1:
                 log.error("the courseware service refused an event (kept locally): %s", refused)
-                self.outbox.refused(seq, str(refused))
-                continue
-            self.outbox.delivered([seq], answer["ids"])
+                self.outbox.refused(batch[0][0], str(refused))
+                return None
+        except ServiceUnavailable as e:
+            if e.status is None or e.status == 429:
+                raise
+            return e
+        else:
+            self.outbox.delivered([seq for seq, _ in batch], answer["ids"])
+            with self._delivered:
+                self._delivered.notify_all()
+            return None
+        for one in batch:  # refused: find which, one at a time
+            if (error := self._try_post([one])) is not None:
+                return error
+        return None
+
+    def _split(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Deliver a batch the service keeps failing on in halves, in order, down to one event.
+
+        An event that alone still gets a 5xx, twice, while the service answers its health
+        check, is set aside (kept, never deleted); if the service is down, this stops and the
+        delivery thread backs off as usual.
+        """
+        if len(batch) > 1:
+            half = len(batch) // 2
+            for part in (batch[:half], batch[half:]):
+                if self._try_post(part) is not None:
+                    self._split(part)
+            return
+        error = self._try_post(batch)
+        if error is not None:
+            error = self._try_post(batch)
+        if error is None:
+            return
+        try:
+            self._reader.request("GET", "api/health")
+        except ServiceError:
+            raise error from None  # the service itself is failing, not this event
+        seq = batch[0][0]
+        log.error("the courseware service keeps failing on one event (kept locally): %s", error)
+        self.outbox.refused(seq, f"the service failed on this event repeatedly ({error})")
 
     def _deliver_forever(self) -> None:
         delay = self.retry

@@ -7,6 +7,7 @@ or stale message from the browser) is logged and changes nothing.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..content._attempts import Attempt, NotAllowed
-from ._common import STYLE, Context, escape, heading, markdown
+from ._common import STYLE, Context, escape, heading, markdown, status
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,25 @@ class ExerciseView(w.VBox):  # type: ignore[misc]
 
     def act(self, kind: str, value: Any) -> bool:
         """Ask the rules; if they allow it, store the action and redraw. Returns whether it did."""
+        before = copy.deepcopy(self.attempt)
         try:
             stored = self.attempt.apply(kind, value, time.time())
         except NotAllowed as exc:
             log.warning("refused %s on %s: %s", kind, self.item, exc)
             self.refused.append(str(exc))
             return False
-        self.context.record(self.item, kind, stored)
+        try:
+            self.context.record(self.item, kind, stored)
+        except ValueError as exc:  # the store can never hold it (e.g. too long): nothing saved
+            self.attempt = before  # and no redraw, so the learner's text stays in the boxes
+            log.warning("could not save %s on %s: %s", kind, self.item, exc)
+            self.refused.append(str(exc))
+            shown = getattr(self, "status", None)
+            if isinstance(shown, w.HTML):
+                shown.value = status(
+                    f"Not saved: {exc}. Your text is still here; shorten it or copy it somewhere safe."
+                )
+            return False
         self.redraw()
         return True
 

@@ -330,9 +330,16 @@ class Reflection(w.VBox):  # type: ignore[misc]
         if text == self._saved_text:
             self._set_status("Saved")
             return False
-        self.context.record(self.prompt.id, SAVED, self.stored_value())
+        try:
+            self.context.record(self.prompt.id, SAVED, self.stored_value())
+        except ValueError as refused:  # e.g. too long to store: the text stays in the box
+            self._set_status(
+                f"Not saved: {refused}. Your text is still here; shorten it or copy it somewhere safe."
+            )
+            return False
         self._saved_text = text
-        self._set_status(f"Saved at {time.strftime('%H:%M:%S')}")
+        note = self.context.store.delivery_note()
+        self._set_status(f"Saved at {time.strftime('%H:%M:%S')}" + (f". {note}" if note else ""))
         self.warning.value = warning_html(text)
         if self.shared is not None or self.submitted is not None:
             self.sharing_status.value = status(self.sharing_state())
