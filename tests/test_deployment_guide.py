@@ -8,8 +8,8 @@ variables the commands already honour: ``COURSEWARE_HUB_PREFIX`` puts init's fil
 scratch folder instead of /etc, /srv and /var, and ``PGCLUSTER`` names a Debian cluster made for
 this test (``pg_createcluster``, stopped, so ``hub init`` must start it) instead of ``15/main``.
 npm installs "globally" into the scratch folder (``npm_config_prefix``). ``apt-get`` is the one
-command replaced: it checks that each named package is installed (dpkg) rather than installing
-it, because the test machine already has them and must not be upgraded under other tests.
+command replaced: it checks that each named package is installed (dpkg, or its command on PATH)
+rather than installing it, because the test machine already has them and must not be upgraded under other tests.
 
 Then, as a person would: the admin signs in with a Unix password (PAM), an account not on the
 allow list is refused, a learner signs in and their server runs as their Unix account, their
@@ -47,7 +47,7 @@ from fixtures.hub.hubtest import Kernel, free_port
 
 from conftest import REPO
 
-pytestmark = [pytest.mark.hub, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.hub, pytest.mark.timeout(1200)]
 
 GUIDE = REPO / "docs" / "deployment.md"
 BLOCK = re.compile(r"^<!-- walk(?:: (\w+))? -->\n```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -58,7 +58,8 @@ ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 APT_CHECK = """apt-get() {  # the test machine has the packages: check them, install nothing
   [ "$1" = update ] && return 0
   local p; for p in "$@"; do case "$p" in install|-*) ;; *)
-    dpkg -s "$p" >/dev/null 2>&1 || { echo "apt-get: $p is not installed" >&2; return 1; } ;;
+    dpkg -s "$p" >/dev/null 2>&1 || command -v "$p" >/dev/null ||
+      { echo "apt-get: $p is not installed" >&2; return 1; } ;;
   esac; done
 }
 """
@@ -189,7 +190,6 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.opener.open(f"{base}/hub/login", timeout=30).read()
-        self.xsrf = next(c.value for c in self.jar if c.name == "_xsrf")
         form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": self.xsrf})
         try:
             where = f"{base}/hub/login?next={urllib.parse.quote(then)}"
@@ -197,6 +197,11 @@ class Browser:
             self.status = 200
         except urllib.error.HTTPError as e:
             self.status = e.code
+
+    @property
+    def xsrf(self) -> str:
+        """The current XSRF token (the hub sets a new one at sign-in)."""
+        return next(c.value for c in self.jar if c.name == "_xsrf")
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -225,7 +230,9 @@ def test_single_machine_path_works_as_written(scratch: Scratch) -> None:
     started = time.monotonic()
     for kind, body in blocks[1:]:
         assert kind == "", kind
+        step = time.monotonic()
         scratch.bash(body)
+        print(f"\n{time.monotonic() - step:5.0f} s  {body.strip().splitlines()[0]}")
         if "useradd" in body:  # the guide says: give each account a password (passwd NAME)
             for name in (scratch.admin, scratch.learner):
                 subprocess.run(["chpasswd"], input=f"{name}:pw-{name}\n", text=True, check=True)
