@@ -133,7 +133,8 @@ def test_init_twice_gives_the_same_hub(postgres: Any, open_folder: Path) -> None
     }
     result = init_hub(**options)
     assert result.url == "http://127.0.0.1:18000"
-    assert "courseware hub start --prefix" in result.summary()
+    assert f"{open_folder}/venv/bin/courseware hub start --prefix" in result.summary()
+    assert "Listens on:      http://127.0.0.1:18000" in result.summary()
 
     def snapshot() -> dict[str, str]:
         return {

@@ -137,7 +137,8 @@ class InitResult:
             f"Listens on:      {self.url}",
             *self.notes,
             "Start the hub (in the background, log in"
-            f" {self.layout.log_dir / 'jupyterhub.log'}):  courseware hub start"
+            f" {self.layout.log_dir / 'jupyterhub.log'}):"
+            f"  {Path(self.start_command[0]).with_name('courseware')} hub start"
             + ("" if self.layout.prefix == Path("/") else f" --prefix {self.layout.prefix}"),
             f"or in the foreground:  {' '.join(self.start_command)}",
         ]
@@ -476,6 +477,8 @@ os.environ["COURSEWARE_SERVICE_PORT"] = "{service_port}"
 os.environ["COURSEWARE_FORMGRADERS"] = {formgraders!r}
 os.environ["COURSEWARE_DATABASE_URL"] = Path({str(layout.database_url_file)!r}).read_text().strip()
 load_subconfig(str(deploy_file("jupyterhub_config.py")))  # noqa: F821
+# The service's environment has it now; the hub's own (inherited by the proxy) need not.
+del os.environ["COURSEWARE_DATABASE_URL"]
 
 # Sign-in: Unix accounts and their passwords, checked with PAM (JupyterHub's default
 # authenticator). Only the admin, these users and members of these Unix groups may sign in.
