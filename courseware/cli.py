@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .grading import add_grade_commands  # light: only argparse until a command runs
 
     add_grade_commands(sub)
+    from ._hubcli import add_hub_commands
+
+    add_hub_commands(sub)
     return parser
 
 

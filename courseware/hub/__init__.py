@@ -8,6 +8,16 @@ never imported into a learner's kernel.
 from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
 from ._config import configure_hub
 from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
+from ._init import (
+    HubInitError,
+    HubLayout,
+    check_learners_can_run,
+    database_url,
+    deploy_file,
+    init_hub,
+    start_hub,
+    stop_hub,
+)
 from ._lti import lti_groups
 from ._main import main, migrate, serve
 from ._roles import (
@@ -34,18 +44,26 @@ __all__ = [
     "SERVICE_NAME",
     "BatchWriter",
     "Database",
+    "HubInitError",
+    "HubLayout",
     "Permissions",
     "SchemaTooNew",
     "ServiceState",
+    "check_learners_can_run",
     "configure_hub",
     "course_groups",
     "course_roles",
+    "database_url",
+    "deploy_file",
     "hub_roles",
+    "init_hub",
     "lti_groups",
     "main",
     "make_app",
     "migrate",
     "open_database",
     "serve",
+    "start_hub",
+    "stop_hub",
     "visible_to_others",
 ]

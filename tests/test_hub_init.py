@@ -1,0 +1,191 @@
+"""``courseware hub init``'s parts that the walked guide cannot vary: passwords that need quoting,
+a Python learners cannot run, and a second run over a first (tests/test_deployment_guide.py walks
+the whole path on a fresh clone with Debian's cluster tools).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fixtures.hub.hubtest import find_chp
+from traitlets.config.loader import PyFileConfigLoader
+
+from courseware.hub import (
+    HubInitError,
+    HubLayout,
+    check_learners_can_run,
+    database_url,
+    init_hub,
+    migrate,
+)
+
+HOSTILE = "p@ss/w:rd%40?#[] 'q' \\ é"
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A scratch folder every account may enter (pytest's own is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="courseware-init-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fake_venv(folder: Path) -> Path:
+    """bin/python (the system's) and bin/jupyterhub-singleuser, as a venv lays them out."""
+    bindir = folder / "venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").symlink_to("/usr/bin/python3")
+    script = bindir / "jupyterhub-singleuser"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    return bindir / "python"
+
+
+def test_a_password_with_url_characters_still_connects(postgres: Any) -> None:
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS cw_quoting")
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE cw_quoting LOGIN PASSWORD {}").format(
+                psycopg.sql.Literal(HOSTILE)
+            )
+        )
+    url = database_url(HOSTILE, postgres.port, user="cw_quoting", database="postgres")
+    assert "@" not in url.split("@")[0].split("//")[1].replace("%40", "")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("cw_quoting",)
+    # The service reads the same URL (its own parser), and migrates through it.
+    db_url = postgres.create_database("init_quoting")
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute('ALTER DATABASE "init_quoting" OWNER TO cw_quoting')
+    quoted = database_url(HOSTILE, postgres.port, user="cw_quoting", database="init_quoting")
+    assert db_url.rsplit("/", 1)[1] == "init_quoting"
+    assert asyncio.run(migrate(quoted)) >= 1
+
+
+def test_refuses_a_python_learners_cannot_run(open_folder: Path) -> None:
+    python = fake_venv(open_folder)
+    check_learners_can_run(python)  # /tmp/…/venv, everything readable: accepted
+    open_folder.chmod(0o700)  # like /root
+    with pytest.raises(HubInitError, match=r"mode 0700 .*/opt/courseware"):
+        check_learners_can_run(python)
+    open_folder.chmod(0o755)
+    (python.parent / "jupyterhub-singleuser").chmod(0o700)
+    with pytest.raises(HubInitError, match="jupyterhub-singleuser is mode 0700"):
+        check_learners_can_run(python)
+
+
+def test_the_command_says_what_is_wrong_and_writes_nothing() -> None:
+    with tempfile.TemporaryDirectory() as prefix:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "courseware.cli",
+                "hub",
+                "init",
+                "--admin",
+                "hubadmin",
+                "--course",
+                "MBChB Year 3",
+                "--prefix",
+                prefix,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "--course 'MBChB Year 3': use lower-case letters, digits and -" in done.stderr
+        assert list(Path(prefix).iterdir()) == []
+
+
+def load_config(path: Path) -> Any:
+    loader = PyFileConfigLoader(path.name, str(path.parent))
+    return loader.load_config()
+
+
+def test_init_twice_gives_the_same_hub(postgres: Any, open_folder: Path) -> None:
+    url = postgres.create_database("init_twice")
+    layout = HubLayout(open_folder / "root")
+    options: dict[str, Any] = {
+        "admin": "hubadmin",
+        "users": ["learner2", "learner1"],
+        "allow_groups": ["medics"],
+        "courses": ["mbchb-y3", "pgcert-empathy"],
+        "layout": layout,
+        "port": 18000,
+        "external_database": url,
+        "proxy": find_chp(),
+        "python": fake_venv(open_folder),
+    }
+    result = init_hub(**options)
+    assert result.url == "http://127.0.0.1:18000"
+    assert f"{open_folder}/venv/bin/courseware hub start --prefix" in result.summary()
+    assert "Listens on:      http://127.0.0.1:18000" in result.summary()
+
+    def snapshot() -> dict[str, str]:
+        return {
+            str(p.relative_to(layout.prefix)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(layout.prefix.rglob("*"))
+            if p.is_file()
+        }
+
+    first = snapshot()
+    # A course in use keeps its own files: a tutor's edit survives the second run.
+    course = layout.courses_dir / "mbchb-y3"
+    (course / "rubrics" / "reflect.yaml").write_text("edited by a tutor\n")
+    first = snapshot()
+    init_hub(**options)
+    assert snapshot() == first
+    assert stat.S_IMODE(layout.database_url_file.stat().st_mode) == 0o600
+    assert layout.database_url_file.read_text().strip() == url
+    assert stat.S_IMODE(layout.exchange_dir.stat().st_mode) == 0o1777
+    assert stat.S_IMODE(course.stat().st_mode) == 0o700
+    assert "course_id = 'mbchb-y3'" in (course / "nbgrader_config.py").read_text()
+    assert (
+        "course_id = 'pgcert-empathy'"
+        in (layout.courses_dir / "pgcert-empathy" / "nbgrader_config.py").read_text()
+    )
+
+    # The config it wrote, loaded as JupyterHub loads it: who may sign in, where it listens.
+    os.environ.pop("COURSEWARE_FORMGRADERS", None)
+    try:
+        c = load_config(layout.hub_config)
+    finally:
+        for name in (
+            "COURSEWARE_COURSES",
+            "COURSEWARE_SERVICE_PORT",
+            "COURSEWARE_FORMGRADERS",
+            "COURSEWARE_DATABASE_URL",
+        ):
+            os.environ.pop(name, None)
+    assert c.JupyterHub.authenticator_class == "pam"
+    assert c.Authenticator.admin_users == {"hubadmin"}
+    assert c.Authenticator.allowed_users == {"learner1", "learner2"}
+    assert c.LocalAuthenticator.allowed_groups == {"medics"}
+    assert (c.JupyterHub.ip, c.JupyterHub.port, c.JupyterHub.hub_ip) == (
+        "127.0.0.1",
+        18000,
+        "127.0.0.1",
+    )
+    assert c.JupyterHub.load_groups["nbgrader-mbchb-y3"]["users"] == ["learner2", "learner1"]
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["courseware"]["environment"]["COURSEWARE_DATABASE_URL"] == url
+    assert services["courseware"]["url"] == "http://127.0.0.1:20101"
+    assert services["mbchb-y3"]["cwd"] == str(course)
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(layout.jupyter_config_dir)
+    assert url not in str(c.Spawner.environment)
+    assert c.Spawner.cmd == [str(open_folder / "venv" / "bin" / "jupyterhub-singleuser")]
