@@ -6,7 +6,7 @@ never imported into a learner's kernel.
 """
 
 from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
-from ._config import configure_hub
+from ._config import configure_hub, formgrader_services, grader_account
 from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
 from ._lti import lti_groups
 from ._main import main, migrate, serve
@@ -40,6 +40,8 @@ __all__ = [
     "configure_hub",
     "course_groups",
     "course_roles",
+    "formgrader_services",
+    "grader_account",
     "hub_roles",
     "lti_groups",
     "main",
