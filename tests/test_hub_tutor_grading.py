@@ -11,16 +11,24 @@ Chromium signed in at the hub.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from fixtures.hub.hubtest import Hub, http
+from playwright.sync_api import Page, expect
+from test_browser import describe
+
+from courseware.grading._marking import MarkingBook
+from courseware.grading._rubric import load_rubric
 
 from conftest import REPO
 
@@ -104,3 +112,174 @@ def test_formgrader_lists_the_courses_assignments(setup: Setup) -> None:
     assert status == 200, answer
     (found,) = [a for a in answer if a["name"] == ASSIGNMENT]
     assert found["status"] == "released"
+
+
+LEARNER_SUBMITS = """
+import json, os, subprocess
+home = os.environ['HOME']
+def nbgrader(*args):
+    done = subprocess.run(['nbgrader', *args], cwd=home, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+nbgrader('fetch_assignment', '--course', {course!r}, {assignment!r})
+path = os.path.join(home, {course!r}, {assignment!r}, {assignment!r} + '.ipynb')
+with open(path) as f:
+    nb = json.load(f)
+for cell in nb['cells']:
+    if cell['metadata'].get('nbgrader', {{}}).get('grade_id') == 'essay':
+        cell['source'] = {essay!r}
+with open(path, 'w') as f:
+    json.dump(nb, f)
+nbgrader('submit', '--course', {course!r}, {assignment!r})
+print('submitted')
+"""
+
+
+@pytest.fixture(scope="module")
+def submitted(setup: Setup) -> str:
+    """The learner fetches, writes and submits through the exchange; the instructor collects
+    and autogrades. Returns the student id nbgrader filed the submission under."""
+    hub, course = setup.hub, setup.course
+    hub.spawn("stu")
+    kernel = hub.kernel("stu")
+    try:
+        out = kernel.execute(
+            LEARNER_SUBMITS.format(course=COURSE, assignment=ASSIGNMENT, essay=ESSAY)
+        )
+    finally:
+        kernel.close()
+    assert out.strip() == "submitted"
+    for step in ("collect", "autograde"):
+        done = nbgrader(course, step, ASSIGNMENT)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (student,) = [p.name for p in (course / "autograded").iterdir()]
+    return student
+
+
+def sign_in(page: Page, hub: Hub, user: str) -> None:
+    page.goto(f"{hub.url}/hub/login")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(hub.env["COURSEWARE_TEST_PASSWORD"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/(hub/home|hub/spawn.*|user/.*)$"))
+
+
+def manual_score(course: Path, student: str) -> float | None:
+    """The essay cell's manual score in the course's gradebook, read with nbgrader's API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE) as gb:
+        score = gb.find_grade("essay", ASSIGNMENT, ASSIGNMENT, student).manual_score
+    return None if score is None else float(score)
+
+
+def wait_until(check: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
+    setup: Setup, submitted: str, page: Page
+) -> None:
+    hub, course = setup.hub, setup.course
+    hub.ensure_user("tutor")
+    sign_in(page, hub, "tutor")
+
+    # nbgrader's formgrader through the hub: the collected, autograded submission is listed.
+    service = f"{hub.url}/services/{COURSE}"
+    page.goto(f"{service}/formgrader/manage_submissions/{ASSIGNMENT}")
+    expect(page.locator("#main-table")).to_contain_text(submitted, timeout=60_000)
+    expect(page.locator("#main-table")).to_contain_text("needs manual grading")
+
+    # Manual grading of the essay cell in nbgrader's own page reaches the gradebook.
+    page.goto(f"{service}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
+    page.get_by_role("link", name="Submission #1").click()
+    score = page.locator("input.score#essay")
+    expect(score).to_be_visible(timeout=60_000)
+    score.fill("12")
+    score.press("Tab")
+    wait_until(lambda: manual_score(course, submitted) == 12.0, "the manual score in gradebook.db")
+
+    # The course lead prepares anonymous scripts and allocates them (courseware grade).
+    for args in (
+        ("scripts", ASSIGNMENT, "--rubric", "reflect", "--cell", "essay"),
+        ("allocate", ASSIGNMENT, "--role", "first", "--markers", "tutor"),
+    ):
+        done = subprocess.run(
+            [str(BIN / "courseware"), "grade", *args],
+            cwd=course,
+            env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    with MarkingBook(course / "marking.sqlite") as book:
+        (script,) = book.scripts(ASSIGNMENT)
+
+    # The service's landing page is the marking view; it links to the formgrader and back.
+    page.goto(f"{service}/")
+    expect(page.get_by_role("heading", name="Rubric marking")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("nbgrader formgrader"))).to_have_attribute(
+        "href", f"/services/{COURSE}/formgrader"
+    )
+    page.get_by_role("link", name=ASSIGNMENT).click()
+    expect(page.get_by_role("heading", name=f"Script {script.script}")).to_be_visible()
+    body = page.content()
+    assert submitted not in page.inner_text("main")  # blind: the script id only
+    # The learner's hostile markup is shown as text, never run.
+    expect(page.locator(".script")).to_contain_text("<script>document.title='pwned'</script>")
+    assert page.locator(".script img, .script script").count() == 0
+    assert page.title() == f"Marking {ASSIGNMENT}"
+    assert "&lt;script&gt;" in body
+
+    violations = Axe().run(page).response["violations"]
+    assert not violations, describe(violations)
+
+    # Keyboard only: each criterion is a labelled radio group in a fieldset.
+    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    first = page.get_by_role("group", name=rubric.criteria[0].name)
+    expect(first.get_by_role("radio")).to_have_count(len(rubric.criteria[0].levels))
+    first.get_by_role("radio").first.focus()
+    for number, criterion in enumerate(rubric.criteria):
+        group = page.get_by_role("group", name=criterion.name)
+        if number:
+            page.keyboard.press("Tab")  # from the last comment box into the next group
+        page.keyboard.press("ArrowRight")  # the second level
+        expect(group.get_by_role("radio").nth(1)).to_be_checked()
+        expect(group.get_by_role("radio").nth(1)).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(page.get_by_label(f"Comment on {criterion.name} (optional)")).to_be_focused()
+        page.keyboard.type("<b>ok</b> & fine" if number == 0 else "")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Overall comment")).to_be_focused()
+    page.keyboard.type("Honest about the moment; say more about what you would do next time.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text(f"Saved your mark for {script.script}")
+    expect(page.get_by_text("Nothing left to mark")).to_be_visible()
+    violations = Axe().run(page).response["violations"]
+    assert not violations, describe(violations)
+
+    with MarkingBook(course / "marking.sqlite") as book:
+        mark = book.marks(ASSIGNMENT)[script.script]["first"]
+    assert mark.marker == "tutor"  # the hub user who made the request
+    assert mark.levels == {c.id: c.levels[1].id for c in rubric.criteria}
+    assert mark.comments == {rubric.criteria[0].id: "<b>ok</b> & fine"}
+    assert mark.comment.startswith("Honest about the moment")
+
+    # Moderation and the write-back to the gradebook work from the browser's mark.
+    done = subprocess.run(
+        [str(BIN / "courseware"), "grade", "moderate", ASSIGNMENT, "--write"],
+        cwd=course,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert manual_score(course, submitted) == mark.total
