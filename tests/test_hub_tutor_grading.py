@@ -16,7 +16,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from fixtures.hub.hubtest import Hub, http
 from playwright.sync_api import Page, expect
 from test_browser import describe
 
-from courseware.grading._marking import MarkingBook
+from courseware.grading._marking import MarkingBook, Script
 from courseware.grading._rubric import load_rubric
 
 from conftest import REPO
@@ -89,7 +92,7 @@ def setup(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         database_url=postgres.create_database("tutor_grading"),
         groups={
             f"nbgrader-{COURSE}": ["stu"],
-            f"formgrade-{COURSE}": ["tutor"],
+            f"formgrade-{COURSE}": ["tutor", "tutor2"],
             "formgrade-course202": ["other-tutor"],
         },
         courses=[COURSE, "course202"],
@@ -155,6 +158,36 @@ def submitted(setup: Setup) -> str:
     return student
 
 
+def courseware_grade(course: Path, *args: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "courseware"), "grade", *args],
+        cwd=course,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def allocate(setup: Setup, submitted: str) -> Callable[[], Script]:
+    """Prepare the anonymous essay scripts and give them to ``tutor`` (idempotent)."""
+
+    def run() -> Script:
+        courseware_grade(
+            setup.course, "scripts", ASSIGNMENT, "--rubric", "reflect", "--cell", "essay"
+        )
+        courseware_grade(
+            setup.course, "allocate", ASSIGNMENT, "--role", "first", "--markers", "tutor"
+        )
+        with MarkingBook(setup.course / "marking.sqlite") as book:
+            (script,) = book.scripts(ASSIGNMENT)
+        return script
+
+    return run
+
+
 def sign_in(page: Page, hub: Hub, user: str) -> None:
     page.goto(f"{hub.url}/hub/login")
     page.get_by_label("Username").fill(user)
@@ -183,7 +216,7 @@ def wait_until(check: Any, what: str, timeout: float = 20) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(600)
 def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
-    setup: Setup, submitted: str, page: Page
+    setup: Setup, submitted: str, allocate: Callable[[], Script], page: Page
 ) -> None:
     hub, course = setup.hub, setup.course
     hub.ensure_user("tutor")
@@ -205,22 +238,7 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     wait_until(lambda: manual_score(course, submitted) == 12.0, "the manual score in gradebook.db")
 
     # The course lead prepares anonymous scripts and allocates them (courseware grade).
-    for args in (
-        ("scripts", ASSIGNMENT, "--rubric", "reflect", "--cell", "essay"),
-        ("allocate", ASSIGNMENT, "--role", "first", "--markers", "tutor"),
-    ):
-        done = subprocess.run(
-            [str(BIN / "courseware"), "grade", *args],
-            cwd=course,
-            env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    with MarkingBook(course / "marking.sqlite") as book:
-        (script,) = book.scripts(ASSIGNMENT)
-
+    script = allocate()
     # The service's landing page is the marking view; it links to the formgrader and back.
     page.goto(f"{service}/")
     expect(page.get_by_role("heading", name="Rubric marking")).to_be_visible()
@@ -272,14 +290,104 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     assert mark.comments == {rubric.criteria[0].id: "<b>ok</b> & fine"}
     assert mark.comment.startswith("Honest about the moment")
 
-    # Moderation and the write-back to the gradebook work from the browser's mark.
-    done = subprocess.run(
-        [str(BIN / "courseware"), "grade", "moderate", ASSIGNMENT, "--write"],
-        cwd=course,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    # A post riding on the tutor's cookie without the XSRF token is refused, and records nothing.
+    forged = page.request.post(
+        f"{service}/marking/{ASSIGNMENT}",
+        form={
+            "script": script.script,
+            **{f"level-{c.id}": c.levels[0].id for c in rubric.criteria},
+        },
+        max_redirects=0,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert manual_score(course, submitted) == mark.total
+    assert forged.status == 403, forged.text()
+    with MarkingBook(course / "marking.sqlite") as book:
+        assert book.marks(ASSIGNMENT)[script.script]["first"] == mark
+
+    # Moderation and the write-back to the gradebook work from the browser's mark.
+    courseware_grade(course, "moderate", ASSIGNMENT, "--write")
+    assert manual_score(course, submitted) == mark.total == 8
+
+
+def post_form(url: str, token: str, body: bytes) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Authorization", f"token {token}")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_malformed_or_unallocated_marks_get_a_clear_4xx(
+    setup: Setup, allocate: Callable[[], Script]
+) -> None:
+    hub, course = setup.hub, setup.course
+    script = allocate()
+    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    levels = {f"level-{c.id}": c.levels[0].id for c in rubric.criteria}
+    url = f"{hub.url}/services/{COURSE}/marking/{ASSIGNMENT}"
+    for user in ("tutor", "tutor2"):
+        hub.ensure_user(user)
+    token = hub.token("tutor")
+    with MarkingBook(course / "marking.sqlite") as book:
+        before = book.marks(ASSIGNMENT)
+
+    def form(**fields: str) -> bytes:
+        return urllib.parse.urlencode(fields).encode()
+
+    cases: dict[str, tuple[bytes, int, str]] = {
+        "no script": (form(**levels), 400, "the form names no script"),
+        "unknown script": (
+            form(script="S-NOPE", **levels),
+            400,
+            "there is no script &#x27;S-NOPE&#x27; in reflective-essay",
+        ),
+        "missing level": (
+            form(script=script.script, **dict(list(levels.items())[1:])),
+            400,
+            f"choose a level for {rubric.criteria[0].name}",
+        ),
+        "unknown level": (
+            form(script=script.script, **{**levels, f"level-{rubric.criteria[0].id}": "top"}),
+            400,
+            f"{rubric.criteria[0].id}: no level &#x27;top&#x27;",
+        ),
+        "unknown criterion": (
+            form(script=script.script, **levels, **{"level-charm": "high"}),
+            400,
+            "unknown: [&#x27;charm&#x27;]",
+        ),
+        "field twice": (
+            form(script=script.script, **levels) + b"&overall=a&overall=b",
+            400,
+            "the field &#x27;overall&#x27; was sent 2 times",
+        ),
+        "not UTF-8": (
+            form(script=script.script, **levels) + b"&overall=%ff%fe",
+            400,
+            "",
+        ),
+    }
+    for name, (body, status, reason) in cases.items():
+        got, page = post_form(url, token, body)
+        assert got == status, (name, got, page[-2000:])
+        assert reason in page, (name, page[-2000:])
+    # A colleague in the same course cannot mark a script allocated to someone else.
+    got, page = post_form(url, hub.token("tutor2"), form(script=script.script, **levels))
+    assert got == 403 and "is not allocated to &#x27;tutor2&#x27;" in page, page[-2000:]
+    got, _ = http("GET", f"{hub.url}/services/{COURSE}/marking/no-such-assignment", token=token)
+    assert got == 404
+    with MarkingBook(course / "marking.sqlite") as book:
+        assert book.marks(ASSIGNMENT) == before  # nothing was recorded
+
+
+def test_tutor_of_another_course_is_refused(setup: Setup) -> None:
+    hub = setup.hub
+    hub.ensure_user("other-tutor")
+    token = hub.token("other-tutor")
+    for path in ("formgrader", "formgrader/api/assignments", "marking/", f"marking/{ASSIGNMENT}"):
+        status, _ = http("GET", f"{hub.url}/services/{COURSE}/{path}", token=token)
+        assert status == 403, path
+    status, _ = http("GET", f"{hub.url}/services/{COURSE}/marking/", token=hub.token("tutor"))
+    assert status == 200
