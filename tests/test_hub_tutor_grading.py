@@ -240,7 +240,11 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     # The course lead prepares anonymous scripts and allocates them (courseware grade).
     script = allocate()
     # The service's landing page is the marking view; it links to the formgrader and back.
-    page.goto(f"{service}/")
+    # A tutor finds it in the hub's Services menu.
+    page.goto(f"{hub.url}/hub/home")
+    page.get_by_role("button", name="Services").click()
+    page.get_by_role("link", name=COURSE, exact=True).click()
+    page.wait_for_url(f"{service}/marking/")
     expect(page.get_by_role("heading", name="Rubric marking")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("nbgrader formgrader"))).to_have_attribute(
         "href", f"/services/{COURSE}/formgrader"
