@@ -233,8 +233,16 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     page.get_by_role("link", name="Submission #1").click()
     score = page.locator("input.score#essay")
     expect(score).to_be_visible(timeout=60_000)
-    score.fill("12")
-    score.press("Tab")
+    # nbgrader binds the score boxes once it has loaded the submission's grades.
+    page.wait_for_function(
+        "() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
+    )
+    with page.expect_response(
+        lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
+    ) as saving:
+        score.fill("12")
+        score.press("Tab")
+    assert saving.value.ok, saving.value.status
     wait_until(lambda: manual_score(course, submitted) == 12.0, "the manual score in gradebook.db")
 
     # The course lead prepares anonymous scripts and allocates them (courseware grade).
@@ -244,7 +252,7 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     page.goto(f"{hub.url}/hub/home")
     page.get_by_role("button", name="Services").click()
     page.get_by_role("link", name=COURSE, exact=True).click()
-    page.wait_for_url(f"{service}/marking/")
+    page.wait_for_url(re.compile(re.escape(f"{service}/marking/") + r"\??$"))
     expect(page.get_by_role("heading", name="Rubric marking")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("nbgrader formgrader"))).to_have_attribute(
         "href", f"/services/{COURSE}/formgrader"

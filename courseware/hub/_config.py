@@ -117,7 +117,7 @@ def formgrader_services(
     """
     services = _existing(c.JupyterHub.services, list)
     roles = _existing(c.JupyterHub.load_roles, list)
-    load_groups = _existing(c.JupyterHub.load_groups, dict)
+    load_groups = _existing(c.JupyterHub.load_groups, dict) if groups else {}
     for number, (course, course_dir) in enumerate(formgraders.items()):
         account = grader_account(course)
         tutors = course_groups(course)["tutors"]
