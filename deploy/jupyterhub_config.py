@@ -15,17 +15,18 @@ Start with ``jupyterhub -f deploy/jupyterhub_config.py`` after setting, in the h
   module). Set it whenever a learner can be in more than one course.
 * ``COURSEWARE_FORMGRADERS`` (optional) — ``course=/path/to/course/dir`` pairs separated by
   spaces: each runs nbgrader's formgrader as a hub service at ``/services/<course>/`` that only
-  ``formgrade-<course>`` may open (nbgrader's documented multi-course layout).
+  ``formgrade-<course>`` may open, as the grader account ``grader-<course>`` (nbgrader's
+  documented multi-course layout), with the courseware marking view at
+  ``/services/<course>/marking/``. ``COURSEWARE_GRADER_UNIX_ACCOUNTS=1`` runs each as the Unix
+  account ``grader-<course>`` too (create it, and let it own the course folder).
 
 Everything else is JupyterHub's own configuration: pick an authenticator and spawner for your
 site (docs/deployment.md). See ``deploy/nbgrader_config.py`` for the shared exchange.
 """
 
 import os
-import sys
-from pathlib import Path
 
-from courseware.hub import configure_hub, course_groups
+from courseware.hub import configure_hub, formgrader_services
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
@@ -46,28 +47,13 @@ configure_hub(
     course_modules=os.environ.get("COURSEWARE_COURSE_MODULES", ""),
 )
 
-# nbgrader's formgrader for each course, as a hub service only its graders may open.
-for number, pair in enumerate(os.environ.get("COURSEWARE_FORMGRADERS", "").split()):
-    course, _, course_dir = pair.partition("=")
-    c.JupyterHub.services.append(
-        {
-            "name": course,
-            "url": f"http://127.0.0.1:{SERVICE_PORT + 1 + number}",
-            "command": [
-                str(Path(sys.executable).with_name("jupyterhub-singleuser")),
-                f"--ServerApp.root_dir={course_dir}",
-                *(["--allow-root"] if os.geteuid() == 0 else []),
-            ],
-            "cwd": course_dir,
-            "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader"},
-            "oauth_no_confirm": True,
-        }
-    )
-    c.JupyterHub.load_roles.append(
-        {
-            "name": f"formgrader-{course}",
-            "description": f"Open the {course} formgrader.",
-            "scopes": [f"access:services!service={course}"],
-            "groups": [course_groups(course)["tutors"]],
-        }
-    )
+# nbgrader's formgrader for each course, as a hub service run by the course's grader account
+# (grader-<course>, put in formgrade-<course>) that only the course's tutors may open; it also
+# serves the courseware marking view, its landing page.
+formgrader_services(
+    c,
+    dict(pair.partition("=")[::2] for pair in os.environ.get("COURSEWARE_FORMGRADERS", "").split()),
+    first_port=SERVICE_PORT + 1,
+    unix_accounts=os.environ.get("COURSEWARE_GRADER_UNIX_ACCOUNTS", "0") == "1",
+    groups=os.environ.get("COURSEWARE_HUB_GROUPS", "1") != "0",
+)

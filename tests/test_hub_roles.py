@@ -154,3 +154,33 @@ def test_lti_config_loads_into_the_real_authenticator(monkeypatch: pytest.Monkey
     model = {"name": "a1b2c3", "auth_state": launch("MBChB Y3", f"{LIS}/membership#Instructor")}
     out = config.Authenticator.post_auth_hook(authenticator, handler, model)
     assert out["groups"] == ["formgrade-mbchb-y3", "nbgrader-pgcert", "seminar-leads-mbchb-y3"]
+
+
+def test_formgrader_services_follow_nbgraders_multi_course_layout(tmp_path: Path) -> None:
+    """Each course's formgrader runs as its grader account, which is in the course's graders'
+    group (nbgrader's JupyterHubAuthPlugin finds the course through it); its token reads only that
+    account and manages only the course's learners' group."""
+    from traitlets.config import Config
+
+    from courseware.hub import formgrader_services
+
+    c = Config()
+    c.JupyterHub.load_groups = {"formgrade-c1": {"users": ["tess"]}}
+    formgrader_services(c, {"c1": tmp_path}, first_port=9000, unix_accounts=True)
+    (service,) = c.JupyterHub.services
+    assert service["user"] == "grader-c1" and "--allow-root" not in service["command"]
+    assert service["url"] == "http://127.0.0.1:9000" and service["cwd"] == str(tmp_path)
+    assert c.JupyterHub.load_groups["formgrade-c1"]["users"] == ["tess", "grader-c1"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["formgrader-c1"]["groups"] == ["formgrade-c1"]
+    assert roles["formgrader-service-c1"]["services"] == ["c1"]
+    assert all(
+        scope.endswith(("!user=grader-c1", "!group=nbgrader-c1"))
+        for scope in roles["formgrader-service-c1"]["scopes"]
+    )
+
+    lti = Config()  # an authenticator that manages groups: the config must not load any
+    formgrader_services(lti, {"c1": tmp_path}, first_port=9000, groups=False)
+    assert "load_groups" not in lti.JupyterHub
+    assert "user" not in lti.JupyterHub.services[0]
+    assert lti.JupyterHub.services[0]["environment"]["COURSEWARE_GRADER_ACCOUNT"] == "grader-c1"

@@ -155,6 +155,11 @@ class MarkingBook:
         ).fetchall()
         return [Script(*row) for row in rows]
 
+    def assignments(self) -> list[str]:
+        """Assignments that have scripts to mark."""
+        rows = self._db.execute("SELECT DISTINCT assignment FROM scripts ORDER BY assignment")
+        return [str(row[0]) for row in rows.fetchall()]
+
     def script(self, script: str) -> Script:
         row = self._db.execute(
             "SELECT script, assignment, student, notebook, cell, rubric FROM scripts WHERE script = ?",

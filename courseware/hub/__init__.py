@@ -6,7 +6,7 @@ never imported into a learner's kernel.
 """
 
 from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
-from ._config import configure_hub
+from ._config import configure_hub, formgrader_services, grader_account
 from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
 from ._init import (
     HubInitError,
@@ -55,6 +55,8 @@ __all__ = [
     "course_roles",
     "database_url",
     "deploy_file",
+    "formgrader_services",
+    "grader_account",
     "hub_roles",
     "init_hub",
     "lti_groups",

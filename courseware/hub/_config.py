@@ -7,8 +7,10 @@ groups and learner environment.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ._roles import (
@@ -22,7 +24,13 @@ from ._roles import (
     hub_roles,
 )
 
-__all__ = ["COURSE_MODULES_ENV", "configure_hub", "parse_course_modules"]
+__all__ = [
+    "COURSE_MODULES_ENV",
+    "configure_hub",
+    "formgrader_services",
+    "grader_account",
+    "parse_course_modules",
+]
 
 COURSE_MODULES_ENV = "COURSEWARE_COURSE_MODULES"
 """``course=module,module course2=module``: each course's modules, in the service's environment."""
@@ -126,3 +134,87 @@ def configure_hub(
         **_existing(c.LocalProcessSpawner.popen_kwargs, dict),
         "umask": LEARNER_UMASK,
     }
+
+
+def grader_account(course: str) -> str:
+    """The hub account a course's formgrader runs as (nbgrader's ``grader-<course>``)."""
+    return f"grader-{course}"
+
+
+def formgrader_services(
+    c: Any,
+    formgraders: Mapping[str, str | Path],
+    *,
+    first_port: int,
+    python: str = sys.executable,
+    unix_accounts: bool = False,
+    groups: bool = True,
+) -> None:
+    """Run nbgrader's formgrader for each course as a hub service only its tutors may open.
+
+    nbgrader's multi-course layout: course ``X``'s formgrader is the service ``X`` (at
+    ``/services/X/``) running in its course folder as the grader account ``grader-X``, a hub
+    user in ``formgrade-X``. nbgrader's ``JupyterHubAuthPlugin`` (deploy/nbgrader_config.py)
+    asks the hub for that account's groups to know the course, so the service's token may read
+    exactly that, and may add learners to ``nbgrader-X`` when a tutor adds them in the
+    formgrader. ``unix_accounts=True`` also runs the process as the Unix account ``grader-X``
+    (which must exist and own the course folder); otherwise it runs as the hub's user and is
+    told its account by name. The service loads the courseware marking view
+    (``/services/X/marking/``, its landing page); ``formgrade-X`` members open both.
+    """
+    services = _existing(c.JupyterHub.services, list)
+    roles = _existing(c.JupyterHub.load_roles, list)
+    load_groups = _existing(c.JupyterHub.load_groups, dict) if groups else {}
+    for number, (course, course_dir) in enumerate(formgraders.items()):
+        account = grader_account(course)
+        tutors = course_groups(course)["tutors"]
+        learners = course_groups(course)["learners"]
+        service: dict[str, Any] = {
+            "name": course,
+            "url": f"http://127.0.0.1:{first_port + number}",
+            "command": [
+                python,
+                "-m",
+                "courseware.hub._formgrader",
+                f"--ServerApp.root_dir={course_dir}",
+                *(["--allow-root"] if os.geteuid() == 0 and not unix_accounts else []),
+            ],
+            "cwd": str(course_dir),
+            "environment": {
+                "COURSEWARE_GRADER_ACCOUNT": account,
+                "JUPYTERHUB_DEFAULT_URL": "/marking/",
+            },
+            "oauth_no_confirm": True,
+        }
+        if unix_accounts:
+            service["user"] = account
+        services.append(service)
+        roles += [
+            {
+                "name": f"formgrader-{course}",
+                "description": f"Open the {course} formgrader and marking view.",
+                "scopes": [f"access:services!service={course}"],
+                "groups": [tutors],
+            },
+            {
+                "name": f"formgrader-service-{course}",
+                "description": f"What nbgrader in the {course} formgrader asks of the hub.",
+                "scopes": [
+                    f"read:users:name!user={account}",
+                    f"read:users:groups!user={account}",
+                    f"list:groups!group={learners}",
+                    f"groups!group={learners}",
+                ],
+                "services": [course],
+            },
+        ]
+        if groups:
+            members = load_groups.get(tutors, {}).get("users", [])
+            load_groups[tutors] = {
+                **load_groups.get(tutors, {}),
+                "users": [*members, *([account] if account not in members else [])],
+            }
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+    if groups:
+        c.JupyterHub.load_groups = load_groups
