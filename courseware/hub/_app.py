@@ -23,6 +23,7 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuth
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from ..feedback._web import CodeEndpoint, CoderHost, shared_host
 from ..store._service import MAX_BATCH, event_fields
 from ._db import Database, EventRow, NewEvent, PollRow
 from ._hubapi import HubGroups
@@ -106,6 +107,8 @@ class ServiceState:
     hub_auth: HubOAuth
     min_group_size: int = 5
     schema_version: int = 0
+    coder: CoderHost | None = None
+    """The reply coder's host (None: the process's shared one, loaded on first use)."""
 
 
 def visible_to_others(
@@ -476,6 +479,21 @@ class PollResultsHandler(APIHandler):
         self.send(answer)
 
 
+class FeedbackCodeHandler(APIHandler, CodeEndpoint):
+    """``POST /api/feedback/code {"statement", "reply"}``: the reply coder for every learner's
+    kernel on the hub (one model in this service; see :mod:`courseware.feedback._web`)."""
+
+    def initialize(self, state: ServiceState) -> None:
+        super().initialize(state)
+        self.host = state.coder if state.coder is not None else shared_host()
+
+    def authorised(self) -> bool:
+        return self.perms.learner
+
+    async def post(self) -> None:
+        await self.answer()
+
+
 ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("api/health", HealthHandler),
     ("api/me", MeHandler),
@@ -487,6 +505,7 @@ ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     (r"api/polls/(\d+)/answers", PollAnswerHandler),
     (r"api/polls/(\d+)/close", PollCloseHandler),
     (r"api/polls/(\d+)/results", PollResultsHandler),
+    ("api/feedback/code", FeedbackCodeHandler),
 ]
 """Every endpoint, relative to the service prefix (the 403 test walks this list)."""
 
