@@ -14,7 +14,7 @@ from ..content._exercises import ComposeResponseSpec, ResponseChoiceSpec
 from ..feedback._client import UNAVAILABLE_MESSAGE as UNAVAILABLE
 from ..feedback._types import Coding
 from ._autosave import Autosave
-from ._coding import coding_html, unavailable_html
+from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, markdown, status, tags
 from ._exercise import ExerciseView, disclosure, quote
 
@@ -96,18 +96,6 @@ class ResponseChoice(ExerciseView):
         )
         self.all_feedback.value = f"<ol class='cw-all-feedback'>{rows}</ol>"
         self.compare.layout.visibility = None
-
-
-def auto_code(statement: str, reply: str) -> tuple[dict[str, Any] | None, str | None]:
-    """Ask the server's reply coder: ``(coding wire dict, None)``, or ``(None, why not)`` in plain
-    words. Never raises: feedback is a bonus, the exercise goes on without it."""
-    from ..feedback._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding
-
-    try:
-        return request_coding(statement, reply).to_dict(), None
-    except FeedbackUnavailable as exc:
-        log.info("automatic feedback unavailable: %s", exc)
-        return None, UNAVAILABLE_MESSAGE
 
 
 class ComposeResponse(ExerciseView):

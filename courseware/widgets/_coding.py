@@ -8,11 +8,15 @@ colour alone).
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 from ..feedback._types import CodeResult, Coding
 from ..feedback._words import CODE_TITLES, agreement, code_feedback, space_sentence
 from ._common import escape
+
+log = logging.getLogger(__name__)
 
 CODING_STYLE = """<style>
 .cw-coded-reply { white-space: pre-wrap; border-left: 3px solid #555; padding: 0.2em 0.8em;
@@ -93,6 +97,18 @@ def coding_html(
             parts.append(f"<p>Your coding beside the coder's:</p><ul>{items}</ul>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def auto_code(statement: str, reply: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Ask the server's reply coder: ``(coding wire dict, None)``, or ``(None, why not)`` in plain
+    words. Never raises: feedback is a bonus, the exercise goes on without it."""
+    from ..feedback._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding
+
+    try:
+        return request_coding(statement, reply).to_dict(), None
+    except FeedbackUnavailable as exc:
+        log.info("automatic feedback unavailable: %s", exc)
+        return None, UNAVAILABLE_MESSAGE
 
 
 def unavailable_html(message: str) -> str:
