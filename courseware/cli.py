@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .grading import add_grade_commands  # light: only argparse until a command runs
 
     add_grade_commands(sub)
+    from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
+
+    add_feedback_commands(sub)
     return parser
 
 
