@@ -193,7 +193,7 @@ def test_the_queue_is_bounded_and_one_worker_codes(real_host: CoderHost) -> None
 
 
 def test_missing_model_is_503_unavailable(tmp_path: Path) -> None:
-    from courseware.feedback import load_coder  # type: ignore[attr-defined]
+    from courseware.feedback import load_coder
 
     host = CoderHost(lambda: load_coder(model_dir=tmp_path / "no-model"))
     down = CoderServer(host)
@@ -266,3 +266,32 @@ def test_advertise_never_overrides_someone_elses_coder() -> None:
 def test_parse_request_keeps_text_exactly() -> None:
     hostile = '<script>alert(1)</script> =HYPERLINK("x") \u202e\U0001f600'
     assert parse_request(ask("s", hostile)) == ("s", hostile)
+
+
+def test_a_page_with_a_writing_exercise_warms_the_coder_first() -> None:
+    host = CoderHost()
+    warm = CoderServer(host)
+    try:
+        request = urllib.request.Request(warm.url, headers={"Authorization": f"token {TOKEN}"})
+        states = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                states.append(json.loads(response.read())["coder"])
+            if states[-1] == "ready":
+                break
+            time.sleep(0.2)
+        assert states[0] == "loading" and states[-1] == "ready", states
+        assert host.version  # loaded once, before any reply came
+        refused = urllib.request.Request(warm.url)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(refused, timeout=10)
+        assert caught.value.code == 403
+    finally:
+        warm.close()
+        host.close()
+
+
+def test_client_does_not_send_what_the_server_would_refuse(server: CoderServer) -> None:
+    with pytest.raises(FeedbackUnavailable, match="longer than 50,000"):
+        request_coding(STATEMENT, "x" * (MAX_REPLY + 1), environ=server.env())

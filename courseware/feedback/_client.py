@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -26,7 +27,13 @@ from typing import Any
 
 from ._types import Coding
 
-__all__ = ["UNAVAILABLE_MESSAGE", "FeedbackUnavailable", "coder_endpoint", "request_coding"]
+__all__ = [
+    "UNAVAILABLE_MESSAGE",
+    "FeedbackUnavailable",
+    "coder_endpoint",
+    "request_coding",
+    "warm_coder",
+]
 
 log = logging.getLogger("courseware.feedback")
 
@@ -34,6 +41,7 @@ URL_ENV = "COURSEWARE_CODER_URL"
 TOKEN_ENV = "COURSEWARE_CODER_TOKEN"
 ROUTE = "api/feedback/code"
 TIMEOUT = 3.0
+MAX_REPLY = 50_000
 
 UNAVAILABLE_MESSAGE = (
     "Automatic feedback is unavailable right now. Your reply is saved: compare it with your own "
@@ -76,6 +84,8 @@ def request_coding(
     endpoint = coder_endpoint(environ)
     if endpoint is None:
         raise FeedbackUnavailable("no server hosting the reply coder is configured")
+    if len(reply) > MAX_REPLY or len(statement) > MAX_REPLY:
+        raise FeedbackUnavailable(f"replies longer than {MAX_REPLY:,} characters are not coded")
     url, token = endpoint
     body = json.dumps({"statement": statement, "reply": reply}).encode("utf-8")
     request = urllib.request.Request(
@@ -95,6 +105,25 @@ def request_coding(
         raise FeedbackUnavailable(f"the coder answered {e.code}: {_message(e)}") from None
     except (OSError, ValueError, TypeError, KeyError) as e:  # down, timed out, garbled
         raise FeedbackUnavailable(f"the coder could not be reached: {e}") from None
+
+
+def warm_coder(environ: Mapping[str, str] | None = None) -> None:
+    """Ask the server to load its coder now, in the background (a page with a writing exercise
+    has opened, so a reply is coming). Never waits and never raises."""
+    endpoint = coder_endpoint(environ)
+    if endpoint is None:
+        return
+    url, token = endpoint
+
+    def ask() -> None:
+        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            opener.open(request, timeout=TIMEOUT).close()
+        except Exception as e:  # nothing depends on it
+            log.debug("warming the coder failed: %s", e)
+
+    threading.Thread(target=ask, name="courseware-warm-coder", daemon=True).start()
 
 
 def _message(error: urllib.error.HTTPError) -> str:

@@ -16,6 +16,7 @@ kernels this server starts are given (see :func:`advertise`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -47,6 +48,11 @@ MAX_REPLY = 50_000
 
 MAX_BODY = 256 * 1024
 """Largest request body, in bytes."""
+
+CODED_CHARS = 5_000
+"""How much of a reply the coder reads (its cost grows with length: about 2 s for 5,000
+characters on one core). A longer reply is accepted and its first part coded, so one pasted essay
+cannot hold the single worker for half a minute; evidence offsets stay those of the full reply."""
 
 MAX_QUEUE = 16
 """Codings waiting for the worker before new requests are turned away (503, Retry-After)."""
@@ -115,7 +121,7 @@ def parse_request(body: bytes) -> tuple[str, str]:
 
 
 def _load_default() -> _Coder:
-    from . import load_coder  # type: ignore[attr-defined]  # the coder (numpy), server side only
+    from . import load_coder  # the coder (numpy): server side only
 
     coder: _Coder = load_coder()
     return coder
@@ -138,13 +144,14 @@ class CoderHost:
         self._waiting = 0
         self._coder: _Coder | None = None
         self._failure: str | None = None
+        self._warming = False
 
     @property
     def version(self) -> str | None:
         """The loaded model's version, or None before it is loaded."""
         return self._coder.version if self._coder is not None else None
 
-    def _run(self, statement: str, reply: str) -> dict[str, Any]:
+    def _load(self) -> _Coder:
         if self._coder is None:
             if self._failure is not None:
                 raise CoderDown(self._failure)
@@ -156,7 +163,32 @@ class CoderHost:
                     "the reply coder could not be loaded (%s); %s", self._failure, UNAVAILABLE
                 )
                 raise CoderDown(self._failure) from None
-        return self._coder.code(statement, reply).to_dict()
+        return self._coder
+
+    def _run(self, statement: str, reply: str) -> dict[str, Any]:
+        coder = self._load()
+        if len(reply) > CODED_CHARS:
+            cut = reply.rfind(" ", 0, CODED_CHARS)
+            reply = reply[: cut if cut > CODED_CHARS // 2 else CODED_CHARS]
+        return coder.code(statement[-CODED_CHARS:], reply).to_dict()
+
+    def warm(self) -> str:
+        """Start loading the model in the worker (once), without waiting: a page with a writing
+        exercise asks for this, so the learner's first reply does not wait for the load.
+        Returns ``ready``, ``loading`` or ``unavailable``."""
+        if self._coder is not None:
+            return "ready"
+        if self._failure is not None:
+            return "unavailable"
+        with self._lock:
+            if not self._warming:
+                self._warming = True
+                self._executor.submit(self._warm_quietly)
+        return "loading"
+
+    def _warm_quietly(self) -> None:
+        with contextlib.suppress(CoderDown):
+            self._load()
 
     async def code(self, statement: str, reply: str) -> dict[str, Any]:
         """The Coding wire dict for a reply; raises :class:`CoderBusy` or :class:`CoderDown`."""
@@ -252,6 +284,13 @@ class CodeEndpoint(web.RequestHandler):
     def authorised(self) -> bool:
         raise NotImplementedError
 
+    def warm(self) -> None:
+        """``GET``: start loading the model if needed; say whether it is ready."""
+        if not self.authorised():
+            self.fail(403, "this endpoint is for the courseware in your notebook")
+            return
+        self.finish(json.dumps({"coder": self.host.warm()}))
+
     async def answer(self) -> None:
         if not self.authorised():
             self.fail(403, "this endpoint is for the courseware in your notebook")
@@ -286,6 +325,9 @@ class TokenCodeHandler(CodeEndpoint):
 
     def authorised(self) -> bool:
         return token_matches(self.request.headers.get("Authorization"), self.token)
+
+    def get(self) -> None:
+        self.warm()
 
     async def post(self) -> None:
         await self.answer()

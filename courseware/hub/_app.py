@@ -490,6 +490,9 @@ class FeedbackCodeHandler(APIHandler, CodeEndpoint):
     def authorised(self) -> bool:
         return self.perms.learner
 
+    def get(self) -> None:
+        self.warm()
+
     async def post(self) -> None:
         await self.answer()
 

@@ -12,6 +12,7 @@ from ..content import describe_techniques
 from ..content._attempts import ComposeAttempt, NotAllowed, ResponseChoiceAttempt
 from ..content._exercises import ComposeResponseSpec, ResponseChoiceSpec
 from ..feedback._client import UNAVAILABLE_MESSAGE as UNAVAILABLE
+from ..feedback._client import warm_coder
 from ..feedback._types import Coding
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
@@ -113,6 +114,8 @@ class ComposeResponse(ExerciseView):
         self.autosave_delay = autosave_delay
         self.autosave = Autosave(self._save_draft, lambda: self.autosave_delay)
         super().__init__(spec, context, ComposeAttempt(spec))
+        if self.attempt.coding is None:
+            warm_coder()  # the server loads its model while the learner writes
 
     def build(self) -> list[Any]:
         from ..content import TECHNIQUES

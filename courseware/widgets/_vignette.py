@@ -17,6 +17,7 @@ import ipywidgets as w
 from ..content import ChoiceNotOffered, Step, Vignette, Walk
 from ..content._attempts import words
 from ..content._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
+from ..feedback._client import warm_coder
 from ..feedback._types import Coding
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
@@ -109,6 +110,8 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         )
         self.add_class("cw-vignette")
         self._render()
+        if any(node.compose_first for node in vignette.spec.nodes.values()):
+            warm_coder()  # the server loads its model before the learner's words arrive
 
     @property
     def last_feedback(self) -> str | None:
