@@ -227,10 +227,12 @@ def test_learner_kernel_codes_a_reply_through_the_service(
         "import sys\nfrom courseware.feedback._client import request_coding\n"
         "c = request_coding('I keep thinking it is cancer.',"
         " 'You sound really frightened. What is worrying you most?')\n"
-        "print(json.dumps([c.names(), c.model_version, 'numpy' in sys.modules]))"
+        "print(json.dumps([c.names(), c.model_version, 'numpy' in sys.modules,"
+        " os.environ.get('COURSEWARE_CODER_URL')]))"
     )
-    names, version, numpy_loaded = json.loads(out)
+    names, version, numpy_loaded, own_coder = json.loads(out)
     assert {"naming", "exploring"} <= set(names) and version and not numpy_loaded
+    assert own_coder is None  # the user's server (JupyterLab extension) stood aside: one model
     only_access = hub.token("ben", scopes=["access:services!service=courseware"])
     body = {"statement": "I'm scared.", "reply": "Tell me more."}
     status, answer = hub.call("POST", "api/feedback/code", only_access, body)
