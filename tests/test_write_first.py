@@ -287,3 +287,31 @@ def test_compose_response_shows_the_coding_beside_the_learners_own(
     assert "not a mark" in shown
     restored = compose(store)
     assert restored.auto.value == shown and len(store.events(kind="compose.coded")) == 1
+
+
+def test_the_coding_panel_marks_evidence_says_unsure_and_escapes_everything() -> None:
+    from courseware.feedback import CodeResult, Coding, Evidence
+    from courseware.widgets._coding import coding_html
+
+    reply = "<img src=x onerror=alert(1)> I know exactly how you feel. Tell me more?"
+    start = reply.index("I know")
+    claim = "I know exactly how you feel."
+    coding = Coding(
+        codes=(
+            CodeResult("false_understanding", 0.9, (Evidence(start, start + len(claim), claim),)),
+        ),
+        unsure=(
+            CodeResult(
+                "exploring", 0.5, (Evidence(reply.index("Tell"), len(reply), "Tell me more?"),)
+            ),
+        ),
+        model_version="test-rendering",
+        provides_space=False,
+    )
+    shown = coding_html(reply, coding, self_codes=["exploring"], offered=["exploring", "naming"])
+    assert "<img" not in shown and "&lt;img src=x" in shown
+    assert f"<mark>{claim}</mark>" in shown
+    assert "[Claiming to know how they feel]" in shown and "[perhaps Exploring]" in shown
+    assert "What the coder is unsure about" in shown and "the coder is not sure" in shown
+    assert "Exploring: you ticked it; the coder is not sure." in shown
+    assert "not a mark" in shown and "score" not in shown.lower()
