@@ -231,13 +231,16 @@ class _OneBlasThread:
         self._lock = threading.Lock()
         self._users = 0
         self._limit: Any = None
+        self._controller: Any = None
 
     def __enter__(self) -> None:
         with self._lock:
             if self._users == 0:
-                from threadpoolctl import threadpool_limits
+                if self._controller is None:  # finding the BLAS libraries reads /proc: once
+                    from threadpoolctl import ThreadpoolController
 
-                self._limit = threadpool_limits(limits=1, user_api="blas")
+                    self._controller = ThreadpoolController()
+                self._limit = self._controller.limit(limits=1, user_api="blas")
             self._users += 1
 
     def __exit__(self, *exc: object) -> None:
