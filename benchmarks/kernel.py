@@ -13,6 +13,11 @@
   only imported ipywidgets, both measured in this run (medians). Goal: at most 1.15. The content
   is compiled first, as ``courseware check`` and ``courseware serve`` leave it.
 
+* ``kernel_rss_ratio_after_coding``: the same for the widget gallery after the learner has also
+  written, submitted and self-coded a reply in its compose exercise and had it coded by the reply
+  coder. The coder runs in this benchmark's process (as in ``courseware serve``), never in the
+  kernel, which only sends the reply over HTTP; the line says whether the reply was coded.
+
 Linux only (reads ``/proc/self/statm`` inside the kernel).
 
     .venv/bin/python benchmarks/kernel.py [--runs N] [--module PATH ...]
@@ -33,6 +38,9 @@ import nbformat
 from jupyter_client.manager import start_new_kernel
 
 REPO = Path(__file__).resolve().parent.parent
+LAST_OUTPUT: list[str] = []
+"""What each cell printed, most recent last."""
+GALLERY = REPO / "docs" / "widget-gallery"
 DEFAULT_MODULES = [
     REPO / "modules" / "foundation-year" / "what-is-clinical-empathy",
     REPO / "docs" / "widget-gallery",
@@ -59,6 +67,22 @@ for name, code in steps:
     before = rss()
     exec(code)
     print(name, rss() - before)
+"""
+USE_CODER = r"""
+import courseware as cw
+_module = cw.open_module()
+_coded = []
+for _id, _spec in _module.content.exercises.items():
+    if _spec.kind != "compose-response":
+        continue
+    _view = _module.exercise(_id)
+    _view.autosave_delay = 0
+    _view.text.value = "That sounds exhausting. Don't worry, what does a normal week look like?"
+    _view.submit()
+    next(iter(_view.code_boxes.values())).value = True
+    _view.code()
+    _coded.append(_view.attempt.coding is not None)
+print("coded" if _coded and all(_coded) else "NOT CODED")
 """
 HEAVY = (
     "pandas",
@@ -113,7 +137,7 @@ def kernel_rss(cells: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, l
     )
     try:
         for code in cells:
-            run(kc, code)
+            LAST_OUTPUT.append(run(kc, code))
         rss = int(run(kc, MEASURE).strip())
         loaded = run(kc, f"import sys; print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
         return rss, [m for m in loaded.strip().split(",") if m]
@@ -161,6 +185,70 @@ def main() -> None:
                 f"kernel_rss_ratio{name}: {rss / bare:.3f} (goal <= 1.15; heavy imports in the"
                 f" kernel: {', '.join(heavy) or 'none'})"
             )
+        coding_rss(GALLERY, env, bare, args.runs)
+
+
+def coding_rss(module: Path, env: dict[str, str], bare: float, runs: int) -> None:
+    """The gallery kernel after a reply was coded by a coder hosted in this process."""
+    import asyncio
+    import secrets
+    import threading
+
+    from tornado import web
+
+    from courseware.feedback._web import CoderHost, TokenCodeHandler
+
+    host, token, port = CoderHost(), secrets.token_urlsafe(16), _free_port()
+    ready = threading.Event()
+    stop: list[Any] = []
+
+    async def serve() -> None:
+        app = web.Application(
+            [(r"/api/feedback/code", TokenCodeHandler, {"host": host, "token": token})]
+        )
+        server = app.listen(port, "127.0.0.1")
+        event = asyncio.Event()
+        stop.append((asyncio.get_running_loop(), event))
+        ready.set()
+        await event.wait()
+        server.stop()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    coder_env = {
+        **env,
+        "COURSEWARE_CODER_URL": f"http://127.0.0.1:{port}/api/feedback/code",
+        "COURSEWARE_CODER_TOKEN": token,
+    }
+    try:
+        results, coded = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as folder:  # a fresh learner each time
+                fresh = {**coder_env, "COURSEWARE_STORE": str(Path(folder) / "r.sqlite")}
+                rss, heavy = kernel_rss([*notebook_cells(module), USE_CODER], module, fresh)
+                results.append((rss, heavy))
+                coded.append(LAST_OUTPUT[-1].strip() == "coded")
+        rss = statistics.median(r[0] for r in results)
+        heavy = sorted({m for r in results for m in r[1]})
+        print(
+            f"kernel_rss_ratio_after_coding: {rss / bare:.3f} (goal <= 1.15; "
+            f"{module.relative_to(REPO)}, replies coded: {sum(coded)} of {len(coded)}; heavy "
+            f"imports in the kernel: {', '.join(heavy) or 'none'})"
+        )
+    finally:
+        loop, event = stop[0]
+        loop.call_soon_threadsafe(event.set)
+        thread.join(10)
+        host.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

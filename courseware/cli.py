@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._hubcli import add_hub_commands
 
     add_hub_commands(sub)
+    from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
+
+    add_feedback_commands(sub)
     return parser
 
 

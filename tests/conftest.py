@@ -58,6 +58,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_environ() -> dict[str, str]:
+    """This process's environment for a server the tests start, without the reply coder's address
+    an in-process test may have advertised (each server hosts its own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COURSEWARE_CODER_")}
+
+
 class ServerProcess:
     """A server the tests started: wait until it answers, stop it, keep its log."""
 
@@ -90,7 +96,8 @@ class VoilaServer(ServerProcess):
     """``courseware serve`` running in a subprocess on a free loopback port.
 
     ``command`` replaces ``["serve", root]`` (e.g. ``["seminar", module_id, "--root", root]``) and
-    ``args`` are added after the port; the server's output is in :attr:`log_path`.
+    ``args`` are added after the port; ``env`` adds to its environment; the server's output is in
+    :attr:`log_path`.
     """
 
     def __init__(
@@ -100,12 +107,13 @@ class VoilaServer(ServerProcess):
         *,
         command: list[str] | None = None,
         args: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.store_path = store_path
         self.log_path = store_path.with_suffix(".log")
-        env = {**os.environ, "COURSEWARE_STORE": str(store_path)}
+        env = {**server_environ(), "COURSEWARE_STORE": str(store_path), **(env or {})}
         self.log = self.log_path.open("w")
         words = command or ["serve", str(root)]
         self.process = subprocess.Popen(

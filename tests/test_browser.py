@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from courseware.content import Vignette, load_module
 
@@ -33,6 +33,34 @@ def shortest_way_to_an_ending(vignette: Vignette) -> list[str]:
                 seen.add(choice.to)
                 queue.append((choice.to, [*labels, choice.label]))
     raise AssertionError("no ending reachable")
+
+
+WRITE_FIRST = "What would you say next? Write the words you would use."
+
+
+def write_first(page: Page, words: str) -> Locator:
+    """At a write-first node: write ``words``, submit, and wait for the feedback (or the notice
+    that it is unavailable); the options then appear. Returns the vignette."""
+    scene = page.locator(".cw-vignette").first
+    box = scene.get_by_role("textbox", name=WRITE_FIRST)
+    expect(box).to_be_enabled(timeout=30_000)
+    expect(scene.locator(".cw-choice")).to_have_count(0)  # nothing to choose before writing
+    box.fill(words)
+    scene.get_by_role("button", name="Submit my reply").click()
+    expect(box).to_be_disabled(timeout=30_000)
+    expect(scene.locator(".cw-coding, .cw-warning").first).to_be_visible(timeout=30_000)
+    return scene
+
+
+def walk_to_an_ending(page: Page, vignette: Vignette, words: str) -> None:
+    """The shortest way to an ending by label, writing ``words`` first where the case asks."""
+    node = vignette.spec.start
+    for label in shortest_way_to_an_ending(vignette):
+        if vignette.node(node).compose_first:
+            write_first(page, words)
+        page.get_by_role("button", name=label, exact=True).click()
+        expect(page.locator(".cw-feedback").first).to_be_visible()
+        node = next(c.to for _, c in vignette.offered(node) if c.label == label)
 
 
 def serious_violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:
@@ -91,9 +119,7 @@ def test_learner_session_survives_reload(page: Page, voila_server: VoilaServer) 
     box.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
 
-    for label in shortest_way_to_an_ending(vignette):
-        page.get_by_role("button", name=label, exact=True).click()
-        expect(page.locator(".cw-feedback").first).to_be_visible()
+    walk_to_an_ending(page, vignette, "I'm here to learn. What's worrying you most right now?")
     expect(page.locator(".cw-ending")).to_be_visible()
     ending_text = page.locator(".cw-scene").inner_text()
     assert not (found := serious_violations(page)), describe(found)

@@ -192,7 +192,8 @@ def test_other_learner_is_refused_through_every_endpoint(
     )
     assert status == 201, answer
     attempts = _attempts_on_anas_data(answer["poll"]["id"])
-    unguarded = {"api/health", "api/me"}  # no data, or only the caller's own identity
+    # no data, or only the caller's own identity; the coder reads only the text it is sent
+    unguarded = {"api/health", "api/me", "api/feedback/code"}
     covered = {name.split("#")[0] for name in attempts} | unguarded
     assert covered == {path for path, _ in ROUTES}, "a new endpoint needs a refusal check here"
     for name, (method, path, body) in attempts.items():
@@ -217,6 +218,28 @@ def test_other_learner_is_refused_through_every_endpoint(
     assert http("GET", f"{hub.service}/api/events?learner=ana")[0] in (401, 403)
     no_access = hub.token("ben", scopes=["read:users:name!user"])
     assert hub.call("GET", "api/events?learner=ben", no_access)[0] == 403
+
+
+def test_learner_kernel_codes_a_reply_through_the_service(
+    hub: Hub, kernels: dict[str, Kernel], tokens: dict[str, str]
+) -> None:
+    """One coder for the hub: the learner's kernel asks the service and never loads the model."""
+    out = kernels["ana"].execute(
+        "import sys\nfrom courseware.feedback._client import request_coding\n"
+        "c = request_coding('I keep thinking it is cancer.',"
+        " 'You sound really frightened. What is worrying you most?')\n"
+        "print(json.dumps([c.names(), c.model_version, 'numpy' in sys.modules,"
+        " os.environ.get('COURSEWARE_CODER_URL')]))"
+    )
+    names, version, numpy_loaded, own_coder = json.loads(out)
+    assert {"naming", "exploring"} <= set(names) and version and not numpy_loaded
+    assert own_coder is None  # the user's server (JupyterLab extension) stood aside: one model
+    only_access = hub.token("ben", scopes=["access:services!service=courseware"])
+    body = {"statement": "I'm scared.", "reply": "Tell me more."}
+    status, answer = hub.call("POST", "api/feedback/code", only_access, body)
+    assert status == 403, answer  # no learner scope
+    status, answer = hub.call("POST", "api/feedback/code", tokens["cat"], ["not an object"])
+    assert status == 400 and "JSON object" in answer["message"], answer
 
 
 def test_resent_events_are_stored_once(hub: Hub, tokens: dict[str, str]) -> None:

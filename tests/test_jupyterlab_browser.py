@@ -8,7 +8,6 @@ every answer comes back from the store.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from test_browser import describe, serious_violations
 
-from conftest import REPO, ServerProcess, free_port
+from conftest import REPO, ServerProcess, free_port, server_environ
 
 pytestmark = pytest.mark.browser
 GALLERY = REPO / "docs" / "widget-gallery"
@@ -45,7 +44,8 @@ class JupyterLab(ServerProcess):
     def __init__(self, folder: Path, store: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = store.with_suffix(".log").open("w")
+        self.log_path = store.with_suffix(".log")
+        self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root"),
@@ -56,7 +56,7 @@ class JupyterLab(ServerProcess):
                 "--LabApp.news_url=",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             ],
-            env={**os.environ, "COURSEWARE_STORE": str(store)},
+            env={**server_environ(), "COURSEWARE_STORE": str(store)},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -121,6 +121,16 @@ def test_every_widget_works_in_jupyterlab_and_comes_back_after_a_restart(
     compose.get_by_role("textbox").fill("It sounds as if the nights are the worst part.")
     compose.get_by_role("button", name="Submit my reply").click()
     expect(compose.get_by_role("textbox")).to_be_disabled(timeout=10_000)
+    # The reply coder hosted by this JupyterLab server (its server extension), not the kernel:
+    # the codes appear with the words that carry them, beside the learner's own coding.
+    compose.get_by_role("checkbox", name="Naming: names the emotion the patient shows").check()
+    compose.get_by_role("button", name="Save my coding").click()
+    coding = compose.locator(".cw-coding")
+    expect(coding).to_contain_text("Automatic feedback on your reply", timeout=30_000)
+    expect(coding.locator("mark").first).to_be_visible()
+    expect(coding).to_contain_text("Your coding beside the coder's")
+    assert "reply coder for this server's kernels" in lab.log_path.read_text()
+    assert not (found := serious_violations(page, ".cw-compose-response")), describe(found)
 
     cues = box(page, ".cw-cue-spotting")
     cues.get_by_role("checkbox").nth(1).check()

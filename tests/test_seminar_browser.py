@@ -126,7 +126,12 @@ def test_a_seminar_with_three_learners(
         expect(page.get_by_text("your answer has been sent")).to_be_visible()
     queue = presenter.locator("#cw-queue li")
     expect(queue).to_have_count(3)
-    expect(queue.nth(0).locator(".cw-text")).to_have_text(HOSTILE)
+    expect(queue.filter(has_text="pwned").locator(".cw-text")).to_have_text(HOSTILE)
+    # grouped by what the reply coder (in the seminar server) found; codes said in words
+    frightened = queue.filter(has_text="That sounds frightening.")
+    expect(frightened.locator(".cw-codes")).to_contain_text("Naming", timeout=30_000)
+    expect(presenter.locator("#cw-queue h3.cw-code-group", has_text="Naming (")).to_have_count(1)
+    expect(presenter.locator("#cw-code-counts")).to_contain_text("Naming: ")  # 3 = min_group
     expect(presenter.locator("#cw-approved li")).to_have_count(0)
     for page in learners:  # nobody's page shows anyone's words (their own stay in their box)
         shown = page.locator("main").inner_text()

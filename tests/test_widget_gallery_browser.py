@@ -113,6 +113,11 @@ def test_every_widget_works_and_restores_after_reload(
     expect_focus(page, "Show the model replies", ".cw-compose-response")
     page.keyboard.press("Enter")
     expect(compose).to_contain_text("You coded your reply as: Naming (NURSE), Exploring (NURSE)")
+    # the reply coder hosted by `courseware serve`: codes, the words that carry them, agreement
+    coding = compose.locator(".cw-coding")
+    expect(coding).to_contain_text("What the coder found", timeout=30_000)
+    expect(coding.locator("mark").first).to_be_visible()
+    expect(coding).to_contain_text("Exploring: you and the coder agree it is there.")
 
     # CueSpotting: tick lines with the keyboard, check against the key.
     cues = section(page, ".cw-cue-spotting")

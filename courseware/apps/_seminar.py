@@ -103,14 +103,55 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
     return questions
 
 
+Coded = Literal["new", "waiting", "done", "unavailable"]
+
+
 @dataclass
 class TextAnswer:
-    """A free-text answer and where it stands in moderation."""
+    """A free-text answer, where it stands in moderation, and what the reply coder found in it."""
 
     id: str
     text: str
     status: Status = "pending"
     time: float = field(default_factory=time.time)
+    coded: Coded = "new"
+    codes: tuple[str, ...] = ()
+
+
+NO_CODE = "none"
+"""The group of answers in which the coder found none of the ten codes."""
+
+
+def group_by_code(answers: list[TextAnswer]) -> list[dict[str, Any]]:
+    """The moderation queue grouped by code, in the scheme's order: each answer under its first
+    code (it lists all of them), then answers with no code, then those not (yet) coded. Only
+    groups with answers; within a group, oldest first."""
+    from ..feedback._types import CODES
+    from ..feedback._words import CODE_TITLES
+
+    def group_of(answer: TextAnswer) -> str:
+        if answer.coded in ("new", "waiting"):
+            return "waiting"
+        if answer.coded == "unavailable":
+            return "unavailable"
+        return next((c for c in CODES if c in answer.codes), NO_CODE)
+
+    titles = {
+        **CODE_TITLES,
+        NO_CODE: "None of the ten codes",
+        "waiting": "Being coded",
+        "unavailable": "Not coded (automatic coding is unavailable)",
+    }
+    groups = []
+    for key in (*CODES, NO_CODE, "waiting", "unavailable"):
+        members = [a for a in answers if group_of(a) == key]
+        if members:
+            items = [
+                {"id": a.id, "text": a.text, "codes": [CODE_TITLES[c] for c in a.codes]}
+                for a in members
+            ]
+            groups.append({"code": key, "title": titles[key], "answers": items})
+    return groups
 
 
 @dataclass
@@ -311,6 +352,52 @@ class Seminar:
             pending,
         )
 
+    def to_code(self) -> list[tuple[str, str, str]]:
+        """``(answer id, statement, text)`` for each free-text answer not yet sent to the reply
+        coder (now marked as sent). The statement is the scene the question is about."""
+        wanted = []
+        for (_, question_id), answers in self._texts.items():
+            question = self.questions[question_id]
+            for entry in answers.values():
+                if entry.coded == "new":
+                    entry.coded = "waiting"
+                    wanted.append((entry.id, question.context, entry.text))
+        return wanted
+
+    def set_codes(self, answer_id: str, codes: list[str] | None) -> None:
+        """The coder's codes for an answer (``None``: it could not code it). An answer replaced
+        meanwhile is left alone."""
+        where = self._text_index.get(answer_id)
+        if where is None:
+            return
+        round_, question_id, participant = where
+        entry = self._texts[(round_, question_id)][participant]
+        entry.coded = "unavailable" if codes is None else "done"
+        entry.codes = tuple(codes or ())
+        self._changed("answers")
+
+    def code_counts(self, question_id: str, round_: int | None = None) -> dict[str, Any] | None:
+        """How many answers to a question carry each code (all answers, moderated or not), for
+        the presenter; ``None`` while fewer than ``min_group`` have answered."""
+        from ..feedback._types import CODES
+
+        round_ = self.round if round_ is None else round_
+        answers = list(self._texts.get((round_, question_id), {}).values())
+        if len(answers) < self.min_group:
+            return None
+        done = [a for a in answers if a.coded == "done"]
+        from ..feedback._words import CODE_TITLES
+
+        return {
+            "coded": len(done),
+            "total": len(answers),
+            "counts": [
+                {"code": c, "title": CODE_TITLES[c], "count": n}
+                for c in CODES
+                if (n := sum(c in a.codes for a in done))
+            ],
+        }
+
     def queue(self) -> list[TextAnswer]:
         """Free-text answers to the current question waiting for the presenter, oldest first."""
         if self.current is None:
@@ -341,7 +428,11 @@ class Seminar:
             "question": question.public() if question else None,
             "accepting": self.accepting,
             "results": self.results(question.id).public() if question else None,
-            "queue": [{"id": t.id, "text": t.text} for t in self.queue()],
+            "queue": [{"id": t.id, "text": t.text, "codes": list(t.codes)} for t in self.queue()],
+            "groups": group_by_code(self.queue()),
+            "codes": self.code_counts(question.id)
+            if question and question.kind == "text"
+            else None,
         }
 
     def _answered(self) -> Iterator[tuple[int, str]]:

@@ -22,6 +22,7 @@ Jinja's escaping, never as markup.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -40,6 +41,7 @@ import tornado.web
 import tornado.websocket
 
 from ..content import ContentError, ModuleContent, find_modules, load_module
+from ..feedback._web import CoderBusy, CoderHost, shared_host
 from ._config import AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site
@@ -64,6 +66,8 @@ class SeminarHub:
     learners: set[LearnerSocket] = field(default_factory=set)
     presenters: set[PresenterSocket] = field(default_factory=set)
     form_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    coder: CoderHost | None = None
+    """The reply coder that groups written answers by code (default: this process's one copy)."""
     _pending: bool = False
 
     def __post_init__(self) -> None:
@@ -78,10 +82,33 @@ class SeminarHub:
         )
 
     def _changed(self, what: str) -> None:
+        if what == "answers":
+            self.code_new_answers()
         if what == "question":
             for socket in list(self.learners):
                 socket.send_state()
         self.update_presenters_soon()
+
+    def code_new_answers(self) -> None:
+        """Send each new written answer to the reply coder (its worker thread, never this loop)."""
+        for answer_id, statement, text in self.seminar.to_code():
+            tornado.ioloop.IOLoop.current().add_callback(self._code, answer_id, statement, text)
+
+    async def _code(self, answer_id: str, statement: str, text: str) -> None:
+        coder = self.coder if self.coder is not None else shared_host()
+        codes: list[str] | None = None
+        for _ in range(40):  # a burst of answers waits for the worker rather than going uncoded
+            try:
+                coding = await coder.code(statement, text)
+            except CoderBusy:
+                await asyncio.sleep(0.5)
+                continue
+            except Exception as exc:  # the model is missing or failed: the answer stays uncoded
+                log.info("a seminar answer was not coded: %s", exc)
+                break
+            codes = [str(c["code"]) for c in coding.get("codes", [])]
+            break
+        self.seminar.set_codes(answer_id, codes)
 
     def update_presenters_soon(self) -> None:
         """Coalesce a burst of answers into one presenter update every 150 ms."""

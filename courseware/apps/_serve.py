@@ -10,7 +10,9 @@ first route that matches):
   cookie the beacon's POST is refused and the kernel of every closed page leaks);
 * ``/voila/api/shutdown/<id>``: the beacon's target, quiet when the kernel is already gone;
 * ``/voila/static/``, ``/voila/labextensions/``, ``/voila/templates/``: cached and compressed;
-* ``/courseware/api/status``: kernel counts as JSON, answered only to loopback clients.
+* ``/courseware/api/status``: kernel counts as JSON, answered only to loopback clients;
+* ``/courseware/api/feedback/code``: the reply coder for this server's kernels (one model per
+  server, loaded on first use; kernels get its address and token in their environment).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import tornado.ioloop
 import tornado.web
 from jupyter_server.utils import url_path_join
 from traitlets.config import Config
@@ -31,6 +34,8 @@ from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
 
 from ..content import ContentError, find_modules, load_module
+from ..feedback._web import ROUTE as CODER_ROUTE
+from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
 from ._config import LOGO_TYPES, AppConfig, AppsError, resolve_config
 from ._gallery import GalleryEntry, gallery_entries, render_gallery
 from ._kernels import (
@@ -244,9 +249,21 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
         settings.update(self.extra_settings)
         return settings
 
+    def coder_url(self) -> str:
+        """Where this server's kernels reach the reply coder it hosts."""
+        ip = self.ip if self.ip not in ("", "0.0.0.0", "::", "localhost") else "127.0.0.1"
+        host = f"[{ip}]" if ":" in ip else ip
+        return f"http://{host}:{self.port}{self.server_url.rstrip('/')}/courseware/{CODER_ROUTE}"
+
     def init_handlers(self) -> list[Any]:
         handlers: list[Any] = super().init_handlers()
         url = self.server_url.rstrip("/")
+        # One reply coder for every kernel of this server (never loaded in a kernel): kernels
+        # inherit its address and token; the port is final only once the loop runs.
+        coder_token = advertise(self.coder_url())
+        tornado.ioloop.IOLoop.current().add_callback(
+            lambda: readvertise(self.coder_url(), coder_token)
+        )
         voila_conf = {
             "template_paths": self.template_paths,
             "config": self.config,
@@ -257,6 +274,11 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             (url + "/courseware/static/(.*)", CoursewareStaticHandler, {"path": str(STATIC)}),
             (url + "/courseware/brand/logo", LogoHandler),
             (url + "/courseware/api/status", StatusHandler),
+            (
+                url + "/courseware/" + CODER_ROUTE,
+                TokenCodeHandler,
+                {"host": shared_host(), "token": coder_token},
+            ),
             (url_path_join(self.server_url, r"/voila/render/(.*)"), ModuleHandler, voila_conf),
             (
                 url_path_join(self.server_url, r"/voila/api/shutdown/" + _kernel_id_regex),

@@ -136,17 +136,43 @@ class ResponseChoiceAttempt(Attempt):
         return None if self.picked is None else self.spec.options[self.picked]
 
 
+def coded_value(value: Any, reply: str) -> dict[str, Any]:
+    """Check a stored reply coding (the coder's wire format) against the reply it is about.
+
+    Evidence must be words of that reply, so a coding can never put words in a learner's mouth.
+    """
+    from ..feedback._types import Coding  # light: plain dataclasses, no model
+
+    if not isinstance(value, Mapping):
+        raise NotAllowed("expected a coding (the reply coder's wire format)")
+    try:
+        coding = Coding.from_dict(value)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise NotAllowed(f"not a coding: {exc}") from None
+    for result in (*coding.codes, *coding.unsure):
+        for e in result.evidence:
+            if not (0 <= e.start <= e.end <= len(reply) and reply[e.start : e.end] == e.text):
+                raise NotAllowed(f"evidence for {result.code} is not words of the reply")
+    return coding.to_dict()
+
+
 class ComposeAttempt(Attempt):
-    """Write a reply (drafts autosave), submit it, code it against the offered tags, then review."""
+    """Write a reply (drafts autosave), submit it, code it against the offered tags, then review.
+
+    ``compose.coded`` keeps the automatic coding of the submitted reply (at most one), whenever
+    the coder was reachable; the exercise never waits for it.
+    """
 
     prefix = "compose."
     DRAFT, SUBMIT, CODE = "compose.draft", "compose.submit", "compose.code"
+    CODED = "compose.coded"
 
     def __init__(self, spec: ComposeResponseSpec) -> None:
         self.spec = spec
         self.text = ""
         self.submitted = False
         self.codes: list[str] | None = None
+        self.coding: dict[str, Any] | None = None
 
     @property
     def stage(self) -> str:
@@ -180,6 +206,13 @@ class ComposeAttempt(Attempt):
                 raise NotAllowed(f"{unknown[0]!r} is not one of the codes offered")
             self.codes = [c for c in offered if c in codes]
             return {"codes": self.codes}
+        if kind == self.CODED:
+            if not self.submitted:
+                raise NotAllowed("only a submitted reply is coded")
+            if self.coding is not None:
+                raise NotAllowed("the reply is already coded")
+            self.coding = coded_value(value, self.text)
+            return self.coding
         raise NotAllowed(f"unknown action {kind!r}")
 
     @property

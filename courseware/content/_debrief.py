@@ -37,6 +37,10 @@ class DebriefStep:
     matched_expert: bool | None
     opportunity: str | None
     opportunity_taken: bool | None
+    written: str | None = None
+    """Write first: what the learner wrote at this node before choosing."""
+    written_codes: tuple[str, ...] | None = None
+    """The reply coder's codes for it (None: not coded, e.g. the coder was unavailable)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,10 @@ def build_debrief(walk: Walk) -> Debrief:
         experts = [c for c in node.choices if c.expert]
         taken = takes_opportunity(choice.techniques) if node.opportunity else None
         title, _ = vignette.rules.text(state)
+        reply = walk.written.get(number - 1)
+        codes = None
+        if reply is not None and reply.coding is not None:
+            codes = tuple(str(c["code"]) for c in reply.coding.get("codes", []))
         steps.append(
             DebriefStep(
                 number=number,
@@ -105,6 +113,8 @@ def build_debrief(walk: Walk) -> Debrief:
                 matched_expert=choice.expert if experts else None,
                 opportunity=node.opportunity,
                 opportunity_taken=taken,
+                written=reply.text if reply is not None else None,
+                written_codes=codes,
             )
         )
     expert = vignette.expert_path()

@@ -205,7 +205,9 @@ class Node(Data):
 
     ``opportunity`` describes the empathic opportunity the patient offers here (Suchman's cue), so
     the debrief can count it as taken or missed; ``techniques`` tags what the story's clinician
-    does at this node (in perspective mode, what the learner experiences).
+    does at this node (in perspective mode, what the learner experiences). ``compose_first: true``
+    (write first): the learner writes what they would say, sees the reply coder's feedback, and
+    only then sees the choices.
     """
 
     text: Text
@@ -215,6 +217,7 @@ class Node(Data):
     variants: list[Variant] = field(default_factory=list)
     opportunity: str | None = None
     techniques: list[TechniqueTag] = field(default_factory=list)
+    compose_first: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,11 @@ from ._vignette import ChoiceNotOffered, Vignette, Walk
 
 STEP = "vignette.step"
 RESTART = "vignette.restart"
+DRAFT = "vignette.draft"
+WRITE = "vignette.write"
+CODED = "vignette.coded"
+"""Write first: ``{"node", "text"}`` (autosaved draft), ``{"node", "text", "words"}`` (the reply,
+submitted before choosing), ``{"node", "coding"}`` (the reply coder's wire format)."""
 log = logging.getLogger(__name__)
 
 
@@ -29,15 +34,24 @@ class Recorded(Protocol):
 
 
 def replay_walk(vignette: Vignette, events: Iterable[Recorded]) -> Walk:
-    """Rebuild a learner's walk from their stored events, oldest first."""
+    """Rebuild a learner's walk from their stored events, oldest first (written replies too)."""
     walk = vignette.walk()
     for event in events:
         if event.kind == RESTART:
             walk.restart()
-        elif event.kind == STEP:
-            value = event.value
-            try:
+            continue
+        value = event.value
+        try:
+            if event.kind == STEP:
                 walk.choose(int(value["choice"]), at=str(value["node"]))
-            except (ChoiceNotOffered, KeyError, TypeError, ValueError):
-                log.warning("ignoring a stored step that the vignette no longer allows: %r", value)
+            elif event.kind == DRAFT:
+                walk.draft(value["text"], at=str(value["node"]))
+            elif event.kind == WRITE:
+                walk.write(value["text"], at=str(value["node"]))
+            elif event.kind == CODED:
+                walk.code_reply(value["coding"], at=str(value["node"]))
+        except (ChoiceNotOffered, KeyError, TypeError, ValueError):
+            log.warning(
+                "ignoring a stored %s the vignette no longer allows: %.200r", event.kind, value
+            )
     return walk

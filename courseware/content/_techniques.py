@@ -82,6 +82,14 @@ _TABLE = [
         "solves before understanding",
         blocking=True,
     ),
+    Technique("minimising", "other", "Minimising", "makes the concern smaller", blocking=True),
+    Technique(
+        "false-understanding",
+        "other",
+        "False understanding",
+        "claims to know exactly how the patient feels",
+        blocking=True,
+    ),
 ]
 
 TECHNIQUES: dict[str, Technique] = {t.tag: t for t in _TABLE}

@@ -8,8 +8,9 @@ not allow.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ._debrief import Debrief, build_debrief
 from ._engine import ExpertPath, Rules, State, expert_path, graph_reachable, lint_names, lint_states
@@ -17,6 +18,15 @@ from ._errors import ContentError, Problem
 from ._models import Choice, Node, VignetteSpec
 from ._schema import load_validated
 from ._yaml import YamlDocument
+
+
+@dataclass(frozen=True)
+class WrittenReply:
+    """What the learner wrote at a write-first node before choosing, and its coding, if any."""
+
+    node: str
+    text: str
+    coding: dict[str, Any] | None = None
 
 
 class ChoiceNotOffered(ValueError):
@@ -87,6 +97,12 @@ class Walk:
         self.vignette = vignette
         self.steps: list[Step] = []
         self.states: list[State] = [vignette.rules.initial()]
+        self.written: dict[int, WrittenReply] = {}
+        """Replies written at write-first nodes, by position in the path (0 = the start)."""
+        self.drafts: dict[int, str] = {}
+        self.enforce_writing = False
+        """Whether a write-first node's choices wait for a written reply (on for a learner's live
+        walk; off when replaying runs stored before the author turned writing on)."""
         for step in steps:
             self.choose(step.choice, at=step.node)
 
@@ -129,6 +145,60 @@ class Walk:
         """Choices the learner can take now (their conditions hold), with indices in the file."""
         return self.vignette.rules.offered(self.state)
 
+    @property
+    def awaiting_reply(self) -> bool:
+        """At a write-first node with nothing written on this visit: write before choosing."""
+        return self.node.compose_first and not self.finished and len(self.steps) not in self.written
+
+    @property
+    def reply(self) -> WrittenReply | None:
+        """The reply written at the current node on this visit, if any."""
+        return self.written.get(len(self.steps))
+
+    def _writing_at(self, at: str) -> int:
+        if at != self.node_id:
+            raise ChoiceNotOffered(f"the learner is at {self.node_id!r}, not {at!r}")
+        if not self.node.compose_first or self.finished:
+            raise ChoiceNotOffered(f"{at!r} does not ask the learner to write first")
+        return len(self.steps)
+
+    def draft(self, text: str, *, at: str) -> str:
+        """Keep an unsubmitted draft of the reply at ``at``; refused once it is submitted."""
+        position = self._writing_at(at)
+        if position in self.written:
+            raise ChoiceNotOffered("the reply here is submitted and locked")
+        self.drafts[position] = _reply_text(text)
+        return self.drafts[position]
+
+    def write(self, text: str, *, at: str) -> WrittenReply:
+        """Submit the reply written at ``at`` (once per visit); the choices are offered after it."""
+        position = self._writing_at(at)
+        if position in self.written:
+            raise ChoiceNotOffered("the reply here is submitted and locked")
+        text = _reply_text(text)
+        if not text.strip():
+            raise ChoiceNotOffered("write what you would say before submitting")
+        self.written[position] = WrittenReply(at, text)
+        self.drafts.pop(position, None)
+        return self.written[position]
+
+    def code_reply(self, coding: Any, *, at: str) -> WrittenReply:
+        """Keep the reply coder's result for the reply written at ``at`` (once)."""
+        from ._attempts import NotAllowed, coded_value
+
+        position = self._writing_at(at)
+        written = self.written.get(position)
+        if written is None:
+            raise ChoiceNotOffered("only a submitted reply is coded")
+        if written.coding is not None:
+            raise ChoiceNotOffered("the reply here is already coded")
+        try:
+            checked = coded_value(coding, written.text)
+        except NotAllowed as exc:
+            raise ChoiceNotOffered(str(exc)) from None
+        self.written[position] = replace(written, coding=checked)
+        return self.written[position]
+
     def choose(self, index: int, *, at: str | None = None) -> Step:
         """Take choice ``index`` at the current node; ``at`` guards against stale or forged clicks."""
         if at is not None and at != self.node_id:
@@ -137,6 +207,8 @@ class Walk:
             raise ChoiceNotOffered(f"choice {index!r} is not a choice number")
         if index not in dict(self.offered()):
             raise ChoiceNotOffered(f"choice {index} is not offered at {self.node_id!r}")
+        if self.enforce_writing and self.awaiting_reply:
+            raise ChoiceNotOffered(f"write what you would say at {self.node_id!r} first")
         after = self.vignette.rules.after(self.state, index)
         step = Step(self.node_id, index, after.node)
         self.steps.append(step)
@@ -146,10 +218,22 @@ class Walk:
     def restart(self) -> None:
         self.steps.clear()
         del self.states[1:]
+        self.written.clear()
+        self.drafts.clear()
 
     def debrief(self) -> Debrief:
         """The end-of-case summary: path against the expert's, opportunities, counters."""
         return build_debrief(self)
+
+
+def _reply_text(text: Any) -> str:
+    from ._attempts import MAX_TEXT
+
+    if not isinstance(text, str):
+        raise ChoiceNotOffered("a reply is text")
+    if len(text) > MAX_TEXT:
+        raise ChoiceNotOffered(f"text longer than {MAX_TEXT} characters")
+    return text
 
 
 def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[Problem]:
@@ -174,6 +258,21 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
         if not node.end and not node.choices:
             problems.append(
                 problem(["nodes", node_id], f"node {node_id!r} has no choices and is not an ending")
+            )
+        if node.compose_first and (node.end or len(node.choices) < 2):
+            problems.append(
+                problem(
+                    ["nodes", node_id, "compose_first"],
+                    "compose_first (write first) needs a node with at least two choices",
+                )
+            )
+        if node.compose_first and spec.perspective is not None:
+            problems.append(
+                problem(
+                    ["nodes", node_id, "compose_first"],
+                    "compose_first is for cases where the learner plays the clinician, not "
+                    f"perspective mode (the learner is {spec.perspective.character})",
+                )
             )
         for i, choice in enumerate(node.choices):
             if choice.to not in spec.nodes:

@@ -21,6 +21,7 @@ __all__ = [
     "NURSE_CODES",
     "SCHEMA",
     "CodeResult",
+    "CoderUnavailable",
     "Coding",
     "Evidence",
     "provides_space",
@@ -30,6 +31,11 @@ NURSE_CODES = ("naming", "understanding", "respecting", "supporting", "exploring
 BLOCKING = ("reassurance", "advice", "switching", "minimising", "false_understanding")
 CODES = NURSE_CODES + BLOCKING
 SCHEMA = 1  # version of the wire format below (Coding.to_dict)
+
+
+class CoderUnavailable(Exception):
+    """The coder cannot run here (its model package is missing or unreadable); the message says
+    how to install it. Hosts catch it and tell the learner automatic feedback is unavailable."""
 
 
 def provides_space(codes: Iterable[str]) -> bool:

@@ -25,6 +25,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.http1connection import HTTP1Connection
 
+from ..feedback._web import CodeEndpoint, CoderHost, shared_host
 from ..store._service import (
     BIGINT_MAX,
     MAX_BATCH,
@@ -160,6 +161,8 @@ class ServiceState:
     course_modules: dict[str, frozenset[str]] = field(default_factory=dict)
     """Modules of each course, by the course's learner group (``nbgrader-<course>``): a read
     through that group sees only those modules' events. A course not listed: any module."""
+    coder: CoderHost | None = None
+    """The reply coder's host (None: the process's shared one, loaded on first use)."""
 
 
 def visible_to_others(
@@ -753,6 +756,27 @@ class CohortPageHandler(APIHandler):
         self.finish(cohort_page(group, members, visible))
 
 
+class FeedbackCodeHandler(APIHandler, CodeEndpoint):
+    """``POST /api/feedback/code {"statement", "reply"}``: the reply coder for every learner's
+    kernel on the hub (one model in this service; see :mod:`courseware.feedback._web`)."""
+
+    def initialize(self, state: ServiceState) -> None:
+        super().initialize(state)
+        self.host = state.coder if state.coder is not None else shared_host()
+
+    def authorised(self) -> bool:
+        return self.perms.learner
+
+    def get(self) -> None:
+        self.warm()
+
+    def request_body(self) -> bytes:
+        return bytes(self._body)  # APIHandler streams the body in (after its size check)
+
+    async def post(self) -> None:
+        await self.answer()
+
+
 ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("api/health", HealthHandler),
     ("api/me", MeHandler),
@@ -765,6 +789,7 @@ ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     (r"api/polls/(\d+)/close", PollCloseHandler),
     (r"api/polls/(\d+)/results", PollResultsHandler),
     (r"cohort/([^/]+)", CohortPageHandler),
+    ("api/feedback/code", FeedbackCodeHandler),
 ]
 """Every endpoint, relative to the service prefix (the 403 test walks this list)."""
 

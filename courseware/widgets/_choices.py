@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import ipywidgets as w
 
 from ..content import describe_techniques
-from ..content._attempts import ComposeAttempt, ResponseChoiceAttempt
+from ..content._attempts import ComposeAttempt, NotAllowed, ResponseChoiceAttempt
 from ..content._exercises import ComposeResponseSpec, ResponseChoiceSpec
+from ..feedback._client import UNAVAILABLE_MESSAGE as UNAVAILABLE
+from ..feedback._client import warm_coder
+from ..feedback._types import Coding
 from ._autosave import Autosave
+from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, markdown, status, tags
 from ._exercise import ExerciseView, disclosure, quote
+
+log = logging.getLogger(__name__)
 
 
 def _verdict(best: bool) -> str:
@@ -92,8 +100,10 @@ class ResponseChoice(ExerciseView):
 
 
 class ComposeResponse(ExerciseView):
-    """Write your own reply; submit it; code it against NURSE (self-assessment); then compare it
-    with model replies. Each stage is locked once saved."""
+    """Write your own reply; submit it; code it against NURSE (self-assessment); then see what the
+    reply coder found, beside your own coding, and the model replies. Each stage is locked once
+    saved. The coder runs in the server, never in this kernel; if it cannot be reached the
+    learner is told so and carries on."""
 
     spec: ComposeResponseSpec
     attempt: ComposeAttempt
@@ -104,6 +114,8 @@ class ComposeResponse(ExerciseView):
         self.autosave_delay = autosave_delay
         self.autosave = Autosave(self._save_draft, lambda: self.autosave_delay)
         super().__init__(spec, context, ComposeAttempt(spec))
+        if self.attempt.coding is None:
+            warm_coder()  # the server loads its model while the learner writes
 
     def build(self) -> list[Any]:
         from ..content import TECHNIQUES
@@ -141,6 +153,8 @@ class ComposeResponse(ExerciseView):
         )
         self.code_button.on_click(lambda _: self.code())
         self.coding = w.VBox([self.code_intro, *self.code_boxes.values(), self.code_button])
+        self.auto = w.HTML()
+        self.unavailable: str | None = None
         self.replies = w.HTML()
         self.reveal = disclosure("Show the model replies", "Hide the model replies", self.replies)
         self.reveal.layout.visibility = "hidden"
@@ -151,9 +165,28 @@ class ComposeResponse(ExerciseView):
             self.submit_button,
             self.status,
             self.coding,
+            self.auto,
             self.reveal,
             self.replies,
         ]
+
+    def redraw(self) -> None:
+        # a reply coded before the page was closed shows again; one never coded is coded now
+        if self.attempt.stage == "review" and self.attempt.coding is None and not self.unavailable:
+            self.request_coding()
+        super().redraw()
+
+    def request_coding(self) -> None:
+        """Code the submitted reply on the server and keep the result (``compose.coded``)."""
+        coding, self.unavailable = auto_code(self.spec.statement, self.attempt.text)
+        if coding is not None:
+            try:
+                stored = self.attempt.apply(ComposeAttempt.CODED, coding, time.time())
+            except NotAllowed as exc:
+                log.warning("the coder's answer was refused: %s", exc)
+                self.unavailable = UNAVAILABLE
+                return
+            self.context.record(self.item, ComposeAttempt.CODED, stored)
 
     def _typed(self, _change: dict[str, Any]) -> None:
         if self.attempt.stage == "write":
@@ -197,7 +230,17 @@ class ComposeResponse(ExerciseView):
         }
         self.status.value = status(messages[stage])
         if stage != "review":
+            self.auto.value = ""
             return
+        if self.attempt.coding is not None:
+            self.auto.value = coding_html(
+                self.attempt.text,
+                Coding.from_dict(self.attempt.coding),
+                self_codes=self.attempt.codes or [],
+                offered=self.spec.codes,
+            )
+        else:
+            self.auto.value = unavailable_html(self.unavailable or UNAVAILABLE)
         mine = describe_techniques(self.attempt.codes or []) or "none of the listed techniques"
         replies = "".join(
             f"<li><p>“{escape(r.text)}” {tags(r.techniques)}</p>"

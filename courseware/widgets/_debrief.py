@@ -83,6 +83,16 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
+def _written_codes(codes: tuple[str, ...] | None) -> str:
+    from ..feedback._words import CODE_TITLES
+
+    if codes is None:
+        return "Your words were not coded automatically (the coder was unavailable)."
+    if not codes:
+        return "The coder found none of the ten codes in your words."
+    return "The coder found: " + ", ".join(CODE_TITLES.get(c, c) for c in codes) + "."
+
+
 def debrief_html(debrief: Debrief) -> str:
     """The end-of-case debrief: path against the expert's, opportunities, counters, a prompt."""
     out = ["<section class='cw-debrief' aria-label='Debrief'><h4 class='cw-heading'>Debrief</h4>"]
@@ -123,6 +133,18 @@ def debrief_html(debrief: Debrief) -> str:
             "<th scope='col'>Step</th><th scope='col'>Where</th><th scope='col'>You chose</th>"
             "<th scope='col'>Expert's choice?</th><th scope='col'>Cue taken up?</th>"
             f"<th scope='col'>Expert comment</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    written = [s for s in debrief.steps if s.written is not None]
+    if written:
+        items = "".join(
+            f"<li><p><strong>{escape(s.node_title)}.</strong> You wrote: "
+            f"<q class='cw-written'>{escape(s.written or '')}</q></p>"
+            f"<p>Then you chose: “{escape(s.label)}” {tags(s.techniques)}</p>"
+            f"<p>{escape(_written_codes(s.written_codes))}</p></li>"
+            for s in written
+        )
+        out.append(
+            f"<p>Your own words beside your choices:</p><ul class='cw-written-list'>{items}</ul>"
         )
     if debrief.trajectory:
         lines = "".join(

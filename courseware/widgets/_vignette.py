@@ -7,14 +7,21 @@ messages, disabled or not) changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
 from typing import Any
 
 import ipywidgets as w
 
 from ..content import ChoiceNotOffered, Step, Vignette, Walk
-from ..content._runs import RESTART, STEP, replay_walk
-from ._common import Context, escape, focus_soon, heading, markdown
+from ..content._attempts import words
+from ..content._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
+from ..feedback._client import warm_coder
+from ..feedback._types import Coding
+from ._autosave import Autosave
+from ._coding import auto_code, coding_html, unavailable_html
+from ._common import Context, escape, focus_soon, heading, markdown, status
 from ._debrief import counters_html, debrief_html, feedback_html, perspective_html
 from ._exercise import disclosure
 
@@ -22,8 +29,19 @@ log = logging.getLogger(__name__)
 
 
 def restore_walk(vignette: Vignette, context: Context) -> Walk:
-    """Rebuild a learner's walk from stored events since their last restart."""
-    return replay_walk(vignette, context.history(vignette.id, "vignette."))
+    """Rebuild a learner's walk from stored events since their last restart; from here on a
+    write-first node waits for the learner's words."""
+    walk = replay_walk(vignette, context.history(vignette.id, "vignette."))
+    walk.enforce_writing = True
+    return walk
+
+
+def shuffled(items: list[Any], *seed: str) -> list[Any]:
+    """The same order every time for the same learner and node (a reload does not reshuffle)."""
+    key = hashlib.sha256("\0".join(seed).encode()).digest()
+    ordered = list(items)
+    random.Random(key).shuffle(ordered)
+    return ordered
 
 
 class VignetteView(w.VBox):  # type: ignore[misc]
@@ -31,10 +49,36 @@ class VignetteView(w.VBox):  # type: ignore[misc]
     author shows, a debrief at an ending, and restart. Perspective vignettes say whose shoes the
     learner is in."""
 
-    def __init__(self, vignette: Vignette, context: Context) -> None:
+    def __init__(
+        self, vignette: Vignette, context: Context, *, autosave_delay: float = 0.8
+    ) -> None:
         self.vignette = vignette
         self.context = context
         self.walk = restore_walk(vignette, context)
+        self.autosave_delay = autosave_delay
+        self.autosave = Autosave(self._save_draft, lambda: self.autosave_delay)
+        self.unavailable: str | None = None
+        self.write_intro = w.HTML(
+            "<p><strong>Write first.</strong> Before you see the options, write the words you "
+            "would say now. You will then see what your words do, and choose.</p>"
+        )
+        self.reply_box = w.Textarea(
+            description="What would you say next? Write the words you would use.",
+            placeholder="Write the words you would say.",
+            layout=w.Layout(width="100%", height="6em"),
+            continuous_update=True,
+        )
+        self.reply_box.add_class("cw-stack")
+        self.reply_box.observe(self._typed, names="value")
+        self.reply_submit = w.Button(
+            description="Submit my reply", tooltip="Submit my reply, then see the options"
+        )
+        self.reply_submit.on_click(lambda _: self.write())
+        self.reply_status = w.HTML()
+        self.reply_feedback = w.HTML()
+        self.writing = w.VBox(
+            [self.write_intro, self.reply_box, self.reply_submit, self.reply_status]
+        )
         self.title = w.HTML(heading(vignette.title))
         self.perspective = w.HTML(perspective_html(vignette))
         self.counters = w.HTML()
@@ -56,6 +100,8 @@ class VignetteView(w.VBox):  # type: ignore[misc]
                 self.counters,
                 self.feedback,
                 self.scene,
+                self.writing,
+                self.reply_feedback,
                 self.choices,
                 self.debrief_button,
                 self.debrief,
@@ -64,6 +110,8 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         )
         self.add_class("cw-vignette")
         self._render()
+        if any(node.compose_first for node in vignette.spec.nodes.values()):
+            warm_coder()  # the server loads its model before the learner's words arrive
 
     @property
     def last_feedback(self) -> str | None:
@@ -86,6 +134,62 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         self._focus_new_content()
         return step
 
+    def _typed(self, _change: dict[str, Any]) -> None:
+        if self.walk.awaiting_reply:
+            self.autosave.touch()
+
+    def _save_draft(self) -> None:
+        at = self.walk.node_id
+        if not self.walk.awaiting_reply:
+            return
+        if self.reply_box.value == self.walk.drafts.get(len(self.walk.steps), ""):
+            return
+        try:
+            text = self.walk.draft(self.reply_box.value, at=at)
+        except ChoiceNotOffered as exc:
+            log.warning("refused a draft: %s", exc)
+            return
+        self.context.record(self.vignette.id, DRAFT, {"node": at, "text": text})
+
+    def write(self) -> bool:
+        """Submit the reply written at a write-first node, have it coded, then offer the choices.
+
+        The reply is kept even if the coder cannot be reached: the learner is told, and goes on.
+        """
+        self.autosave.flush()
+        at = self.walk.node_id
+        try:
+            written = self.walk.write(self.reply_box.value, at=at)
+        except ChoiceNotOffered as exc:
+            log.warning("refused a reply: %s", exc)
+            self.reply_status.value = status(str(exc)[:1].upper() + str(exc)[1:] + ".")
+            return False
+        self.context.record(
+            self.vignette.id,
+            WRITE,
+            {"node": at, "text": written.text, "words": words(written.text)},
+        )
+        self._code_reply()
+        self._render()
+        focus_soon(self.choices.children[0] if self.choices.children else self.reply_box)
+        return True
+
+    def _code_reply(self) -> None:
+        reply = self.walk.reply
+        if reply is None or reply.coding is not None:
+            return
+        _, statement = self.walk.text
+        coding, self.unavailable = auto_code(statement, reply.text)
+        if coding is None:
+            return
+        at = self.walk.node_id
+        try:
+            self.walk.code_reply(coding, at=at)
+        except ChoiceNotOffered as exc:
+            log.warning("the coder's answer was refused: %s", exc)
+            return
+        self.context.record(self.vignette.id, CODED, {"node": at, "coding": coding})
+
     def restart(self) -> None:
         self.walk.restart()
         self.context.record(self.vignette.id, RESTART, {})
@@ -95,8 +199,46 @@ class VignetteView(w.VBox):  # type: ignore[misc]
     def _focus_new_content(self) -> None:
         if self.walk.finished:
             focus_soon(self.debrief_button)
+        elif self.walk.awaiting_reply:
+            focus_soon(self.reply_box)
         elif self.choices.children:
             focus_soon(self.choices.children[0])
+
+    def _render_writing(self) -> None:
+        walk = self.walk
+        at_write_first = walk.node.compose_first and not walk.finished
+        self.writing.layout.display = None if at_write_first else "none"
+        self.reply_feedback.layout.display = None if at_write_first else "none"
+        if not at_write_first:
+            self.reply_feedback.value = ""
+            return
+        reply = walk.reply
+        if reply is None:
+            draft = walk.drafts.get(len(walk.steps), "")
+            if self.reply_box.value != draft and not self.autosave.pending:
+                self.reply_box.value = draft
+            self.reply_box.disabled = self.reply_submit.disabled = False
+            self.reply_submit.layout.display = None
+            self.reply_status.value = status(
+                "Your draft saves as you type. Submit it to see the options."
+            )
+            self.reply_feedback.value = ""
+            return
+        if self.reply_box.value != reply.text:
+            self.reply_box.value = reply.text
+        self.reply_box.disabled = self.reply_submit.disabled = True
+        self.reply_submit.layout.display = "none"
+        self.reply_status.value = status("Your reply is saved. Now choose what you would do.")
+        if reply.coding is None and not self.unavailable:
+            self._code_reply()
+            reply = walk.reply or reply
+        if reply.coding is not None:
+            self.reply_feedback.value = coding_html(reply.text, Coding.from_dict(reply.coding))
+        else:
+            self.reply_feedback.value = unavailable_html(
+                "Automatic feedback is unavailable right now. Your reply is saved; choose what "
+                "you would do, and the debrief will show your words beside your choices."
+            )
 
     def _render(self) -> None:
         node_id = self.walk.node_id
@@ -113,10 +255,16 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         )
         self.counters.value = counters_html(self.vignette, self.walk)
         self.feedback.value = feedback_html(self.vignette, self.walk)
+        self._render_writing()
         for old in self.choices.children:
             old.close()
         buttons: list[Any] = []
-        for index, choice in self.walk.offered():
+        offered = self.walk.offered()
+        if node.compose_first:  # after writing, the options come in an order that hints nothing
+            offered = shuffled(offered, self.context.learner, self.vignette.id, node_id)
+        if self.walk.awaiting_reply:
+            offered = []
+        for index, choice in offered:
             button = w.Button(
                 description=choice.label,
                 tooltip=choice.label,

@@ -81,22 +81,55 @@
     lastQuestion = q.id; lastTotal = r.total;
   }
 
+  // The moderation queue, grouped by what the reply coder found in each answer; the codes are
+  // words next to the answer (never colour alone).
   function renderQueue(state) {
-    var list = $("cw-queue");
-    list.textContent = "";
+    var box = $("cw-queue");
+    box.textContent = "";
     $("cw-queue-empty").hidden = state.queue.length > 0;
-    state.queue.forEach(function (item) {
-      var li = el("li");
-      li.appendChild(el("span", { "class": "cw-text" }, item.text));
-      var actions = el("span", { "class": "cw-actions" });
-      var yes = el("button", { type: "button", "aria-label": "Approve: " + item.text }, "Approve");
-      var no = el("button", { type: "button", "class": "cw-secondary", "aria-label": "Reject: " + item.text }, "Reject");
-      yes.addEventListener("click", function () { send({ type: "approve", answer: item.id }); });
-      no.addEventListener("click", function () { send({ type: "reject", answer: item.id }); });
-      actions.appendChild(yes); actions.appendChild(no);
-      li.appendChild(actions);
-      list.appendChild(li);
+    (state.groups || []).forEach(function (group) {
+      var count = plural(group.answers.length, "answer", "answers");
+      box.appendChild(el("h3", { "class": "cw-code-group" }, group.title + " (" + count + ")"));
+      var list = el("ul", { "class": "cw-texts" });
+      group.answers.forEach(function (item) {
+        var li = el("li");
+        li.appendChild(el("span", { "class": "cw-text" }, item.text));
+        if (item.codes.length) {
+          li.appendChild(el("span", { "class": "cw-meta cw-codes" }, " Codes: " + item.codes.join(", ") + "."));
+        }
+        var actions = el("span", { "class": "cw-actions" });
+        var yes = el("button", { type: "button", "aria-label": "Approve: " + item.text }, "Approve");
+        var no = el("button", { type: "button", "class": "cw-secondary", "aria-label": "Reject: " + item.text }, "Reject");
+        yes.addEventListener("click", function () { send({ type: "approve", answer: item.id }); });
+        no.addEventListener("click", function () { send({ type: "reject", answer: item.id }); });
+        actions.appendChild(yes); actions.appendChild(no);
+        li.appendChild(actions);
+        list.appendChild(li);
+      });
+      box.appendChild(list);
     });
+    renderCodeSummary(state);
+  }
+
+  // "Most of you explored; few named the fear": how many answers carry each code (all answers to
+  // the question, moderated or not), once enough people have answered.
+  function renderCodeSummary(state) {
+    var box = $("cw-code-summary"), c = state.codes;
+    box.textContent = "";
+    if (!c) { return; }
+    box.appendChild(el("h3", {}, "What the written answers do"));
+    if (!c.counts.length) {
+      box.appendChild(el("p", {}, c.coded ? "The coder found none of the ten codes so far." : "Not coded yet."));
+      return;
+    }
+    var list = el("ul", { id: "cw-code-counts" });
+    c.counts.forEach(function (item) {
+      list.appendChild(el("li", {}, item.title + ": " + item.count + " of " + c.coded + " coded answers"));
+    });
+    box.appendChild(list);
+    if (c.coded < c.total) {
+      box.appendChild(el("p", { "class": "cw-note" }, (c.total - c.coded) + " not coded (yet)."));
+    }
   }
 
   function render(state) {
