@@ -7,8 +7,10 @@ groups and learner environment.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ._roles import (
@@ -23,6 +25,16 @@ from ._roles import (
 )
 
 __all__ = ["configure_hub"]
+
+LEARNER_JUPYTER_CONFIG = Path(__file__).parent / "learner-jupyter"
+"""Jupyter config for learners' servers: nbgrader's author tools and JupyterLab's news pop-up off
+(``labconfig/page_config.json``), no news or update checks (``jupyter_server_config.d``)."""
+
+
+def learner_config_path(existing: str = "") -> str:
+    """``JUPYTER_CONFIG_PATH`` for learners' servers: the folders already set, then ours."""
+    folders = [*filter(None, existing.split(os.pathsep)), str(LEARNER_JUPYTER_CONFIG)]
+    return os.pathsep.join(dict.fromkeys(folders))
 
 
 def _existing(value: Any, kind: type) -> Any:
@@ -80,8 +92,15 @@ def configure_hub(
             "display": False,
         },
     ]
-    # Learners' kernels reach the service with their own hub token, never the database URL.
+    # Learners' kernels reach the service with their own hub token, never the database URL;
+    # their JupyterLab leaves out nbgrader's author tools (tutors grade in the formgrader services,
+    # which are not spawned and so keep them).
+    environment = _existing(c.Spawner.environment, dict)
+    config_path = environment.get("JUPYTER_CONFIG_PATH")
     c.Spawner.environment = {
-        **_existing(c.Spawner.environment, dict),
+        **environment,
         "COURSEWARE_STORE": f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/",
+        "JUPYTER_CONFIG_PATH": learner_config_path(
+            config_path if isinstance(config_path, str) else ""
+        ),
     }
