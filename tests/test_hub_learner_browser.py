@@ -167,8 +167,7 @@ def test_jupyterlab_offers_the_app_and_hides_code_and_author_tools(
     opener = page.get_by_role("link", name="Open this module as an app")
     expect(opener).to_be_visible()
     expect(opener).to_have_attribute("href", f"/hub/user-redirect/courseware/module/{MODULE}")
-    code = page.locator(".jp-CodeCell")
-    assert code.count() >= 5
+    assert page.locator(".jp-CodeCell").count() >= 2  # JupyterLab draws the cells in view
     expect(page.locator(".jp-CodeCell .cm-content:visible")).to_have_count(0)
     expect(page.locator(".jp-CodeCell .jp-Placeholder-content").first).to_be_visible()
     # nbgrader's author tools are not there (learners keep their assignment list)
