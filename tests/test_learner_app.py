@@ -309,3 +309,6 @@ def test_learner_servers_get_the_config_folder_merged_with_what_is_set() -> None
     fresh = Config()
     configure_hub(fresh, courses=["c"], database_url="sqlite:///x.sqlite")
     assert fresh.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(LEARNER_JUPYTER_CONFIG)
+    image = Config()  # learners' servers from another image (Kubernetes): the path there
+    configure_hub(image, courses=["c"], database_url="sqlite:///x", learner_config="/srv/lj")
+    assert image.Spawner.environment["JUPYTER_CONFIG_PATH"] == "/srv/lj"

@@ -31,9 +31,9 @@ LEARNER_JUPYTER_CONFIG = Path(__file__).parent / "learner-jupyter"
 (``labconfig/page_config.json``), no news or update checks (``jupyter_server_config.d``)."""
 
 
-def learner_config_path(existing: str = "") -> str:
+def learner_config_path(existing: str = "", ours: str | Path = LEARNER_JUPYTER_CONFIG) -> str:
     """``JUPYTER_CONFIG_PATH`` for learners' servers: the folders already set, then ours."""
-    folders = [*filter(None, existing.split(os.pathsep)), str(LEARNER_JUPYTER_CONFIG)]
+    folders = [*filter(None, existing.split(os.pathsep)), str(ours)]
     return os.pathsep.join(dict.fromkeys(folders))
 
 
@@ -52,6 +52,7 @@ def configure_hub(
     min_group_size: int = 5,
     python: str = sys.executable,
     groups: bool = True,
+    learner_config: str | Path | None = LEARNER_JUPYTER_CONFIG,
 ) -> None:
     """Add the courseware service, its scopes and roles, and the learners' store to ``c``.
 
@@ -59,6 +60,8 @@ def configure_hub(
     ``http://hub:10101`` on Kubernetes, where it must listen on ``bind_ip="0.0.0.0"``). The
     database URL goes only into the service's own environment. ``groups=False`` leaves group
     creation to the authenticator (JupyterHub refuses ``load_groups`` with ``manage_groups``).
+    ``learner_config`` is :data:`LEARNER_JUPYTER_CONFIG` as learners' servers see it (another path
+    when they run from another image, as on Kubernetes; ``None`` adds nothing).
     """
     courses = list(courses)
     c.JupyterHub.custom_scopes = {**_existing(c.JupyterHub.custom_scopes, dict), **CUSTOM_SCOPES}
@@ -97,10 +100,11 @@ def configure_hub(
     # which are not spawned and so keep them).
     environment = _existing(c.Spawner.environment, dict)
     config_path = environment.get("JUPYTER_CONFIG_PATH")
-    c.Spawner.environment = {
-        **environment,
-        "COURSEWARE_STORE": f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/",
-        "JUPYTER_CONFIG_PATH": learner_config_path(
-            config_path if isinstance(config_path, str) else ""
-        ),
-    }
+    environment["COURSEWARE_STORE"] = (
+        f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/"
+    )
+    if learner_config is not None:
+        environment["JUPYTER_CONFIG_PATH"] = learner_config_path(
+            config_path if isinstance(config_path, str) else "", learner_config
+        )
+    c.Spawner.environment = environment
