@@ -14,7 +14,7 @@ def _check(args: argparse.Namespace) -> int:
     from .content import check_paths
 
     paths = args.paths or default_check_paths()
-    problems = check_paths(paths)
+    problems = check_paths(paths, fix=args.fix)
     for problem in problems:
         print(problem)
     count = len(problems)
@@ -51,8 +51,26 @@ def _serve(args: argparse.Namespace) -> int:
             preheat=args.preheat,
             max_kernels=args.max_kernels,
             extra_args=args.voila_args,
+            base_url=args.base_url,
         )
     )
+
+
+def _link(args: argparse.Namespace) -> int:
+    from .apps import AppsError, module_links
+
+    try:
+        links = module_links(
+            args.target, hub=args.hub, repository=args.repo, branch=args.branch, root=args.root
+        )
+    except AppsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for number, link in enumerate(links, 1):
+        print(link.url)
+        if len(links) > 1:
+            print(f"{number}. {link.title}", file=sys.stderr)
+    return 0
 
 
 def _seminar(args: argparse.Namespace) -> int:
@@ -115,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="files or folders (default: the repository's modules/ and assignments/)",
     )
+    check.add_argument(
+        "--fix",
+        action="store_true",
+        help="first give module notebooks their 'open as an app' link and hide their code",
+    )
     check.set_defaults(func=_check)
 
     serve = sub.add_parser("serve", help="serve the module gallery and modules with Voila")
@@ -127,7 +150,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--preheat", action="append", default=[], metavar="MODULE_ID", help="keep kernels warm"
     )
     serve.add_argument("--max-kernels", type=int, help="live learner kernels at most")
+    serve.add_argument(
+        "--base-url", default="/", help="path every page is served under (behind a proxy)"
+    )
     serve.set_defaults(func=_serve)
+
+    link = sub.add_parser(
+        "link", help="print learners' hub links (nbgitpuller) for a module, or each of a course's"
+    )
+    link.add_argument("target", metavar="MODULE|COURSE", help="module id or folder, or course id")
+    link.add_argument("--hub", help="the hub's address (default: hub.url in courseware.yaml)")
+    link.add_argument("--repo", help="git URL of the course repository (default: hub.repository)")
+    link.add_argument("--branch", help="branch to pull (default: hub.branch, else the default)")
+    link.add_argument(
+        "--root", type=Path, help="the course repository's folder (default: this checkout)"
+    )
+    link.set_defaults(func=_link)
 
     seminar = sub.add_parser(
         "seminar", help="present a module: presenter view, join link and QR code, live polls"

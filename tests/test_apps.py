@@ -236,15 +236,17 @@ def test_a_started_kernel_is_charged_to_its_ticket(tmp_path: Path) -> None:
 def test_preheated_notebooks_wait_for_their_learner() -> None:
     hook = make_prelaunch_hook(DEMO)
     notebook = nbformat.read(DEMO / "demo" / "module.ipynb", as_version=4)
-    cells = len(notebook.cells)
+    assert notebook.cells[0].metadata.tags == ["courseware-open-as-app"]
+    cells = len(notebook.cells) - 1  # the app drops the link that opens the app
     pooled = hook(None, nbformat.from_dict(notebook), "demo")
     assert len(pooled.cells) == cells + 1
+    assert not [c for c in pooled.cells if "courseware-open-as-app" in c.metadata.get("tags", [])]
     first = pooled.cells[0].source
     assert first == PREHEAT_CELL
     assert first.index("import courseware.content") < first.index("_cw_wait_for_request()")
     assert pooled.metadata["title"] == "Demo module"
     viewed = hook(SimpleNamespace(), nbformat.from_dict(notebook), "demo")
-    assert len(viewed.cells) == cells, "a page view runs the notebook as written"
+    assert len(viewed.cells) == cells, "a page view runs the notebook as written, less the link"
     compile(PREHEAT_CELL, "<preheat>", "exec")
 
 

@@ -48,7 +48,7 @@ def test_worked_example_checks_runs_and_walks(
     monkeypatch.setenv("COURSEWARE_STORE", str(tmp_path / "responses.sqlite"))
     module = build_example(tmp_path)
     check = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", str(module)],
+        [sys.executable, "-m", "courseware.cli", "check", "--fix", str(module)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -72,3 +72,6 @@ def test_worked_example_checks_runs_and_walks(
     ]
     assert errors == []
     assert len([c for c in nb.cells if c.cell_type == "code"]) == 6
+    assert nb.cells[0].metadata.tags == ["courseware-open-as-app"]
+    assert "/hub/user-redirect/courseware/module/first-steps" in nb.cells[0].source
+    assert all(c.metadata.jupyter.source_hidden for c in nb.cells if c.cell_type == "code")

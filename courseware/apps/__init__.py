@@ -2,6 +2,7 @@
 
 from ._config import AppConfig, AppsError, find_config, load_config
 from ._gallery import GalleryEntry, gallery_entries, render_gallery
+from ._links import ModuleLink, module_links
 from ._seminar import Question, Results, Seminar, SeminarError, seminar_questions
 from ._seminar_web import SeminarServer, build_seminar, run_seminar
 from ._serve import CoursewareVoila, build_app, serve, serve_argv
@@ -11,6 +12,7 @@ __all__ = [
     "AppsError",
     "CoursewareVoila",
     "GalleryEntry",
+    "ModuleLink",
     "Question",
     "Results",
     "Seminar",
@@ -21,6 +23,7 @@ __all__ = [
     "find_config",
     "gallery_entries",
     "load_config",
+    "module_links",
     "render_gallery",
     "run_seminar",
     "seminar_questions",

@@ -159,12 +159,39 @@ class SeminarRules(_Model):
     max_text: int = Field(default=280, ge=20, le=2000, description="longest free-text answer")
 
 
+class HubLinks(_Model):
+    """Where learners' links point: the hub and the course repository nbgitpuller pulls from."""
+
+    url: str | None = Field(
+        default=None, description="the hub's address, e.g. https://hub.example.ac.uk"
+    )
+    repository: str | None = Field(default=None, description="git URL of this course repository")
+    branch: str | None = Field(
+        default=None, description="branch to pull (default: the repository's)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be the hub's web address, starting http:// or https://")
+        return value
+
+    @field_validator("repository", "branch")
+    @classmethod
+    def _no_blanks(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c.isspace() for c in value)):
+            raise ValueError("must be one word with no spaces")
+        return value
+
+
 class AppConfig(_Model):
     """Everything ``courseware.yaml`` may say."""
 
     branding: Branding = Branding()
     serve: Serving = Serving()
     seminar: SeminarRules = SeminarRules()
+    hub: HubLinks = HubLinks()
     base_dir: Path | None = Field(default=None, exclude=True)
 
     def logo_path(self) -> Path | None:

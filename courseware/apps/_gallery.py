@@ -13,6 +13,8 @@ from typing import Any
 
 from ..content import STREAM_TITLES, ContentError, ModuleContent, find_modules, load_module
 from ..content._course import find_courses, load_course
+from ._config import HubLinks
+from ._links import app_module_path, pull_link
 from ._pages import Site
 
 log = logging.getLogger(__name__)
@@ -137,13 +139,27 @@ class Pathway:
     notional_hours: int
     credits: int | None
     steps: tuple[tuple[str, str | None], ...]  # (title or id, url when the module is served)
+    links: tuple[str | None, ...] = ()  # each step's hub link for learners, when configured
 
 
-def course_pathways(root: Path, entries: list[GalleryEntry]) -> list[Pathway]:
-    """Courses in ``courses/`` beside the served folder; a broken course file is logged, not shown."""
+def course_files(root: Path) -> list[Path]:
+    """Course files beside the served folder, in it, or in a course repository directly in it
+    (a learner's home on the hub, where nbgitpuller puts each course in a folder of its own)."""
+    root = root.resolve()
+    folders = [root.parent, root]
+    if root.is_dir():
+        folders += sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [path for folder in folders for path in find_courses(folder)]
+
+
+def course_pathways(
+    root: Path, entries: list[GalleryEntry], hub: HubLinks | None = None
+) -> list[Pathway]:
+    """Courses found by :func:`course_files`; a broken course file is logged, not shown. With a
+    hub address and repository (``hub:`` in courseware.yaml) each module gets its learners' link."""
     by_id = {e.id: e for e in entries}
     pathways = []
-    for path in find_courses(root.resolve().parent):
+    for path in course_files(root):
         try:
             spec = load_course(path).spec
         except ContentError as exc:
@@ -152,6 +168,14 @@ def course_pathways(root: Path, entries: list[GalleryEntry]) -> list[Pathway]:
         steps = tuple(
             (by_id[m].title, by_id[m].url) if m in by_id else (m, None) for m in spec.modules
         )
+        links: tuple[str | None, ...] = ()
+        if hub is not None and hub.url and hub.repository:
+            links = tuple(
+                pull_link(hub.url, hub.repository, app_module_path(m), hub.branch)
+                if m in by_id
+                else None
+                for m in spec.modules
+            )
         pathways.append(
             Pathway(
                 spec.id,
@@ -161,6 +185,7 @@ def course_pathways(root: Path, entries: list[GalleryEntry]) -> list[Pathway]:
                 spec.notional_hours,
                 spec.credits,
                 steps,
+                links,
             )
         )
     return pathways
@@ -189,7 +214,7 @@ def render_gallery(
         "gallery.html",
         title=site.config.branding.title,
         streams=group_entries(shown),
-        pathways=[] if filtering else course_pathways(root, every),
+        pathways=[] if filtering else course_pathways(root, every, site.config.hub),
         progress_url=f"{site.base_url}voila/render/my-progress.ipynb" if progress.is_file() else "",
         total=len(every),
         shown=len(shown),

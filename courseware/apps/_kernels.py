@@ -37,6 +37,7 @@ from traitlets import Integer
 from voila.voila_kernel_manager import voila_kernel_manager_factory
 
 from ..content import ContentError, load_module
+from ..content._notebook import drop_link_cell
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ def make_prelaunch_hook(root: Path, preload: Sequence[str] = ()) -> Any:
         if title and not notebook.metadata.get("title"):
             notebook.metadata["title"] = title
         notebook.metadata["courseware_preload"] = list(preload)
+        drop_link_cell(notebook)  # the link to the app has no place inside it
         if handler is None:
             cell = nbformat.v4.new_code_cell(PREHEAT_CELL)  # type: ignore[no-untyped-call]
             cell.metadata["tags"] = ["courseware-preheat"]

@@ -4,6 +4,8 @@
 first route that matches):
 
 * ``/`` the gallery; ``/courseware/static/`` our CSS and JS; ``/courseware/brand/logo``;
+* ``/module/<id>``: a redirect to that module's app, wherever it lies under the served folder
+  (what learners' hub links and a module notebook's "open as an app" link point at);
 * ``/voila/render/...`` Voila's page handler behind an admission check (the kernel cap) that sends
   an accessible "room is full" page (503, ``Retry-After``) instead of starting another kernel, and
   that sets the ``_xsrf`` cookie the page's shutdown beacon needs (Voila issue 1458: without the
@@ -13,6 +15,9 @@ first route that matches):
 * ``/courseware/api/status``: kernel counts as JSON, answered only to loopback clients;
 * ``/courseware/api/feedback/code``: the reply coder for this server's kernels (one model per
   server, loaded on first use; kernels get its address and token in their environment).
+
+Every route is below ``base_url`` (``/`` alone; ``/user/<name>/courseware/`` inside a learner's
+server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._proxy`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from ._kernels import (
     make_prelaunch_hook,
 )
 from ._pages import STATIC, Site
+from ._proxy import guard, take_token
 from ._static import (
     CoursewareStaticHandler,
     LabextensionsHandler,
@@ -89,40 +95,61 @@ class _SiteHandler(tornado.web.RequestHandler):
         return site
 
 
-class GalleryHandler(_SiteHandler):
-    """Serves the gallery at the root of the app; filters come as query arguments."""
+class Gallery:
+    """The modules under the served folder, re-read at most every few seconds (authors see edits
+    quickly, and a course pulled a moment ago by nbgitpuller is found)."""
 
-    _cache: tuple[float, list[GalleryEntry]] | None = None
-
-    def initialize(self, root: Path, base_url: str) -> None:
+    def __init__(self, root: Path, base_url: str) -> None:
         self.root = root
         self.base_url = base_url
+        self._cache: tuple[float, list[GalleryEntry]] | None = None
 
     def entries(self) -> list[GalleryEntry]:
-        """Module metadata, re-read at most every few seconds (authors see edits quickly)."""
-        cached = self.settings.get("courseware_gallery_cache")
-        if cached is not None and time.monotonic() - cached[0] < 5:
-            entries: list[GalleryEntry] = cached[1]
-            return entries
+        if self._cache is not None and time.monotonic() - self._cache[0] < 5:
+            return self._cache[1]
         entries = gallery_entries(self.root, self.base_url)
-        self.settings["courseware_gallery_cache"] = (time.monotonic(), entries)
+        self._cache = (time.monotonic(), entries)
         return entries
+
+    def forget(self) -> None:
+        self._cache = None
+
+
+class GalleryHandler(_SiteHandler):
+    """Serves the gallery at the root of the app; filters come as query arguments."""
 
     def get(self) -> None:
         if gate_refuses(self):
             return
+        gallery: Gallery = self.settings["courseware_gallery"]
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(
             render_gallery(
-                self.root,
+                gallery.root,
                 site=self.site,
                 query=self.get_argument("q", ""),
                 stream=self.get_argument("stream", ""),
                 stage=self.get_argument("stage", ""),
-                entries=self.entries(),
+                entries=gallery.entries(),
             )
         )
+
+
+class ModuleRedirectHandler(_SiteHandler):
+    """``module/<id>``: to that module's app, wherever its course was pulled under the folder."""
+
+    def get(self, module_id: str) -> None:
+        if gate_refuses(self):
+            return
+        gallery = self.settings["courseware_gallery"]
+        entry = next((e for e in gallery.entries() if e.id == module_id), None)
+        if entry is None:
+            self.set_status(404)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(self.site.render("not_found.html", title="Module not found"))
+            return
+        self.redirect(entry.url)
 
 
 class LogoHandler(_SiteHandler):
@@ -210,6 +237,13 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
     courseware_config: AppConfig = AppConfig()
     extra_handlers: Sequence[Any] = ()
     extra_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
+    proxy_token: str | None = None
+
+    def listen(self) -> None:
+        """Listen (and run until stopped); behind jupyter-server-proxy, only for the proxy."""
+        if self.proxy_token:
+            guard(self.app, self.proxy_token, self.server_url)
+        super().listen()
 
     def init_settings(self) -> dict[str, Any]:
         # Voila would build its own (pooling) kernel manager here and start filling pools at once;
@@ -246,6 +280,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
         )
         settings["kernel_manager"] = self.kernel_manager
         settings["courseware_site"] = Site(self.courseware_config, self.base_url)
+        settings["courseware_gallery"] = Gallery(Path(self.root_dir), self.base_url)
         settings.update(self.extra_settings)
         return settings
 
@@ -270,7 +305,8 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             "voila_configuration": self.voila_configuration,
         }
         ours: list[Any] = [
-            (url + "/?", GalleryHandler, {"root": Path(self.root_dir), "base_url": self.base_url}),
+            (url + "/?", GalleryHandler),
+            (url + "/module/([a-z0-9][a-z0-9_-]*)", ModuleRedirectHandler),
             (url + "/courseware/static/(.*)", CoursewareStaticHandler, {"path": str(STATIC)}),
             (url + "/courseware/brand/logo", LogoHandler),
             (url + "/courseware/api/status", StatusHandler),
@@ -324,11 +360,13 @@ def serve_argv(
     ip: str = "127.0.0.1",
     open_browser: bool = False,
     preheat: bool = False,
+    base_url: str = "/",
 ) -> list[str]:
     """Voila's command line for serving ``root``; used by :func:`serve` and by the tests."""
     return [
         str(root),
         f"--port={port}",
+        f"--Voila.base_url={normalise_base_url(base_url)}",
         f"--Voila.ip={ip}",
         "--Voila.port_retries=0",
         "--template=courseware",
@@ -340,6 +378,16 @@ def serve_argv(
         "--VoilaConfiguration.allow_theme_override=NO",
         "--no-browser" if not open_browser else "--Voila.open_browser=True",
     ]
+
+
+def normalise_base_url(base_url: str) -> str:
+    """``/`` or ``/a/b/``: one leading and one trailing slash, so every URL joins the same way."""
+    parts = [p for p in base_url.split("/") if p]
+    if any(
+        p in (".", "..") or not all(c.isprintable() and c not in "?#" for c in p) for p in parts
+    ):
+        raise AppsError(f"base URL {base_url!r} is not a plain path such as /user/ana/courseware/")
+    return "/" + "".join(f"{p}/" for p in parts)
 
 
 def use_courseware_templates() -> None:
@@ -371,14 +419,17 @@ def build_app(
     extra_args: Sequence[str] = (),
     extra_handlers: Sequence[Any] = (),
     extra_settings: dict[str, Any] | None = None,
+    base_url: str = "/",
 ) -> CoursewareVoila:
-    """A configured, initialised (not yet started) server for the modules under ``root``."""
+    """A configured, initialised (not yet started) server for the modules under ``root``, with
+    every page below ``base_url``."""
     config = config or AppConfig()
+    base_url = normalise_base_url(base_url)
     root = Path(root).resolve()
     preheated_notebooks(root, config.serve.preheat)  # unknown module ids fail before the server
     use_courseware_templates()
     voila_config = Config()
-    voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config)}
+    voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config, base_url)}
     preload = PreloadList()
     voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root, preload.urls)
     voila_config.VoilaConfiguration.extension_denylist = NOT_NEEDED_EXTENSIONS
@@ -386,9 +437,15 @@ def build_app(
     app.courseware_config = config
     app.extra_handlers = list(extra_handlers)
     app.extra_settings = {"courseware_preload": preload, **(extra_settings or {})}
+    app.proxy_token = take_token()
     app.initialize(
         serve_argv(
-            root, port=port, ip=ip, open_browser=open_browser, preheat=bool(config.serve.preheat)
+            root,
+            port=port,
+            ip=ip,
+            open_browser=open_browser,
+            preheat=bool(config.serve.preheat),
+            base_url=base_url,
         )
         + list(extra_args)
     )
@@ -421,13 +478,20 @@ def serve(
     preheat: Sequence[str] = (),
     max_kernels: int | None = None,
     extra_args: Sequence[str] = (),
+    base_url: str = "/",
 ) -> None:
-    """Serve the modules under ``root`` until interrupted.
+    """Serve the modules under ``root`` until interrupted, every page below ``base_url``.
 
     ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
     the modules if there is one; ``preheat`` (module ids) and ``max_kernels`` add to it.
     """
     resolved = resolve_config(Path(root), config, preheat=list(preheat), max_kernels=max_kernels)
     build_app(
-        root, config=resolved, port=port, ip=ip, open_browser=open_browser, extra_args=extra_args
+        root,
+        config=resolved,
+        port=port,
+        ip=ip,
+        open_browser=open_browser,
+        extra_args=extra_args,
+        base_url=base_url,
     ).start()

@@ -13,6 +13,7 @@ from ._exercise_checks import check_exercise_calls, check_instrument_link
 from ._exercises import EXERCISES_DIR, load_exercise
 from ._models import Module
 from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
+from ._notebook import notebook_problems, prepare_module_notebook
 from ._schema import load_validated
 from ._vignette import load_vignette
 from ._yaml import YamlDocument
@@ -31,9 +32,15 @@ SKIP_PARTS = {
 }
 
 
-def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
-    """Check every content file and notebook under ``paths`` (files or folders)."""
+def check_paths(paths: Iterable[str | Path], *, fix: bool = False) -> list[Problem]:
+    """Check every content file and notebook under ``paths`` (files or folders).
+
+    With ``fix``, first give each module notebook its open-as-app link and hide its code
+    (:func:`~courseware.content._notebook.prepare_module_notebook`); nothing else is changed.
+    """
     roots = [Path(p) for p in paths]
+    if fix:
+        fix_module_notebooks(roots)
     problems: set[Problem] = set()
     for root in roots:
         if not root.exists():
@@ -44,6 +51,25 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
             problems.update(_check_file(path))
     problems.update(_check_links(roots))
     return sorted(problems)
+
+
+def fix_module_notebooks(roots: Iterable[Path]) -> list[Path]:
+    """Prepare every module notebook under ``roots`` for learners; the notebooks changed."""
+    changed = []
+    for root in roots:
+        folder = root.parent if root.is_file() else root
+        for directory in find_modules(folder) if folder.is_dir() else []:
+            if SKIP_PARTS & set(directory.parts):
+                continue
+            try:
+                module = load_module(directory)
+            except ContentError:
+                continue  # reported by the check
+            if module.notebook.is_file() and prepare_module_notebook(
+                module.notebook, module.spec.id
+            ):
+                changed.append(module.notebook)
+    return changed
 
 
 def _within(path: Path, roots: list[Path]) -> bool:
@@ -200,6 +226,8 @@ def _check_notebook(path: Path) -> list[Problem]:
         except ContentError:
             module = None  # reported when module.yaml itself is checked
     starts = _cell_lines(text)
+    if module is not None:
+        problems.extend(notebook_problems(nb, module.spec.id, path, starts))
     transformer = TransformerManager()  # type: ignore[no-untyped-call]
     for index, cell in enumerate(nb.cells):
         line = starts[index] if index < len(starts) else 1

@@ -59,6 +59,16 @@ def _course_modules_text(course_modules: str | Mapping[str, Iterable[str]]) -> s
 LEARNER_UMASK = 0o077
 """Learners' servers create private files and folders (``0600``/``0700``)."""
 
+LEARNER_JUPYTER_CONFIG = Path(__file__).parent / "learner-jupyter"
+"""Jupyter config for learners' servers: nbgrader's author tools and JupyterLab's news pop-up off
+(``labconfig/page_config.json``), no news or update checks (``jupyter_server_config.d``)."""
+
+
+def learner_config_path(existing: str = "", ours: str | Path = LEARNER_JUPYTER_CONFIG) -> str:
+    """``JUPYTER_CONFIG_PATH`` for learners' servers: the folders already set, then ours."""
+    folders = [*filter(None, existing.split(os.pathsep)), str(ours)]
+    return os.pathsep.join(dict.fromkeys(folders))
+
 
 def _existing(value: Any, kind: type) -> Any:
     """A config value already set (e.g. by the Helm chart), or an empty one."""
@@ -76,6 +86,7 @@ def configure_hub(
     python: str = sys.executable,
     groups: bool = True,
     course_modules: str | Mapping[str, Iterable[str]] = "",
+    learner_config: str | Path | None = LEARNER_JUPYTER_CONFIG,
 ) -> None:
     """Add the courseware service, its scopes and roles, and the learners' store to ``c``.
 
@@ -87,6 +98,8 @@ def configure_hub(
     ``course_modules`` lists each course's modules (``{"mbchb-y3": ["breaking-bad-news"]}`` or
     ``"mbchb-y3=breaking-bad-news"``): a tutor reading through a course's group then sees only
     those modules' events, even of a learner who is also in another course.
+    ``learner_config`` is :data:`LEARNER_JUPYTER_CONFIG` as learners' servers see it (another path
+    when they run from another image, as on Kubernetes; ``None`` adds nothing).
     """
     courses = list(courses)
     c.JupyterHub.custom_scopes = {**_existing(c.JupyterHub.custom_scopes, dict), **CUSTOM_SCOPES}
@@ -122,11 +135,19 @@ def configure_hub(
             "display": False,
         },
     ]
-    # Learners' kernels reach the service with their own hub token, never the database URL.
-    c.Spawner.environment = {
-        **_existing(c.Spawner.environment, dict),
-        "COURSEWARE_STORE": f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/",
-    }
+    # Learners' kernels reach the service with their own hub token, never the database URL;
+    # their JupyterLab leaves out nbgrader's author tools (tutors grade in the formgrader services,
+    # which are not spawned and so keep them).
+    environment = _existing(c.Spawner.environment, dict)
+    config_path = environment.get("JUPYTER_CONFIG_PATH")
+    environment["COURSEWARE_STORE"] = (
+        f"courseware+{service_url.rstrip('/')}/services/{SERVICE_NAME}/"
+    )
+    if learner_config is not None:
+        environment["JUPYTER_CONFIG_PATH"] = learner_config_path(
+            config_path if isinstance(config_path, str) else "", learner_config
+        )
+    c.Spawner.environment = environment
     # Learners' servers (local processes) create files only their owner can read: homes are
     # often world-readable. Popen's umask applies in the server before it starts (Kubernetes:
     # the learners' image sets the same umask, deploy/z2jh/Dockerfile.singleuser).
