@@ -263,6 +263,23 @@ def test_advertise_never_overrides_someone_elses_coder() -> None:
     assert theirs["COURSEWARE_CODER_URL"].startswith("http://hub/")
 
 
+def test_a_server_inside_a_hub_learners_server_leaves_the_coder_to_the_service() -> None:
+    """`courseware serve` run by jupyter-server-proxy in a learner's server on JupyterHub must not
+    load a model per learner: its kernels use the courseware service's one coder."""
+    hub = {
+        "COURSEWARE_STORE": "courseware+http://127.0.0.1:10101/services/courseware/",
+        "JUPYTERHUB_API_TOKEN": "learner-token",
+    }
+    assert (
+        advertise("http://127.0.0.1:4/user/ann/courseware/api/feedback/code", environ=hub) is None
+    )
+    assert "COURSEWARE_CODER_URL" not in hub
+    assert coder_endpoint(hub) == (
+        "http://127.0.0.1:10101/services/courseware/api/feedback/code",
+        "learner-token",
+    )
+
+
 def test_parse_request_keeps_text_exactly() -> None:
     hostile = '<script>alert(1)</script> =HYPERLINK("x") \u202e\U0001f600'
     assert parse_request(ask("s", hostile)) == ("s", hostile)

@@ -228,10 +228,14 @@ def advertise(url: str, *, environ: dict[str, str] | None = None) -> str | None:
     ``COURSEWARE_CODER_TOKEN`` in the environment kernels inherit, unless a URL was set by
     someone else (e.g. before this process started). Returns the token the endpoint must check,
     or None if the kernels are sent elsewhere."""
+    from ._client import coder_endpoint
+
     env = os.environ if environ is None else environ
     current = env.get(URL_ENV, "").strip()
     if current and current not in _advertised:
         return None
+    if not current and coder_endpoint(env) is not None:
+        return None  # on JupyterHub: the courseware service hosts the one coder for everyone
     token = secrets.token_urlsafe(32)
     env[URL_ENV] = url
     env[TOKEN_ENV] = token
