@@ -322,6 +322,9 @@ def _changes_section(ev: Evaluation, names: _Names) -> Section:
 
 def _reliability_section(ev: Evaluation, names: _Names) -> Section:
     section = Section("reliability", "Internal consistency")
+    if ev.reliability.empty:
+        section.paragraphs.append("No questionnaire answers were found, so no alpha is shown.")
+        return section
     rows = [
         Row(
             [names.scale(r.instrument, r.scale), r.wave],
@@ -489,7 +492,9 @@ def _methods_section(ev: Evaluation) -> Section:
                 "The item assignment of these subscales is not certain and should be checked against"
                 f" the instrument's manual: {', '.join(uncertain)}."
             )
-        sub.paragraphs.append(f"Wording and licence: {spec.licence} Key file: {instrument.source}.")
+        sub.paragraphs.append(
+            f"Wording and licence: {spec.licence} Key file: {Path(instrument.source).name}."
+        )
         sub.bullets = list(spec.sources)
         section.subsections.append(sub)
     section.paragraphs.append(
