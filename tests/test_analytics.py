@@ -352,3 +352,132 @@ def test_dashboard_notebook_runs(demo: Path, monkeypatch: pytest.MonkeyPatch) ->
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+# --- imports a centre sends: clear errors, never a traceback, never silently different numbers --
+
+CONF = [f"conf_{i}" for i in range(1, 9)]
+CONF_MAPPING = "learner: id\nwave: {column: wave}\ninstruments:\n  communication-confidence: {pattern: 'conf_{item}'}\n"
+
+
+def conf_export(rows: list[tuple[str, str, list[float | None]]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"id": who, "wave": wave, **dict(zip(CONF, answers, strict=True))}
+            for who, wave, answers in rows
+        ]
+    )
+
+
+def write_evaluation(folder: Path, surveys: list[dict[str, object]], **extra: object) -> Path:
+    import yaml
+
+    config = folder / "evaluation.yaml"
+    config.write_text(yaml.safe_dump({"waves": ["pre", "post"], "surveys": surveys, **extra}))
+    return config
+
+
+def test_an_export_with_a_header_and_no_rows_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(
+        "learner: id\nwave: {fixed: pre}\ninstruments:\n  teq: {pattern: 'teq_{item}'}\n"
+    )
+    (tmp_path / "e.csv").write_text("id," + ",".join(f"teq_{i}" for i in range(1, 17)) + "\n")
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                "--survey",
+                str(tmp_path / "e.csv"),
+                str(tmp_path / "m.yaml"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 1
+    )
+    assert (
+        "e.csv: the export has a header row but no answers (file skipped)"
+        in capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
+def test_a_european_excel_export_gives_the_same_numbers(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    rows = [
+        (f"s{i}", wave, [float(v) for v in rng.integers(1, 6, 8)])
+        for i in range(12)
+        for wave in ("pre", "post")
+    ]
+    frame = conf_export(rows)
+    frame.loc[0, "conf_1"] = 2.5  # a decimal answer, out of range either way: same problem
+    (tmp_path / "m.yaml").write_text(CONF_MAPPING)
+    frame.to_csv(tmp_path / "comma.csv", index=False)
+    # Excel in a German or French locale: UTF-8 BOM, ';' between fields, decimal commas.
+    text = frame.to_csv(index=False, sep=";", decimal=",")
+    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    results = {}
+    for name in ("comma", "excel"):
+        source = (str(tmp_path / f"{name}.csv"), str(tmp_path / "m.yaml"))
+        ev = evaluate(setup_from_options(surveys=[source], min_group=5))
+        results[name] = ev
+    comma, excel = results["comma"], results["excel"]
+    assert [(p.row, p.column, p.kind) for p in excel.problems] == [(2, "conf_1", "out-of-range")]
+    assert [(p.row, p.column, p.kind) for p in comma.problems] == [(2, "conf_1", "out-of-range")]
+    pd.testing.assert_frame_equal(comma.changes, excel.changes)
+    assert any("decimal comma" in note for note in excel.notes)
+
+
+def test_qualtrics_format_without_its_header_rows_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (EVAL / "qualtrics.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "plain.csv").write_text(lines[0] + "".join(lines[3:]), encoding="utf-8")
+    out = tmp_path / "r.html"
+    args = ["report", "--survey", str(tmp_path / "plain.csv"), str(EVAL / "qualtrics-mapping.yaml")]
+    assert main([*args, "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "plain.csv row 3: the 2 Qualtrics header rows" in err and "format: plain" in err
+    assert not out.exists()
+    # The real Qualtrics export still reads, with spreadsheet row numbers.
+    ev = evaluate(setup_from_options(surveys=[survey("qualtrics")], min_group=1))
+    assert ("qualtrics.csv", 5, "Q1_1") in [(p.source, p.row, p.column) for p in ev.problems]
+
+
+def test_a_named_export_that_cannot_be_read_stops_the_run_unless_optional(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(CONF_MAPPING)
+    conf_export([(f"s{i}", w, [3.0] * 8) for i in range(6) for w in ("pre", "post")]).to_csv(
+        tmp_path / "good.csv", index=False
+    )
+    good = {"export": "good.csv", "mapping": "m.yaml"}
+    missing = {"export": "renamed.csv", "mapping": "m.yaml"}
+    out = tmp_path / "r.html"
+    config = write_evaluation(tmp_path, [good, missing])
+    assert main(["report", str(config), "-o", str(out)]) == 1
+    assert "renamed.csv" in capsys.readouterr().err and not out.exists()
+    config = write_evaluation(tmp_path, [good, {**missing, "optional": True}])
+    assert main(["report", str(config), "-o", str(out)]) == 0
+    assert out.exists()
+
+
+def test_the_report_prints_no_local_paths(tmp_path: Path, demo: Path) -> None:
+    key = tmp_path / "our-keys" / "communication-confidence.yaml"
+    key.parent.mkdir()
+    key.write_text((REPO / "courseware/instruments/keys/communication-confidence.yaml").read_text())
+    ev = evaluate(setup_from_options(demo, keys=[str(key)], surveys=[survey("bad-redcap")]))
+    html = render_report(ev)
+    assert "communication-confidence.yaml" in html
+    for folder in (str(tmp_path), str(demo.parent), str(REPO), str(EVAL), "site-packages"):
+        assert folder not in html
+
+
+def test_no_alpha_table_without_data(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text("learner,stream\na,x\n")
+    html = render_report(evaluate(setup_from_options(roster=str(tmp_path / "roster.csv"))))
+    assert "Cronbach&#39;s alpha (95% CI" not in html and "Cronbach's alpha (95% CI" not in html
+    assert "so no alpha is shown" in html

@@ -29,6 +29,7 @@ from ._analysis import (
     analyse,
     several_forms_per_learner,
 )
+from ._export import write_csv, write_json
 from ._mapping import load_mapping
 from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
@@ -39,7 +40,7 @@ from ._readers import (
     read_store,
     read_survey_export,
 )
-from ._report import save_report
+from ._report import save_report, save_summary
 from ._responses import Responses, combine
 
 CONFIG_ENV = "COURSEWARE_EVALUATION"
@@ -270,14 +271,25 @@ def write_report(
     config: str | Path | None = None,
     *,
     strict: bool = False,
+    json: str | Path | None = None,
+    csv: str | Path | None = None,
+    summary: str | Path | None = None,
     **options: Unpack[Options],
 ) -> Evaluation:
     """Read, analyse and write the HTML report to ``out``; return the evaluation (with its problems).
 
-    With ``strict``, any data problem raises :class:`DataError` and no report is written.
+    Optionally also every figure as JSON (``json``), as one CSV per table in a folder (``csv``),
+    and the one-page summary (``summary``). With ``strict``, any data problem raises
+    :class:`DataError` and nothing is written.
     """
     evaluation = evaluate(setup_from_options(config, **options))
     if strict and evaluation.problems:
         raise DataError(evaluation.problems)
     save_report(evaluation, out)
+    if json is not None:
+        write_json(evaluation, json)
+    if csv is not None:
+        write_csv(evaluation, csv)
+    if summary is not None:
+        save_summary(evaluation, summary)
     return evaluation
