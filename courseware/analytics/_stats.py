@@ -200,7 +200,7 @@ class GroupComparison:
 
     ``difference`` and the Welch test compare the later wave's scores (intervention minus
     comparison); ``g`` is Hedges' g on those scores (pooled SD, small-sample correction) with the
-    usual large-sample CI, the between-group SMD that meta-analyses pool; ``adjusted`` is the
+    usual large-sample CI (see :func:`hedges_g`), the between-group SMD that meta-analyses pool; ``adjusted`` is the
     ANCOVA difference at the later wave adjusted for the baseline score (ordinary least squares,
     ``after ~ 1 + group + before``), with its t-based CI and p.
     """
@@ -223,7 +223,9 @@ class GroupComparison:
 
 
 def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> Interval:
-    """Hedges' g of ``a`` minus ``b`` (pooled SD, corrected) with a large-sample CI."""
+    """Hedges' g of ``a`` minus ``b`` (pooled SD, corrected) with the large-sample SE of a
+    standardised difference and a t critical value on n1 + n2 - 2 df (as R's effsize and
+    pingouin)."""
     n1, n2 = len(a), len(b)
     if n1 < 2 or n2 < 2:
         return Interval(math.nan, math.nan, math.nan)
@@ -235,8 +237,8 @@ def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> Interval
     d = float(np.mean(a) - np.mean(b)) / pooled
     g = d * (1 - 3 / (4 * (n1 + n2) - 9))
     se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
-    z = float(stats.norm.isf((1 - confidence) / 2))
-    return Interval(g, g - z * se, g + z * se)
+    crit = float(stats.t.isf((1 - confidence) / 2, n1 + n2 - 2))
+    return Interval(g, g - crit * se, g + crit * se)
 
 
 def ancova(
