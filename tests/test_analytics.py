@@ -635,7 +635,7 @@ def test_the_coded_reply_outcome_matches_statsmodels_and_pingouin(
     (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(config))
     ev = evaluate(load_config(tmp_path / "evaluation.yaml"))
     assert sorted((p.column, p.kind) for p in ev.problems) == [
-        ("value", "bad-event"),
+        ("value.codes", "bad-event"),
         ("value.schema", "bad-event"),
     ]
     assert ev.coder_versions == ["m-1"]
@@ -758,4 +758,11 @@ def test_json_and_csv_carry_every_figure_and_keep_suppression(
     assert not any(learner in everything for learner in roster)
     summary = (tmp_path / "summary.html").read_text()
     assert "Hedges&#39; g_av" in summary or "Hedges' g_av" in summary
-    assert "Single group, before and after" in summary
+    assert "not necessarily randomised" in summary and "Four online modules" in summary
+    assert (
+        "<dt>Modules</dt><dd>4</dd>" in summary and "<dt>Teaching hours</dt><dd>6</dd>" in summary
+    )
+    assert doc["coder"]["model_versions"] == ["demo-coder-0"]
+    assert doc["coder"]["declared_accuracy"]["macro_f1"] == 0.7
+    assert {r["phase"] for r in doc["tables"]["behaviour"]["rows"]} == {"before", "after"}
+    assert doc["tables"]["comparison"]["rows"] and "ANCOVA" in doc["tables"]["comparison"]["method"]

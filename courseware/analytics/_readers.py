@@ -611,18 +611,23 @@ def read_coded_replies(
     ``provides_space`` stays None where the coder was unsure; ``nurse`` counts the confident NURSE
     codes only (unsure codes never count).
     """
-    from ..feedback._types import NURSE_CODES, SCHEMA, Coding
+    from ..feedback._types import CODES, NURSE_CODES, SCHEMA
 
-    def matches(event: Event, phase: Mapping[str, Iterable[str]]) -> bool:
-        return event.module in set(phase.get("modules", ())) or event.item in set(
-            phase.get("items", ())
-        )
+    wanted = {
+        name: (frozenset(sel.get("modules", ())), frozenset(sel.get("items", ())))
+        for name, sel in (("before", before), ("after", after))
+    }
+
+    def matches(event: Event, phase: str) -> bool:
+        modules, items = wanted[phase]
+        return event.module in modules or event.item in items
 
     problems: list[DataProblem] = []
-    latest: dict[tuple[str, str, str, str], tuple[Event, Coding]] = {}
+    known, nurse_codes = frozenset(CODES), frozenset(NURSE_CODES)
+    latest: dict[tuple[str, str, str, str], tuple[Event, bool | None, int, str]] = {}
     for kind in CODED_KINDS:
         for event in store.events(kind=kind):
-            phases = [p for p, sel in (("before", before), ("after", after)) if matches(event, sel)]
+            phases = [p for p in ("before", "after") if matches(event, p)]
             if not phases:
                 continue
             if len(phases) == 2:
@@ -638,25 +643,40 @@ def read_coded_replies(
                     )
                 )
                 continue
-            try:
-                coding = Coding.from_dict(value)
-            except (ValueError, TypeError, KeyError) as exc:
-                problems.append(_event_problem(event, "value", "bad-event", shown(exc, 80)))
+            codes, space = value.get("codes"), value.get("provides_space")
+            if not isinstance(codes, list) or not all(
+                isinstance(c, dict) and c.get("code") in known for c in codes
+            ):
+                problems.append(
+                    _event_problem(event, "value.codes", "bad-event", "codes must be known codes")
+                )
                 continue
-            latest[(event.learner, kind, event.module, event.item)] = (event, coding)
+            if space is not None and not isinstance(space, bool):
+                problems.append(
+                    _event_problem(
+                        event,
+                        "value.provides_space",
+                        "bad-event",
+                        "provides_space must be true, false or null",
+                    )
+                )
+                continue
+            # Only confident codes count (``unsure`` is never read); a code counts once per reply.
+            nurse = len({c["code"] for c in codes} & nurse_codes)
+            version = str(value.get("model_version", ""))
+            latest[(event.learner, kind, event.module, event.item)] = (event, space, nurse, version)
     records = []
-    for (learner, kind, module, item), (event, coding) in latest.items():
-        phase = "before" if matches(event, before) else "after"
+    for (learner, kind, module, item), (event, space, nurse, version) in latest.items():
         records.append(
             {
                 "learner": pseudonyms(learner),
-                "phase": phase,
+                "phase": "before" if matches(event, "before") else "after",
                 "kind": kind,
                 "module": module,
                 "item": item,
-                "provides_space": coding.provides_space,
-                "nurse": sum(1 for c in coding.names() if c in NURSE_CODES),
-                "model_version": coding.model_version,
+                "provides_space": space,
+                "nurse": nurse,
+                "model_version": version,
                 "row": event.id,
             }
         )
