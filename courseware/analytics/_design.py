@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from ._stats import compare_groups
+from ._stats import compare_groups, hedges_g
 
 ATTRITION_STAGES = ("seen", "answered-before", "answered-after", "both-waves", "scored")
 
@@ -123,17 +125,18 @@ def attrition(
                 "suppressed": small,
             }
             if not small:
-                result = compare_groups(done, done, lost, lost)
+                welch = stats.ttest_ind(done, lost, equal_var=False)
+                ci = welch.confidence_interval()
                 row.update(
-                    mean_completers=result.mean_intervention,
-                    sd_completers=result.sd_intervention,
-                    mean_others=result.mean_comparison,
-                    sd_others=result.sd_comparison,
-                    difference=result.difference.estimate,
-                    difference_low=result.difference.low,
-                    difference_high=result.difference.high,
-                    p_welch=result.p_welch,
-                    g=result.g.estimate,
+                    mean_completers=float(np.mean(done)),
+                    sd_completers=float(np.std(done, ddof=1)),
+                    mean_others=float(np.mean(lost)),
+                    sd_others=float(np.std(lost, ddof=1)),
+                    difference=float(np.mean(done) - np.mean(lost)),
+                    difference_low=float(ci.low),
+                    difference_high=float(ci.high),
+                    p_welch=float(welch.pvalue),
+                    g=hedges_g(done, lost).estimate,
                 )
             baseline_rows.append(row)
     return pd.DataFrame(rows), pd.DataFrame(baseline_rows)

@@ -613,24 +613,24 @@ def read_coded_replies(
     """
     from ..feedback._types import CODES, NURSE_CODES, SCHEMA
 
-    wanted = {
-        name: (frozenset(sel.get("modules", ())), frozenset(sel.get("items", ())))
-        for name, sel in (("before", before), ("after", after))
-    }
-
-    def matches(event: Event, phase: str) -> bool:
-        modules, items = wanted[phase]
-        return event.module in modules or event.item in items
-
+    before_modules, before_items = (
+        frozenset(before.get("modules", ())),
+        frozenset(before.get("items", ())),
+    )
+    after_modules, after_items = (
+        frozenset(after.get("modules", ())),
+        frozenset(after.get("items", ())),
+    )
     problems: list[DataProblem] = []
     known, nurse_codes = frozenset(CODES), frozenset(NURSE_CODES)
-    latest: dict[tuple[str, str, str, str], tuple[Event, bool | None, int, str]] = {}
+    latest: dict[tuple[str, str, str, str], tuple[int | None, str, bool | None, int, str]] = {}
     for kind in CODED_KINDS:
         for event in store.events(kind=kind):
-            phases = [p for p in ("before", "after") if matches(event, p)]
-            if not phases:
+            is_before = event.module in before_modules or event.item in before_items
+            is_after = event.module in after_modules or event.item in after_items
+            if not (is_before or is_after):
                 continue
-            if len(phases) == 2:
+            if is_before and is_after:
                 problems.append(
                     _event_problem(event, "item", "bad-event", "counted as both before and after")
                 )
@@ -664,20 +664,22 @@ def read_coded_replies(
             # Only confident codes count (``unsure`` is never read); a code counts once per reply.
             nurse = len({c["code"] for c in codes} & nurse_codes)
             version = str(value.get("model_version", ""))
-            latest[(event.learner, kind, event.module, event.item)] = (event, space, nurse, version)
-    records = []
-    for (learner, kind, module, item), (event, space, nurse, version) in latest.items():
-        records.append(
-            {
-                "learner": pseudonyms(learner),
-                "phase": "before" if matches(event, "before") else "after",
-                "kind": kind,
-                "module": module,
-                "item": item,
-                "provides_space": space,
-                "nurse": nurse,
-                "model_version": version,
-                "row": event.id,
-            }
+            phase = "before" if is_before else "after"
+            key = (event.learner, kind, event.module, event.item)
+            latest[key] = (event.id, phase, space, nurse, version)
+    seen: dict[str, str] = {}
+    records = [
+        (
+            seen[learner] if learner in seen else seen.setdefault(learner, pseudonyms(learner)),
+            phase,
+            kind,
+            module,
+            item,
+            space,
+            nurse,
+            version,
+            row,
         )
+        for (learner, kind, module, item), (row, phase, space, nurse, version) in latest.items()
+    ]
     return pd.DataFrame.from_records(records, columns=CODED_COLUMNS), problems
