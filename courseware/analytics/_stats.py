@@ -171,7 +171,16 @@ def detectable_dz(n: int, power: float = POWER, alpha: float = ALPHA) -> float:
     """The smallest d_z detected with ``power`` by a two-sided paired t test on ``n`` pairs."""
     if n < 3:
         return math.nan
-    return float(optimize.brentq(lambda d: paired_power(d, n, alpha) - power, 1e-6, 20.0))
+
+    def gap(d: float) -> float:
+        return paired_power(d, n, alpha) - power
+
+    # Start from the normal approximation (the t answer is a little larger); widen if needed.
+    guess = (float(stats.norm.isf(alpha / 2)) + float(stats.norm.ppf(power))) / math.sqrt(n)
+    low, high = guess * 0.98, guess * 1.25
+    if not (gap(low) < 0 < gap(high)):
+        low, high = 1e-6, 20.0
+    return float(optimize.brentq(gap, low, high, xtol=1e-10))
 
 
 def pairs_needed(dz: float, power: float = POWER, alpha: float = ALPHA) -> int:
