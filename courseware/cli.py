@@ -107,6 +107,9 @@ def _report(args: argparse.Namespace) -> int:
             min_group=args.min_group,
             title=args.title,
             strict=args.strict,
+            json=args.json,
+            csv=args.csv,
+            summary=args.summary,
         )
     except (ContentError, DataError) as exc:
         print(exc, file=sys.stderr)
@@ -206,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--strict", action="store_true", help="write nothing and exit 1 if any data problem"
     )
+    report.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    report.add_argument("--csv", type=Path, help="also write every table as CSV into this folder")
+    report.add_argument("--summary", type=Path, help="also write the one-page summary (HTML)")
     report.set_defaults(func=_report)
 
     from .grading import add_grade_commands  # light: only argparse until a command runs

@@ -22,6 +22,7 @@ from courseware.analytics import (
     Pseudonyms,
     cohen_dz,
     combine,
+    compare_groups,
     cronbach_alpha,
     detectable_dz,
     evaluate,
@@ -352,3 +353,416 @@ def test_dashboard_notebook_runs(demo: Path, monkeypatch: pytest.MonkeyPatch) ->
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+# --- imports a centre sends: clear errors, never a traceback, never silently different numbers --
+
+CONF = [f"conf_{i}" for i in range(1, 9)]
+CONF_MAPPING = "learner: id\nwave: {column: wave}\ninstruments:\n  communication-confidence: {pattern: 'conf_{item}'}\n"
+
+
+def conf_export(rows: list[tuple[str, str, list[float | None]]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"id": who, "wave": wave, **dict(zip(CONF, answers, strict=True))}
+            for who, wave, answers in rows
+        ]
+    )
+
+
+def write_evaluation(folder: Path, surveys: list[dict[str, object]], **extra: object) -> Path:
+    import yaml
+
+    config = folder / "evaluation.yaml"
+    config.write_text(yaml.safe_dump({"waves": ["pre", "post"], "surveys": surveys, **extra}))
+    return config
+
+
+def test_an_export_with_a_header_and_no_rows_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(
+        "learner: id\nwave: {fixed: pre}\ninstruments:\n  teq: {pattern: 'teq_{item}'}\n"
+    )
+    (tmp_path / "e.csv").write_text("id," + ",".join(f"teq_{i}" for i in range(1, 17)) + "\n")
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                "--survey",
+                str(tmp_path / "e.csv"),
+                str(tmp_path / "m.yaml"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 1
+    )
+    assert (
+        "e.csv: the export has a header row but no answers (file skipped)"
+        in capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
+def test_a_european_excel_export_gives_the_same_numbers(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    rows = [
+        (f"s{i}", wave, [float(v) for v in rng.integers(1, 6, 8)])
+        for i in range(12)
+        for wave in ("pre", "post")
+    ]
+    frame = conf_export(rows)
+    frame.loc[0, "conf_1"] = 2.5  # a decimal answer, out of range either way: same problem
+    (tmp_path / "m.yaml").write_text(CONF_MAPPING)
+    frame.to_csv(tmp_path / "comma.csv", index=False)
+    # Excel in a German or French locale: UTF-8 BOM, ';' between fields, decimal commas.
+    text = frame.to_csv(index=False, sep=";", decimal=",")
+    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    results = {}
+    for name in ("comma", "excel"):
+        source = (str(tmp_path / f"{name}.csv"), str(tmp_path / "m.yaml"))
+        ev = evaluate(setup_from_options(surveys=[source], min_group=5))
+        results[name] = ev
+    comma, excel = results["comma"], results["excel"]
+    assert [(p.row, p.column, p.kind) for p in excel.problems] == [(2, "conf_1", "out-of-range")]
+    assert [(p.row, p.column, p.kind) for p in comma.problems] == [(2, "conf_1", "out-of-range")]
+    pd.testing.assert_frame_equal(comma.changes, excel.changes)
+    assert any("decimal comma" in note for note in excel.notes)
+
+
+def test_qualtrics_format_without_its_header_rows_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (EVAL / "qualtrics.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "plain.csv").write_text(lines[0] + "".join(lines[3:]), encoding="utf-8")
+    out = tmp_path / "r.html"
+    args = ["report", "--survey", str(tmp_path / "plain.csv"), str(EVAL / "qualtrics-mapping.yaml")]
+    assert main([*args, "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "plain.csv row 3: the 2 Qualtrics header rows" in err and "format: plain" in err
+    assert not out.exists()
+    # The real Qualtrics export still reads, with spreadsheet row numbers.
+    ev = evaluate(setup_from_options(surveys=[survey("qualtrics")], min_group=1))
+    assert ("qualtrics.csv", 5, "Q1_1") in [(p.source, p.row, p.column) for p in ev.problems]
+
+
+def test_a_named_export_that_cannot_be_read_stops_the_run_unless_optional(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(CONF_MAPPING)
+    conf_export([(f"s{i}", w, [3.0] * 8) for i in range(6) for w in ("pre", "post")]).to_csv(
+        tmp_path / "good.csv", index=False
+    )
+    good = {"export": "good.csv", "mapping": "m.yaml"}
+    missing = {"export": "renamed.csv", "mapping": "m.yaml"}
+    out = tmp_path / "r.html"
+    config = write_evaluation(tmp_path, [good, missing])
+    assert main(["report", str(config), "-o", str(out)]) == 1
+    assert "renamed.csv" in capsys.readouterr().err and not out.exists()
+    config = write_evaluation(tmp_path, [good, {**missing, "optional": True}])
+    assert main(["report", str(config), "-o", str(out)]) == 0
+    assert out.exists()
+
+
+def test_the_report_prints_no_local_paths(tmp_path: Path, demo: Path) -> None:
+    key = tmp_path / "our-keys" / "communication-confidence.yaml"
+    key.parent.mkdir()
+    key.write_text((REPO / "courseware/instruments/keys/communication-confidence.yaml").read_text())
+    ev = evaluate(setup_from_options(demo, keys=[str(key)], surveys=[survey("bad-redcap")]))
+    html = render_report(ev)
+    assert "communication-confidence.yaml" in html
+    for folder in (str(tmp_path), str(demo.parent), str(REPO), str(EVAL), "site-packages"):
+        assert folder not in html
+
+
+def test_no_alpha_table_without_data(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text("learner,stream\na,x\n")
+    html = render_report(evaluate(setup_from_options(roster=str(tmp_path / "roster.csv"))))
+    assert "Cronbach&#39;s alpha (95% CI" not in html and "Cronbach's alpha (95% CI" not in html
+    assert "so no alpha is shown" in html
+
+
+# --- the controlled comparison and the behavioural outcome, against statsmodels and pingouin ----
+
+
+def test_compare_groups_matches_statsmodels_and_pingouin() -> None:
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(21)
+    pre_i, pre_c = rng.normal(90, 12, 38), rng.normal(94, 15, 51)
+    post_i = pre_i * 0.8 + 25 + rng.normal(0, 8, 38)
+    post_c = pre_c * 0.8 + 19 + rng.normal(0, 10, 51)
+    result = compare_groups(pre_i, post_i, pre_c, post_c)
+    welch = pg.ttest(post_i, post_c, correction=True).iloc[0]
+    assert result.welch_t == pytest.approx(welch["T"], rel=1e-10)
+    assert result.welch_df == pytest.approx(welch["dof"], rel=1e-10)
+    assert result.p_welch == pytest.approx(welch["p_val"], rel=1e-10)
+    low, high = stats.ttest_ind(post_i, post_c, equal_var=False).confidence_interval()
+    assert (result.difference.low, result.difference.high) == pytest.approx((low, high))
+    g = pg.compute_effsize(post_i, post_c, eftype="hedges")
+    assert result.g.estimate == pytest.approx(g, rel=1e-10)
+    ci = pg.compute_esci(g, 38, 51, eftype="hedges", decimals=10)
+    assert (result.g.low, result.g.high) == pytest.approx(tuple(ci), abs=1e-9)
+    data = pd.DataFrame(
+        {
+            "pre": np.concatenate([pre_i, pre_c]),
+            "post": np.concatenate([post_i, post_c]),
+            "arm": ["i"] * 38 + ["c"] * 51,
+        }
+    )
+    fit = smf.ols("post ~ C(arm, Treatment('c')) + pre", data).fit()
+    name = "C(arm, Treatment('c'))[T.i]"
+    assert result.adjusted.estimate == pytest.approx(fit.params[name], rel=1e-10)
+    assert result.p_ancova == pytest.approx(fit.pvalues[name], rel=1e-8)
+    assert result.ancova_df == int(fit.df_resid)
+    ci_sm = fit.conf_int().loc[name]
+    assert (result.adjusted.low, result.adjusted.high) == pytest.approx(tuple(ci_sm), rel=1e-10)
+    ancova_pg = pg.ancova(data, dv="post", covar="pre", between="arm").iloc[0]
+    assert result.ancova_t**2 == pytest.approx(ancova_pg["F"], rel=1e-8)
+
+
+def test_the_declared_comparison_in_the_report_matches_statsmodels(
+    demo: Path, tmp_path: Path
+) -> None:
+    import statsmodels.formula.api as smf
+    import yaml
+
+    config = yaml.safe_load(demo.read_text())
+    config["comparison"] = {
+        "attribute": "stream",
+        "intervention": "undergraduate",
+        "comparison": "postgraduate",
+    }
+    for key in ("roster", "reflect_levels"):
+        config[key] = str(demo.parent / config[key])
+    for source in config["surveys"]:
+        source["export"] = str(demo.parent / source["export"])
+        source["mapping"] = str(demo.parent / source["mapping"])
+    (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(config))
+    key = Pseudonyms(b"comparison")
+    ev = evaluate(load_config(tmp_path / "evaluation.yaml"), pseudonyms=key)
+    assert ev.design.comparison is not None and ev.design.comparison["primary"] == "ancova"
+    row = ev.comparison.query("instrument == 'jse-s'").iloc[0]
+    # Recompute from the per-learner scores and the roster's own stream column.
+    roster = pd.read_csv(demo.parent / "roster.csv")
+    streams = pd.Series(
+        roster["stream"].to_numpy(), index=roster["learner"].map(key), name="stream"
+    )
+    scores = ev.scores["jse-s"]
+    wide = scores.pivot(index="learner", columns="wave", values="total")[["pre", "post"]].dropna()
+    data = wide.join(streams, how="inner").query("stream in ['undergraduate', 'postgraduate']")
+    fit = smf.ols("post ~ C(stream, Treatment('postgraduate')) + pre", data).fit()
+    name = "C(stream, Treatment('postgraduate'))[T.undergraduate]"
+    assert row["adjusted"] == pytest.approx(fit.params[name], rel=1e-9)
+    assert (row["adjusted_low"], row["adjusted_high"]) == pytest.approx(
+        tuple(fit.conf_int().loc[name]), rel=1e-9
+    )
+    a = data.loc[data["stream"].eq("undergraduate"), "post"]
+    b = data.loc[data["stream"].eq("postgraduate"), "post"]
+    assert row["n_intervention"] == len(a) and row["n_comparison"] == len(b)
+    assert row["welch_t"] == pytest.approx(pg.ttest(a, b, correction=True).iloc[0]["T"])
+    assert row["g"] == pytest.approx(pg.compute_effsize(a, b, eftype="hedges"))
+    html = render_report(ev)
+    assert "Controlled comparison" in html and "ANCOVA, declared primary" in html
+
+
+def coding(
+    space: bool | None, nurse: list[str], unsure: list[str] = (), version: str = "m-1"
+) -> dict[str, object]:  # type: ignore[assignment]
+    from courseware.feedback._types import CodeResult, Coding
+
+    return Coding(
+        codes=tuple(CodeResult(c, 0.9) for c in nurse),
+        unsure=tuple(CodeResult(c, 0.5) for c in unsure),
+        model_version=version,
+        provides_space=space,
+    ).to_dict()
+
+
+def test_the_coded_reply_outcome_matches_statsmodels_and_pingouin(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    import yaml
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(8)
+    raw: dict[str, list[tuple[str, bool | None, int]]] = {}
+    for i in range(30):
+        learner = f"learner{i}@example.ac.uk"
+        for phase, module, items, p_space in (
+            ("before", "m-intro", ["compose-1", "compose-2"], 0.3),
+            ("after", "m-nurse", ["compose-3", "compose-4"], 0.7),
+        ):
+            if phase == "after" and i >= 26:
+                continue  # four learners never reach the later module
+            for item in items:
+                nurse = [c for c in ("naming", "exploring", "supporting") if rng.random() < p_space]
+                draw = rng.random()
+                space = None if draw < 0.1 else bool(nurse) and draw < 0.1 + p_space
+                raw.setdefault(learner, []).append((phase, space, len(nurse)))
+                # An unsure code never counts; the first coding of a reply is replaced.
+                store.append(Event(learner, module, item, "compose.coded", coding(False, [])))
+                store.append(
+                    Event(
+                        learner, module, item, "compose.coded", coding(space, nurse, ["respecting"])
+                    )
+                )
+    store.append(Event("x", "m-intro", "compose-1", "compose.coded", {"schema": 99}))
+    store.append(Event("x", "m-other", "compose-9", "compose.coded", coding(True, ["naming"])))
+    store.append(
+        Event(
+            "y",
+            "m-nurse",
+            "case-1/n2",
+            "vignette.coded",
+            {"schema": 1, "codes": [{"code": "bogus"}]},
+        )
+    )
+    config = {
+        "waves": ["pre", "post"],
+        "store": str(store.path),
+        "coded_replies": {
+            "before": {"modules": ["m-intro"]},
+            "after": {"modules": ["m-nurse"], "items": ["case-1/n2"]},
+            "coder_accuracy": {
+                "macro_f1": 0.71,
+                "source": "reply coder benchmark, held-out statements",
+            },
+        },
+    }
+    (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(config))
+    ev = evaluate(load_config(tmp_path / "evaluation.yaml"))
+    assert sorted((p.column, p.kind) for p in ev.problems) == [
+        ("value.codes", "bad-event"),
+        ("value.schema", "bad-event"),
+    ]
+    assert ev.coder_versions == ["m-1"]
+    for phase in ("before", "after"):
+        replies = [r for rows in raw.values() for r in rows if r[0] == phase]
+        definite = [r[1] for r in replies if r[1] is not None]
+        got = ev.behaviour.set_index("phase").loc[phase]
+        assert got["replies"] == len(replies)
+        assert got["space_unsure"] == sum(r[1] is None for r in replies)
+        low, high = proportion_confint(sum(definite), len(definite), method="wilson")
+        assert got["space_share"] == pytest.approx(sum(definite) / len(definite))
+        assert (got["space_share_low"], got["space_share_high"]) == pytest.approx((low, high))
+        nurse = np.array([r[2] for r in replies], dtype=float)
+        t_ci = stats.t.interval(0.95, len(nurse) - 1, nurse.mean(), stats.sem(nurse))
+        assert (got["nurse_per_reply_low"], got["nurse_per_reply_high"]) == pytest.approx(t_ci)
+    # Paired: per learner, the share of their own definite replies, and mean NURSE codes.
+    per = {
+        learner: {
+            phase: (
+                np.mean([r[1] for r in rows if r[0] == phase and r[1] is not None] or [np.nan]),
+                np.mean([r[2] for r in rows if r[0] == phase]),
+            )
+            for phase in ("before", "after")
+            if any(r[0] == phase for r in rows)
+        }
+        for learner, rows in raw.items()
+    }
+    both = {k: v for k, v in per.items() if len(v) == 2}
+    nurse_before = [v["before"][1] for v in both.values()]
+    nurse_after = [v["after"][1] for v in both.values()]
+    expected = pg.ttest(nurse_after, nurse_before, paired=True).iloc[0]
+    got = ev.behaviour_pairs.set_index("measure").loc["nurse"]
+    assert got["n"] == 26 and got["t"] == pytest.approx(expected["T"])
+    ci = stats.ttest_rel(nurse_after, nurse_before).confidence_interval()
+    assert (got["change_low"], got["change_high"]) == pytest.approx((ci.low, ci.high))
+    assert tuple(expected["CI95"]) == pytest.approx((ci.low, ci.high), abs=0.006)  # pingouin rounds
+    space = [(v["before"][0], v["after"][0]) for v in both.values()]
+    space = [s for s in space if not np.isnan(s[0]) and not np.isnan(s[1])]
+    share = ev.behaviour_pairs.set_index("measure").loc["space"]
+    assert share["n"] == len(space)
+    assert share["t"] == pytest.approx(
+        pg.ttest([s[1] for s in space], [s[0] for s in space], paired=True).iloc[0]["T"]
+    )
+    html = render_report(ev)
+    assert "macro-F1 0.71" in html and "declared in the evaluation file" in html
+    assert "example.ac.uk" not in html
+    # Under the minimum group size nothing is shown.
+    small = evaluate(setup_from_options(tmp_path / "evaluation.yaml", min_group=27))
+    assert small.behaviour_pairs["suppressed"].all()
+    assert (
+        small.behaviour_pairs["change"].isna().all() if "change" in small.behaviour_pairs else True
+    )
+
+
+def test_the_attrition_flow_accounts_for_every_learner(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(70):
+        rows.append((f"s{i}", "pre", [float(v) for v in rng.integers(1, 6, 8)]))
+        if i < 58:
+            answers: list[float | None] = [float(v) for v in rng.integers(1, 6, 8)]
+            if i < 11:
+                answers[0] = answers[1] = None  # two missing: not scored (the rule allows one)
+            rows.append((f"s{i}", "post", answers))
+    rows += [(f"late{i}", "post", [3.0] * 8) for i in range(6)]
+    (tmp_path / "m.yaml").write_text(CONF_MAPPING)
+    conf_export(rows).to_csv(tmp_path / "e.csv", index=False)
+    ev = evaluate(setup_from_options(surveys=[(str(tmp_path / "e.csv"), str(tmp_path / "m.yaml"))]))
+    flow = ev.attrition.groupby("stage", sort=False)
+    stages = {stage: int(part["n"].iloc[0]) for stage, part in flow}
+    assert stages == {
+        "seen": 76,
+        "answered-before": 70,
+        "answered-after": 64,
+        "both-waves": 58,
+        "scored": 47,
+    }
+    reasons = dict(zip(ev.attrition["reason"], ev.attrition["count"], strict=True))
+    assert reasons["post form not scored (too many missing items)"] == 11
+    assert reasons["answered pre only"] == 12 and reasons["answered post only"] == 6
+    assert ev.changes.query("scale == 'total' and after == 'post'").iloc[0]["n"] == 47
+    baseline = ev.baseline.iloc[0]
+    assert (baseline["n_completers"], baseline["n_others"]) == (47, 23)
+    html = re.sub(r"<[^>]+>", "", render_report(ev))
+    assert "Scored at both waves (analysed): 47" in html
+    assert "post form not scored (too many missing items): 11" in html
+
+
+def test_json_and_csv_carry_every_figure_and_keep_suppression(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.setenv("COURSEWARE_PSEUDONYM_KEY", "same key, same order, same sums")
+    args = ["report", str(demo), "--min-group", "21", "-o", str(tmp_path / "r.html")]
+    args += ["--json", str(tmp_path / "f.json"), "--csv", str(tmp_path / "csv")]
+    args += ["--summary", str(tmp_path / "summary.html")]
+    assert main(args) == 0
+    ev = evaluate(setup_from_options(demo, min_group=21))
+    doc = json.loads((tmp_path / "f.json").read_text())
+    assert doc["min_group"] == 21
+    changes = doc["tables"]["changes"]
+    assert "noncentral" in changes["method"]
+    for got, want in zip(changes["rows"], ev.changes.to_dict(orient="records"), strict=True):
+        for key in ("n", "g_av", "g_av_low", "dz", "p_t"):
+            assert got[key] == want[key] or (got[key] is None and math.isnan(want[key]))
+    cohorts = doc["tables"]["cohorts"]["rows"]
+    hidden = [r for r in cohorts if r["suppressed"]]
+    assert hidden and all(r["n"] is None and r["dz"] is None for r in hidden)
+    assert all(r["n"] >= 21 for r in cohorts if not r["suppressed"])
+    back = pd.read_csv(tmp_path / "csv" / "changes.csv")
+    assert back["g_av"].tolist() == ev.changes["g_av"].tolist()  # full precision
+    assert back["method"].str.contains("Hedges").all()
+    csv_cohorts = pd.read_csv(tmp_path / "csv" / "cohorts.csv")
+    assert csv_cohorts.loc[csv_cohorts["suppressed"], ["n", "dz"]].isna().all().all()
+    roster = pd.read_csv(demo.parent / "roster.csv")["learner"]
+    everything = (tmp_path / "f.json").read_text() + "".join(
+        p.read_text() for p in (tmp_path / "csv").iterdir()
+    )
+    assert not any(learner in everything for learner in roster)
+    summary = (tmp_path / "summary.html").read_text()
+    assert "Hedges&#39; g_av" in summary or "Hedges' g_av" in summary
+    assert "not necessarily randomised" in summary and "Four online modules" in summary
+    assert (
+        "<dt>Modules</dt><dd>4</dd>" in summary and "<dt>Teaching hours</dt><dd>6</dd>" in summary
+    )
+    assert doc["coder"]["model_versions"] == ["demo-coder-0"]
+    assert doc["coder"]["declared_accuracy"]["macro_f1"] == 0.7
+    assert {r["phase"] for r in doc["tables"]["behaviour"]["rows"]} == {"before", "after"}
+    assert doc["tables"]["comparison"]["rows"] and "ANCOVA" in doc["tables"]["comparison"]["method"]

@@ -1,4 +1,5 @@
-"""The HTML report in real Chromium: renders offline, passes axe-core, prints, withholds small groups."""
+"""The HTML report and the one-page summary in real Chromium: render offline, pass axe-core, print
+(the summary to exactly one A4 page), withhold small groups."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from courseware.analytics import evaluate, save_report, setup_from_options, write_demo
+from courseware.analytics import (
+    evaluate,
+    save_report,
+    save_summary,
+    setup_from_options,
+    write_demo,
+)
 
 from conftest import FIGURES, FIXTURES
 
@@ -31,7 +38,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     evaluation = evaluate(setup)
     assert evaluation.cohorts["suppressed"].any()
+    save_summary(evaluation, folder / "summary.html")
     return save_report(evaluation, folder / "report.html")
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages in a PDF Chromium wrote (page objects, not the page tree nodes)."""
+    return pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
@@ -83,6 +96,39 @@ def test_report_prints_to_pdf(page: Page, report: Path, tmp_path: Path) -> None:
     assert page.locator("nav").is_hidden()
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
-    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
-    assert pages >= 3
+    assert pdf_pages(pdf) >= 3
     (tmp_path / "report.pdf").write_bytes(pdf)
+
+
+def test_report_shows_flow_design_comparison_and_coded_replies(page: Page, report: Path) -> None:
+    page.goto(report.as_uri())
+    flow = page.locator("#attrition figure.flow").first
+    expect(flow).to_contain_text("Learners seen")
+    expect(flow).to_contain_text("Scored at both waves (analysed)")
+    expect(page.locator("#design")).to_contain_text("Regression to the mean")
+    expect(page.locator("#comparison")).to_contain_text("ANCOVA")
+    expect(page.locator("#behaviour")).to_contain_text("demo-coder-0")
+    expect(page.locator("#summary li").first).to_contain_text("Hedges' g_av")
+    alt = page.locator("#change-chart img").get_attribute("alt") or ""
+    assert "g_av" in alt and "meta-analytic SMD of 0.5" in alt
+
+
+def test_summary_is_accessible_and_prints_to_one_a4_page(
+    page: Page, report: Path, tmp_path: Path
+) -> None:
+    summary = report.with_name("summary.html")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(summary.as_uri())
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    expect(page.get_by_role("heading", level=1)).to_contain_text("demo data")
+    for heading in ("Reach", "Headline outcomes", "Caveats"):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Hedges' g_av")
+    expect(page.locator("main")).to_contain_text("NURSE codes per reply")
+    violations = serious_violations(page)
+    assert not violations, [(v["id"], v["help"]) for v in violations]
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    (tmp_path / "summary.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and pdf_pages(pdf) == 1

@@ -4,7 +4,7 @@ pandas, scipy and matplotlib are imported here (never by ``import courseware``):
 lead's session needs them.
 """
 
-from ._analysis import DEFAULT_MIN_GROUP, DEFAULT_WAVES, Evaluation, analyse
+from ._analysis import DEFAULT_MIN_GROUP, DEFAULT_WAVES, Design, Evaluation, analyse
 from ._dashboard import dashboard
 from ._demo import write_demo
 from ._evaluate import (
@@ -16,23 +16,38 @@ from ._evaluate import (
     setup_from_options,
     write_report,
 )
+from ._export import figures, write_csv, write_json
 from ._mapping import ColumnMapping, SurveyMapping, load_mapping
 from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
 from ._readers import (
+    CODED_KINDS,
     LIKERT_KIND,
     REFLECT_LEVELS,
     likert_value,
+    read_coded_replies,
     read_levels,
     read_roster,
     read_store,
     read_survey_export,
 )
-from ._report import build_sections, render_report, save_report
+from ._report import build_sections, render_report, render_summary, save_report, save_summary
 from ._responses import Combined, Responses, combine
-from ._stats import cohen_dz, cronbach_alpha, detectable_dz, hedges_g_av, paired, pairs_needed
+from ._stats import (
+    ancova,
+    cohen_dz,
+    compare_groups,
+    cronbach_alpha,
+    detectable_dz,
+    hedges_g,
+    hedges_g_av,
+    paired,
+    pairs_needed,
+    wilson,
+)
 
 __all__ = [
+    "CODED_KINDS",
     "CONFIG_ENV",
     "DEFAULT_MIN_GROUP",
     "DEFAULT_WAVES",
@@ -42,6 +57,7 @@ __all__ = [
     "Combined",
     "DataError",
     "DataProblem",
+    "Design",
     "Evaluation",
     "EvaluationConfig",
     "EvaluationSetup",
@@ -49,26 +65,36 @@ __all__ = [
     "Responses",
     "SurveyMapping",
     "analyse",
+    "ancova",
     "build_sections",
     "cohen_dz",
     "combine",
+    "compare_groups",
     "cronbach_alpha",
     "dashboard",
     "detectable_dz",
     "evaluate",
+    "figures",
+    "hedges_g",
     "hedges_g_av",
     "likert_value",
     "load_config",
     "load_mapping",
     "paired",
     "pairs_needed",
+    "read_coded_replies",
     "read_levels",
     "read_roster",
     "read_store",
     "read_survey_export",
     "render_report",
+    "render_summary",
     "save_report",
+    "save_summary",
     "setup_from_options",
+    "wilson",
+    "write_csv",
     "write_demo",
+    "write_json",
     "write_report",
 ]

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from ..instruments import MISSING_SUFFIX, TOTAL, Instrument, score
 from ..instruments import reverse_keyed as keyed_items
+from ._behaviour import behaviour
+from ._design import attrition, comparison
 from ._problems import DataProblem
 from ._readers import REFLECT_LEVELS
 from ._responses import Combined
@@ -27,6 +30,20 @@ DEFAULT_MIN_GROUP = 5
 NOT_RECORDED = "(not recorded)"
 META_ANALYTIC_SMD = 0.5
 """Effect of empathy training pooled by meta-analyses (Winter et al. 2020: 0.52; 0.34 at 12 weeks+)."""
+
+
+@dataclass
+class Design:
+    """What the evaluation file declares beyond the questionnaires (all optional): the programme
+    for the summary, a controlled comparison, and coded written replies with the coder's accuracy."""
+
+    programme: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] | None = None
+    """attribute, intervention, comparison, primary ("ancova" or "welch")."""
+    coded: pd.DataFrame | None = None
+    """One row per coded reply (see ``read_coded_replies``), pseudonymous."""
+    coder_accuracy: dict[str, Any] | None = None
+    """macro_f1, source, model_version, as declared in the evaluation file."""
 
 
 @dataclass
@@ -50,6 +67,20 @@ class Evaluation:
     """Per-learner scores (pseudonymous): for further analysis, never printed in the report."""
     pairs_for_meta_effect: int = 0
     """Paired learners needed for 80 % power at the meta-analytic effect (d_z = 0.5)."""
+    attrition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """CONSORT-style flow per instrument: stage, n, reason, count (small counts withheld)."""
+    baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Completers against non-completers at baseline, per headline scale."""
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Intervention against comparison cohort: Welch t, Hedges' g, ANCOVA (see ``design``)."""
+    behaviour: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Coded replies per phase: share providing space (Wilson CI), NURSE codes per reply."""
+    behaviour_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The same two measures per learner, paired before/after."""
+    coder_versions: list[str] = field(default_factory=list)
+    design: Design = field(default_factory=Design)
+    learners_seen: float = math.nan
+    """Learners on the roster or answering anything (NaN when under ``min_group``)."""
 
 
 def headline_scale_ids(instrument: Instrument) -> list[str]:
@@ -196,9 +227,9 @@ def _reliability(
 ) -> pd.DataFrame:
     rows = []
     for instrument_id, forms in combined.forms.items():
-        instrument = instruments[instrument_id]
-        if forms.empty:
+        if forms.empty or instrument_id not in instruments:
             continue
+        instrument = instruments[instrument_id]
         keyed = keyed_items(instrument, forms[list(instrument.items)].astype(float))
         for scale in instrument.scales:
             for wave in waves:
@@ -361,8 +392,10 @@ def analyse(
     waves: list[str] | None = None,
     attributes: list[str] | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
+    design: Design | None = None,
 ) -> Evaluation:
     """Score every form and build every table of the report (already suppressed)."""
+    design = design or Design()
     if min_group < 1:
         raise ValueError("min_group must be at least 1")
     waves = list(waves or DEFAULT_WAVES)
@@ -382,7 +415,40 @@ def analyse(
                     f"{instrument_id}: {len(outside)} learner(s) answered but are not on the roster;"
                     " their answers are analysed but not counted in completion."
                 )
+    headline = {i: headline_scale_ids(inst) for i, inst in used.items()}
+    flow, baseline = attrition(combined.forms, scores, headline, combined.invited, waves, min_group)
+    compared = pd.DataFrame()
+    if (
+        design.comparison
+        and len(waves) > 1
+        and design.comparison["attribute"] in combined.attributes
+    ):
+        arms = combined.attributes.set_index("learner")[design.comparison["attribute"]]
+        compared = comparison(
+            scores,
+            headline,
+            arms,
+            design.comparison["intervention"],
+            design.comparison["comparison"],
+            waves[0],
+            waves[1],
+            min_group,
+        )
+    coded = design.coded if design.coded is not None else pd.DataFrame()
+    phases, pairs = behaviour(coded, min_group) if not coded.empty else (pd.DataFrame(),) * 2
+    versions = sorted(set(coded["model_version"])) if not coded.empty else []
+    seen: set[str] = set(combined.invited or ())
+    for forms in combined.forms.values():
+        seen.update(forms["learner"])
     return Evaluation(
+        attrition=flow,
+        baseline=baseline,
+        comparison=compared,
+        behaviour=phases,
+        behaviour_pairs=pairs,
+        coder_versions=versions,
+        design=design,
+        learners_seen=math.nan if _small(len(seen), min_group) else float(len(seen)),
         title=title,
         waves=waves,
         min_group=min_group,

@@ -90,7 +90,28 @@ surveys:
     mapping: redcap-mapping.yaml
 roster: roster.csv
 reflect_levels: reflect-levels.csv
+store: responses.sqlite
+programme:
+  description: >-
+    Four online modules on responding to patients' emotions (NURSE statements, blocking
+    behaviours, breaking bad news, reflective writing), with a seminar, for undergraduate and
+    postgraduate learners.
+  modules: 4
+  hours: 6
+comparison:
+  attribute: stream
+  intervention: undergraduate
+  comparison: postgraduate
+  primary: ancova
+coded_replies:
+  before: {modules: [demo-before]}
+  after: {modules: [demo-after]}
+  coder_accuracy:
+    macro_f1: 0.7
+    source: made-up figure for the demo
 """
+
+CODER_VERSION = "demo-coder-0"
 
 
 def write_demo(folder: str | Path, learners: int = 300, *, seed: int = 0) -> Path:
@@ -117,6 +138,35 @@ def write_demo(folder: str | Path, learners: int = 300, *, seed: int = 0) -> Pat
             "level": rng.choice(REFLECT_LEVELS, int(marked.sum()), p=[0.15, 0.4, 0.35, 0.1]),
         }
     ).to_csv(folder / "reflect-levels.csv", index=False)
+    _coded_replies(folder / "responses.sqlite", ids, rng)
     config = folder / "evaluation.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     return config
+
+
+def _coded_replies(path: Path, ids: np.ndarray, rng: np.random.Generator) -> None:
+    """One coded written reply per learner before the teaching and (for most) one after.
+
+    Written as the reply coder stores them (``compose.coded`` events, the ``Coding`` wire format),
+    with more NURSE codes after the teaching and some replies the coder is unsure about.
+    """
+    from ..feedback._types import NURSE_CODES, CodeResult, Coding
+    from ..store import Event, SQLiteStore
+
+    path.unlink(missing_ok=True)
+    with SQLiteStore(path) as store:
+        for phase, module, rate in (("before", "demo-before", 0.35), ("after", "demo-after", 0.6)):
+            answered = ids if phase == "before" else ids[rng.random(len(ids)) < 0.85]
+            for learner in answered:
+                codes = [c for c in NURSE_CODES if rng.random() < rate / 2]
+                draw = rng.random()
+                space = None if draw < 0.08 else bool(codes) and draw < 0.08 + rate + 0.2
+                coding = Coding(
+                    codes=tuple(CodeResult(c, 0.8) for c in codes),
+                    unsure=(CodeResult("reassurance", 0.5),) if space is None else (),
+                    model_version=CODER_VERSION,
+                    provides_space=space,
+                )
+                store.append(
+                    Event(str(learner), module, "reply-1", "compose.coded", coding.to_dict())
+                )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from typing_extensions import TypedDict, Unpack
@@ -23,15 +24,23 @@ from ._analysis import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_MIN_GROUP,
     DEFAULT_WAVES,
+    Design,
     Evaluation,
     analyse,
     several_forms_per_learner,
 )
+from ._export import write_csv, write_json
 from ._mapping import load_mapping
-from ._problems import DataError
+from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
-from ._readers import read_levels, read_roster, read_store, read_survey_export
-from ._report import save_report
+from ._readers import (
+    read_coded_replies,
+    read_levels,
+    read_roster,
+    read_store,
+    read_survey_export,
+)
+from ._report import save_report, save_summary
 from ._responses import Responses, combine
 
 CONFIG_ENV = "COURSEWARE_EVALUATION"
@@ -41,6 +50,51 @@ CONFIG_ENV = "COURSEWARE_EVALUATION"
 class SurveySource(_Model):
     export: str
     mapping: str
+    optional: bool = False
+    """An optional export may be missing or unreadable; otherwise that stops the run (exit 1)."""
+
+
+class Programme(_Model):
+    """What the one-page summary says about the teaching: what it is and its reach."""
+
+    description: Text | None = None
+    modules: int | None = Field(default=None, ge=0)
+    hours: float | None = Field(default=None, ge=0)
+
+
+class ComparisonSpec(_Model):
+    """A controlled comparison, declared before the data are seen: which cohort attribute splits
+    the intervention cohort from the comparison cohort, and which analysis is primary."""
+
+    attribute: Slug
+    intervention: str
+    comparison: str
+    primary: Literal["ancova", "welch"] = "ancova"
+    """ancova: later-wave scores adjusted for baseline; welch: later-wave scores, Welch t."""
+
+
+class ReplySelection(_Model):
+    """Coded replies that count in one phase: by module id and/or exercise (or case node) id."""
+
+    modules: list[str] = Field(default_factory=list)
+    items: list[str] = Field(default_factory=list)
+
+
+class CoderAccuracy(_Model):
+    """The reply coder's measured accuracy, as its benchmark reported it (declared here, since the
+    coder ships no machine-readable figure yet)."""
+
+    macro_f1: float = Field(ge=0, le=1)
+    source: Text
+    model_version: str | None = None
+
+
+class CodedReplies(_Model):
+    """Which coded written replies (store events compose.coded, vignette.coded) are before and after."""
+
+    before: ReplySelection
+    after: ReplySelection
+    coder_accuracy: CoderAccuracy | None = None
 
 
 class EvaluationConfig(_Model):
@@ -59,6 +113,9 @@ class EvaluationConfig(_Model):
     roster: str | None = None
     reflect_levels: str | None = None
     pseudonym_key_file: str | None = None
+    programme: Programme = Field(default_factory=Programme)
+    comparison: ComparisonSpec | None = None
+    coded_replies: CodedReplies | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +138,14 @@ def load_config(path: str | Path) -> EvaluationSetup:
     config = validate(doc, EvaluationConfig)
     if len(set(config.waves)) != len(config.waves):
         raise ContentError([doc.problem(["waves"], "a wave is listed twice")])
+    if config.comparison and config.comparison.attribute not in config.attributes:
+        raise ContentError(
+            [doc.problem(["comparison", "attribute"], "not one of the evaluation's attributes")]
+        )
+    if config.coded_replies and not config.store:
+        raise ContentError(
+            [doc.problem(["coded_replies"], "coded replies are read from the store: name it")]
+        )
     return EvaluationSetup(config, Path(path).resolve().parent)
 
 
@@ -117,7 +182,7 @@ def setup_from_options(
             data[name] = setup.location(data[name])
     data["keys"] = [str(setup.path(k)) for k in data["keys"]] + [str(cwd / k) for k in keys]
     data["surveys"] = [
-        {"export": str(setup.path(s["export"])), "mapping": str(setup.path(s["mapping"]))}
+        {**s, "export": str(setup.path(s["export"])), "mapping": str(setup.path(s["mapping"]))}
         for s in data["surveys"]
     ] + [{"export": str(cwd / e), "mapping": str(cwd / m)} for e, m in surveys]
     for name, value in (("store", store), ("roster", roster), ("reflect_levels", levels)):
@@ -143,22 +208,37 @@ def evaluate(setup: EvaluationSetup, *, pseudonyms: Pseudonyms | None = None) ->
         pseudonyms = Pseudonyms.from_environment(key_file)
     parts: list[Responses] = []
     problems: list[Problem] = []
+    skipped: list[DataProblem] = []
+    coded = None
     if config.store:
         with open_store(setup.location(config.store)) as store:
             parts.append(read_store(store, instruments, config.waves, pseudonyms))
+            if config.coded_replies:
+                selection = config.coded_replies
+                coded, found = read_coded_replies(
+                    store,
+                    selection.before.model_dump(),
+                    selection.after.model_dump(),
+                    pseudonyms,
+                )
+                parts.append(Responses(problems=found))
     for survey in config.surveys:
         try:
             mapping = load_mapping(setup.path(survey.mapping), instruments, config.waves)
         except ContentError as exc:
             problems.extend(exc.problems)
             continue
-        parts.append(
-            read_survey_export(
-                setup.path(survey.export), mapping, instruments, config.waves, pseudonyms
-            )
+        part = read_survey_export(
+            setup.path(survey.export), mapping, instruments, config.waves, pseudonyms
         )
+        parts.append(part)
+        if not survey.optional:
+            skipped.extend(p for p in part.problems if p.action == "file skipped")
     if problems:
         raise ContentError(problems)
+    if skipped:
+        # A named export that could not be read at all would leave a report that looks complete.
+        raise DataError(skipped)
     if config.roster:
         parts.append(read_roster(setup.path(config.roster), config.attributes, pseudonyms))
     if config.reflect_levels:
@@ -169,6 +249,7 @@ def evaluate(setup: EvaluationSetup, *, pseudonyms: Pseudonyms | None = None) ->
     )
     if config.instruments is not None:
         combined.forms = {k: v for k, v in combined.forms.items() if k in config.instruments}
+    accuracy = config.coded_replies.coder_accuracy if config.coded_replies else None
     return analyse(
         combined,
         instruments,
@@ -176,6 +257,12 @@ def evaluate(setup: EvaluationSetup, *, pseudonyms: Pseudonyms | None = None) ->
         waves=config.waves,
         attributes=config.attributes,
         min_group=config.min_group,
+        design=Design(
+            programme=config.programme.model_dump(),
+            comparison=config.comparison.model_dump() if config.comparison else None,
+            coded=coded,
+            coder_accuracy=accuracy.model_dump() if accuracy else None,
+        ),
     )
 
 
@@ -184,14 +271,25 @@ def write_report(
     config: str | Path | None = None,
     *,
     strict: bool = False,
+    json: str | Path | None = None,
+    csv: str | Path | None = None,
+    summary: str | Path | None = None,
     **options: Unpack[Options],
 ) -> Evaluation:
     """Read, analyse and write the HTML report to ``out``; return the evaluation (with its problems).
 
-    With ``strict``, any data problem raises :class:`DataError` and no report is written.
+    Optionally also every figure as JSON (``json``), as one CSV per table in a folder (``csv``),
+    and the one-page summary (``summary``). With ``strict``, any data problem raises
+    :class:`DataError` and nothing is written.
     """
     evaluation = evaluate(setup_from_options(config, **options))
     if strict and evaluation.problems:
         raise DataError(evaluation.problems)
     save_report(evaluation, out)
+    if json is not None:
+        write_json(evaluation, json)
+    if csv is not None:
+        write_csv(evaluation, csv)
+    if summary is not None:
+        save_summary(evaluation, summary)
     return evaluation

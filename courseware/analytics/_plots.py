@@ -74,20 +74,21 @@ def scores_by_wave(summary: pd.DataFrame, titles: dict[str, str], waves: Sequenc
 
 
 def effect_sizes(labels: list[str], dz: pd.DataFrame, reference: float) -> str:
-    """A forest plot of d_z with 95 % CIs; a dotted line at the meta-analytic effect."""
+    """A forest plot of Hedges' g_av with 95 % CIs; a dotted line at the meta-analytic SMD (g_av,
+    not d_z, is on the scale of the SMDs meta-analyses pool)."""
     n = len(labels)
     with rc_context(STYLE):
         figure = Figure(figsize=(6.4, 0.35 * n + 1.0))
         ax = figure.subplots()
         y = np.arange(n)[::-1]
-        est = dz["dz"].to_numpy(dtype=float)
-        lower = est - dz["dz_low"].to_numpy(dtype=float)
-        upper = dz["dz_high"].to_numpy(dtype=float) - est
+        est = dz["g_av"].to_numpy(dtype=float)
+        lower = est - dz["g_av_low"].to_numpy(dtype=float)
+        upper = dz["g_av_high"].to_numpy(dtype=float) - est
         ax.errorbar(est, y, xerr=[lower, upper], fmt="s", color=COLOURS[0], capsize=3)
         ax.axvline(0, color=INK, linewidth=0.8)
         ax.axvline(reference, color=COLOURS[1], linestyle=":", linewidth=1.2)
         ax.set_yticks(y, labels)
-        ax.set_xlabel("Cohen's d_z (95% CI)")
+        ax.set_xlabel("Hedges' g_av (95% CI)")
         figure.tight_layout()
         return to_data_uri(figure)
 

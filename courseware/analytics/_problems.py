@@ -26,6 +26,8 @@ ProblemKind = Literal[
     "bad-level",
     "conflicting-attribute",
     "unreadable",
+    "missing-header-rows",
+    "empty",
 ]
 
 

@@ -16,6 +16,7 @@ a learner, instrument and wave is the answer that counts (earlier ones stay in t
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..content._errors import display_path
 from ..instruments import Instrument
 from ..store import Event, Store
 from ._mapping import ColumnMapping
@@ -147,25 +147,66 @@ def read_store(
     return result
 
 
-def _read_csv(path: Path, skip: int) -> tuple[pd.DataFrame | None, list[DataProblem]]:
-    """All cells as text (nothing converted, nothing treated as missing but blank cells)."""
-    name = display_path(path)
+def source_name(path: Path) -> str:
+    """How a file is named in messages and the report: its name only, never a local folder."""
+    return path.name
+
+
+DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def _separator(first_line: str) -> str:
+    """The export's field separator: a comma, or the ``;`` (or tab) of a European-locale Excel."""
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
+def _read_csv(
+    path: Path, skip: int, *, notes: list[str] | None = None
+) -> tuple[pd.DataFrame | None, list[DataProblem]]:
+    """All cells as text (nothing converted, nothing treated as missing but blank cells).
+
+    The separator is detected from the header (``,``, or ``;``/tab as Excel writes in locales with
+    a decimal comma); with ``;`` or tab, numbers written with a decimal comma (``4,5``) are read as
+    ``4.5`` and a note says so. ``skip`` rows under the header are checked to be Qualtrics' two
+    extra header rows (question text, then import ids) and refused if they are not.
+    """
+    name = source_name(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            encoding="utf-8-sig",
-            skiprows=range(1, 1 + skip),
-        )
+            first = handle.readline()
+        sep = _separator(first)
+        header = next(csv.reader([first], delimiter=sep), [])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 text ({exc.reason}); save the export as 'CSV UTF-8'"
         return None, [DataProblem(name, None, "", "unreadable", reason, "file skipped")]
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         return None, [DataProblem(name, None, "", "unreadable", message, "file skipped")]
+    if skip:
+        import_ids = frame.iloc[skip - 1] if len(frame) >= skip else pd.Series(dtype=str)
+        if not import_ids.str.contains("ImportId", regex=False).any():
+            message = (
+                f"the {skip} Qualtrics header rows (question text, then import ids) are not under"
+                " the header; export from Qualtrics again, or set format: plain in the mapping"
+            )
+            return None, [
+                DataProblem(name, 1 + skip, "", "missing-header-rows", message, "file skipped")
+            ]
+        frame = frame.iloc[skip:].reset_index(drop=True)
+    if sep != ",":
+        commas = frame.apply(lambda col: col.str.match(DECIMAL_COMMA))
+        if commas.to_numpy().any():
+            frame = frame.mask(commas, frame.apply(lambda col: col.str.replace(",", ".")))
+            if notes is not None:
+                notes.append(
+                    f"{name}: separated by {sep!r}; {int(commas.to_numpy().sum())} number(s)"
+                    " written with a decimal comma were read with a decimal point."
+                )
+        elif notes is not None:
+            notes.append(f"{name}: separated by {sep!r} (as Excel writes in some locales).")
     problems = [
         DataProblem(
             name, 1, column, "unknown-column", "column name used twice", "later copy ignored"
@@ -238,14 +279,27 @@ def read_survey_export(
 ) -> Responses:
     """Read a REDCap, Qualtrics, Microsoft Forms (or any) CSV export through its mapping."""
     path = Path(path)
-    name = display_path(path)
+    name = source_name(path)
     spec = mapping.spec
-    frame, problems = _read_csv(path, mapping.extra_header_rows)
-    result = Responses(problems=problems, learner_columns={name: spec.learner})
+    notes: list[str] = []
+    frame, problems = _read_csv(path, mapping.extra_header_rows, notes=notes)
+    result = Responses(problems=problems, learner_columns={name: spec.learner}, notes=notes)
     if frame is None:
         return result
     header = [str(c) for c in frame.columns]
     rows = np.arange(len(frame)) + 2 + mapping.extra_header_rows
+    if frame.empty:
+        problems.append(
+            DataProblem(
+                name,
+                None,
+                "",
+                "empty",
+                "the export has a header row but no answers",
+                "file skipped",
+            )
+        )
+        return result
     if spec.learner not in header:
         problems.append(
             _header(
@@ -392,7 +446,7 @@ def read_survey_export(
 def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudonyms) -> Responses:
     """A CSV with a ``learner`` column and any of the cohort attributes (stream, stage, year)."""
     path = Path(path)
-    name = display_path(path)
+    name = source_name(path)
     frame, problems = _read_csv(path, 0)
     result = Responses(problems=problems, learner_columns={name: "learner"})
     if frame is None:
@@ -455,7 +509,7 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
     A level is a name (``critical reflection``) or its number, 1 (habitual action) to 4.
     """
     path = Path(path)
-    name = display_path(path)
+    name = source_name(path)
     frame, problems = _read_csv(path, 0)
     result = Responses(problems=problems, learner_columns={name: "learner"})
     if frame is None:
@@ -524,3 +578,108 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
         columns=LEVEL_COLUMNS,
     )
     return result
+
+
+CODED_KINDS = ("compose.coded", "vignette.coded")
+"""Store events holding a coded written reply: ``value`` is ``Coding.to_dict()`` (the coder's wire
+format in ``courseware.feedback._types``); ``item`` is the exercise (or case node), ``module`` the
+module. This reader is the only place in analytics that parses them."""
+
+CODED_COLUMNS = [
+    "learner",
+    "phase",
+    "kind",
+    "module",
+    "item",
+    "provides_space",
+    "nurse",
+    "model_version",
+    "row",
+]
+
+
+def read_coded_replies(
+    store: Store,
+    before: Mapping[str, Iterable[str]],
+    after: Mapping[str, Iterable[str]],
+    pseudonyms: Pseudonyms,
+) -> tuple[pd.DataFrame, list[DataProblem]]:
+    """Each learner's newest coding of each reply the evaluation counts as ``before`` or ``after``.
+
+    ``before`` and ``after`` each map ``"modules"`` and ``"items"`` to the module ids and exercise
+    ids whose replies count in that phase (a reply matching both is reported and left out).
+    ``provides_space`` stays None where the coder was unsure; ``nurse`` counts the confident NURSE
+    codes only (unsure codes never count).
+    """
+    from ..feedback._types import CODES, NURSE_CODES, SCHEMA
+
+    before_modules, before_items = (
+        frozenset(before.get("modules", ())),
+        frozenset(before.get("items", ())),
+    )
+    after_modules, after_items = (
+        frozenset(after.get("modules", ())),
+        frozenset(after.get("items", ())),
+    )
+    problems: list[DataProblem] = []
+    known, nurse_codes = frozenset(CODES), frozenset(NURSE_CODES)
+    latest: dict[tuple[str, str, str, str], tuple[int | None, str, bool | None, int, str]] = {}
+    for kind in CODED_KINDS:
+        for event in store.events(kind=kind):
+            is_before = event.module in before_modules or event.item in before_items
+            is_after = event.module in after_modules or event.item in after_items
+            if not (is_before or is_after):
+                continue
+            if is_before and is_after:
+                problems.append(
+                    _event_problem(event, "item", "bad-event", "counted as both before and after")
+                )
+                continue
+            value = event.value
+            if not isinstance(value, dict) or value.get("schema") != SCHEMA:
+                problems.append(
+                    _event_problem(
+                        event, "value.schema", "bad-event", f"not a coding (schema {SCHEMA})"
+                    )
+                )
+                continue
+            codes, space = value.get("codes"), value.get("provides_space")
+            if not isinstance(codes, list) or not all(
+                isinstance(c, dict) and c.get("code") in known for c in codes
+            ):
+                problems.append(
+                    _event_problem(event, "value.codes", "bad-event", "codes must be known codes")
+                )
+                continue
+            if space is not None and not isinstance(space, bool):
+                problems.append(
+                    _event_problem(
+                        event,
+                        "value.provides_space",
+                        "bad-event",
+                        "provides_space must be true, false or null",
+                    )
+                )
+                continue
+            # Only confident codes count (``unsure`` is never read); a code counts once per reply.
+            nurse = len({c["code"] for c in codes} & nurse_codes)
+            version = str(value.get("model_version", ""))
+            phase = "before" if is_before else "after"
+            key = (event.learner, kind, event.module, event.item)
+            latest[key] = (event.id, phase, space, nurse, version)
+    seen: dict[str, str] = {}
+    records = [
+        (
+            seen[learner] if learner in seen else seen.setdefault(learner, pseudonyms(learner)),
+            phase,
+            kind,
+            module,
+            item,
+            space,
+            nurse,
+            version,
+            row,
+        )
+        for (learner, kind, module, item), (row, phase, space, nurse, version) in latest.items()
+    ]
+    return pd.DataFrame.from_records(records, columns=CODED_COLUMNS), problems

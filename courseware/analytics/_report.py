@@ -62,6 +62,15 @@ class Section:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     subsections: list[Section] = field(default_factory=list)
+    flow: list[Flow] = field(default_factory=list)
+
+
+@dataclass
+class Flow:
+    """A CONSORT-style diagram: boxes in order, each with its count and the reasons for the step."""
+
+    caption: str
+    boxes: list[tuple[str, str, list[str]]]
 
 
 def num(value: object, digits: int = 2) -> str:
@@ -128,11 +137,14 @@ def _summary_section(ev: Evaluation, names: _Names) -> Section:
                 "rose" if r["change"] > 0 else "fell" if r["change"] < 0 else "did not change"
             )
             section.bullets.append(
-                f"{label}: from {r['before']} to {r['after']} the mean {direction} by"
-                f" {num(abs(r['change']))} points (95% CI {num(r['change_low'])} to"
-                f" {num(r['change_high'])}), d_z {interval(r['dz'], r['dz_low'], r['dz_high'])},"
-                f" Hedges' g_av {num(r['g_av'])}; paired t p {pvalue(r['p_t'])}, Wilcoxon p"
-                f" {pvalue(r['p_wilcoxon'])}; n = {count(r['n'])} learners."
+                f"{label}, {r['before']} to {r['after']}: Hedges' g_av"
+                f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}, n = {count(r['n'])}"
+                f" learners. The mean {direction} by {num(abs(r['change']))} points (95% CI"
+                f" {num(r['change_low'])} to {num(r['change_high'])}); paired t p"
+                f" {pvalue(r['p_t'])}, Wilcoxon p {pvalue(r['p_wilcoxon'])}. Beside it, d_z"
+                f" {interval(r['dz'], r['dz_low'], r['dz_high'])} (change over the SD of the"
+                " changes: it grows with the pre-post correlation, so it is not comparable with"
+                " published SMDs)."
             )
             enough = int(r["n"]) >= needed
             section.bullets.append(
@@ -147,6 +159,12 @@ def _summary_section(ev: Evaluation, names: _Names) -> Section:
             )
     if not section.bullets:
         section.paragraphs.append("No instrument has answers at two waves yet.")
+    section.bullets.extend(_comparison_headlines(ev, names) + _behaviour_headlines(ev))
+    section.paragraphs.append(
+        "The headline effect is Hedges' g_av: the mean change over the average SD of the two"
+        " waves, which is on the scale of the standardised mean differences that meta-analyses of"
+        " empathy training pool."
+    )
     section.paragraphs.append(
         f"Learners appear only as pseudonyms, and no figure is shown for a group of fewer than"
         f" {ev.min_group} learners. Meta-analyses of empathy training pool effects around SMD 0.5"
@@ -299,9 +317,12 @@ def _changes_section(ev: Evaluation, names: _Names) -> Section:
         f"{names.scale(r.instrument, r.scale)}, {r.before}→{r.after}"
         for r in visible.itertuples(index=False)
     ]
-    alt = "Forest plot of Cohen's d_z with 95% confidence intervals; dotted line at d = 0.5. " + (
+    alt = (
+        "Forest plot of Hedges' g_av with 95% confidence intervals; dotted line at the"
+        f" meta-analytic SMD of {META_ANALYTIC_SMD}. "
+    ) + (
         "; ".join(
-            f"{lab}: {interval(r.dz, r.dz_low, r.dz_high)}"
+            f"{lab}: {interval(r.g_av, r.g_av_low, r.g_av_high)}"
             for lab, r in zip(labels, visible.itertuples(index=False), strict=True)
         )
         or "All comparisons withheld (small groups)."
@@ -322,6 +343,9 @@ def _changes_section(ev: Evaluation, names: _Names) -> Section:
 
 def _reliability_section(ev: Evaluation, names: _Names) -> Section:
     section = Section("reliability", "Internal consistency")
+    if ev.reliability.empty:
+        section.paragraphs.append("No questionnaire answers were found, so no alpha is shown.")
+        return section
     rows = [
         Row(
             [names.scale(r.instrument, r.scale), r.wave],
@@ -489,7 +513,9 @@ def _methods_section(ev: Evaluation) -> Section:
                 "The item assignment of these subscales is not certain and should be checked against"
                 f" the instrument's manual: {', '.join(uncertain)}."
             )
-        sub.paragraphs.append(f"Wording and licence: {spec.licence} Key file: {instrument.source}.")
+        sub.paragraphs.append(
+            f"Wording and licence: {spec.licence} Key file: {Path(instrument.source).name}."
+        )
         sub.bullets = list(spec.sources)
         section.subsections.append(sub)
     section.paragraphs.append(
@@ -501,20 +527,317 @@ def _methods_section(ev: Evaluation) -> Section:
     return section
 
 
+STAGE_TITLES = {
+    "seen": "Learners seen",
+    "answered-before": "Answered {before}",
+    "answered-after": "Answered {after}",
+    "both-waves": "Answered both waves",
+    "scored": "Scored at both waves (analysed)",
+}
+
+
+def _withheld_count(value: object, min_group: int) -> str:
+    return f"fewer than {min_group}" if _n(value) is None else count(value)
+
+
+def _attrition_section(ev: Evaluation, names: _Names) -> Section:
+    section = Section("attrition", "Attrition: who was seen, who answered, who was analysed")
+    if ev.attrition.empty:
+        section.paragraphs.append("No instrument has answers at two waves yet.")
+        return section
+    before, after = ev.waves[0], ev.waves[1]
+    for instrument_id, part in ev.attrition.groupby("instrument", sort=False):
+        boxes, rows = [], []
+        for stage, steps in part.groupby("stage", sort=False):
+            title = STAGE_TITLES[str(stage)].format(before=before, after=after)
+            n = _withheld_count(steps["n"].iloc[0], ev.min_group)
+            reasons = [
+                f"{r.reason}: {_withheld_count(r.count, ev.min_group)}"
+                for r in steps.itertuples(index=False)
+            ]
+            boxes.append((title, n, reasons))
+            for r in steps.itertuples(index=False):
+                rows.append(
+                    Row([title], [n, str(r.reason), _withheld_count(r.count, ev.min_group)])
+                )
+        label = names.instrument(str(instrument_id))
+        section.flow.append(Flow(f"{label}: flow of learners, {before} to {after}", boxes))
+        section.tables.append(
+            Table(
+                f"{label}: learners at each stage, with the reasons for each step",
+                ["Stage", "Learners", "Reason", "Learners for this reason"],
+                rows,
+            )
+        )
+    if not ev.baseline.empty:
+        rows = []
+        for r in ev.baseline.itertuples(index=False):
+            heads = [names.scale(r.instrument, r.scale)]
+            cells = None
+            if not r.suppressed:
+                cells = [
+                    count(r.n_completers),
+                    f"{num(r.mean_completers)} ({num(r.sd_completers)})",
+                    count(r.n_others),
+                    f"{num(r.mean_others)} ({num(r.sd_others)})",
+                    interval(r.difference, r.difference_low, r.difference_high),
+                    pvalue(r.p_welch),
+                ]
+            rows.append(Row(heads, cells, _n(min(r.n_completers, r.n_others))))
+        section.tables.append(
+            Table(
+                f"Completers against non-completers at {before}: baseline scores",
+                [
+                    "Scale",
+                    "Completers",
+                    "Mean (SD)",
+                    "Not completing",
+                    "Mean (SD)",
+                    "Difference (95% CI, Welch)",
+                    "p",
+                ],
+                rows,
+            )
+        )
+        section.paragraphs.append(
+            "If the learners who dropped out started with different scores, the change among"
+            " completers may not hold for everyone: the last table compares them at baseline."
+        )
+    section.paragraphs.append(
+        f"Counts of fewer than {ev.min_group} learners are withheld. A form is not scored when it"
+        " has more missing answers than the instrument's missing-data rule allows."
+    )
+    return section
+
+
+def _design_section(ev: Evaluation) -> Section:
+    section = Section("design", "What this design can and cannot show")
+    controlled = not ev.comparison.empty
+    section.paragraphs.append(
+        "A single group measured before and after the teaching shows how much scores changed, not"
+        " that the teaching changed them. Three things can produce change without any effect of"
+        " the teaching:"
+    )
+    section.bullets = [
+        "No control group: time, the rest of the curriculum and clinical placements move scores"
+        " too, and a single group cannot separate them from the teaching.",
+        "Regression to the mean: learners who scored low at baseline tend to score higher next"
+        " time by chance alone, especially when the teaching was offered to those who scored low.",
+        "Response shift: after teaching about empathy, learners may judge themselves by a"
+        " stricter standard, which can hide a real gain (or produce an apparent one).",
+    ]
+    section.paragraphs.append(
+        "What would show it: a comparison cohort that does not (yet) receive the teaching,"
+        " ideally by random or waiting-list allocation, analysed with later scores adjusted for"
+        " baseline (ANCOVA); a then-test (learners re-rate their baseline afterwards) for response"
+        " shift; and an outcome that is not self-report, such as coded written replies or"
+        " patient-rated CARE."
+        + (
+            " This report includes a controlled comparison (below), declared in the evaluation"
+            " file; unless cohorts were randomised, it is still open to differences between them."
+            if controlled
+            else ""
+        )
+    )
+    return section
+
+
+def _comparison_headlines(ev: Evaluation, names: _Names) -> list[str]:
+    if ev.comparison.empty or not ev.design.comparison:
+        return []
+    primary = ev.design.comparison.get("primary", "ancova")
+    lines = []
+    for r in ev.comparison.itertuples(index=False):
+        label = names.scale(r.instrument, r.scale)
+        if r.suppressed:
+            lines.append(
+                f"{label}, {r.intervention} against {r.comparison}: withheld (a cohort has fewer"
+                f" than {ev.min_group} learners)."
+            )
+        elif primary == "ancova":
+            lines.append(
+                f"{label}, {r.intervention} against {r.comparison} at {r.after}, adjusted for"
+                f" {r.before} (ANCOVA, declared primary): difference"
+                f" {interval(r.adjusted, r.adjusted_low, r.adjusted_high)} points, p"
+                f" {pvalue(r.p_ancova)}; Hedges' g {interval(r.g, r.g_low, r.g_high)}."
+            )
+        else:
+            lines.append(
+                f"{label}, {r.intervention} against {r.comparison} at {r.after} (Welch t,"
+                f" declared primary): difference {interval(r.difference, r.difference_low, r.difference_high)}"
+                f" points, p {pvalue(r.p_welch)}; Hedges' g {interval(r.g, r.g_low, r.g_high)}."
+            )
+    return lines
+
+
+def _comparison_section(ev: Evaluation, names: _Names) -> Section | None:
+    spec = ev.design.comparison
+    if not spec:
+        return None
+    section = Section("comparison", "Controlled comparison")
+    section.paragraphs.append(
+        f"Declared in the evaluation file before analysis: learners whose {spec['attribute']} is"
+        f" “{spec['intervention']}” (intervention) against “{spec['comparison']}” (comparison),"
+        f" among learners scored at both waves. Primary analysis:"
+        f" {'ANCOVA of later scores adjusted for baseline' if spec['primary'] == 'ancova' else 'Welch t on later scores'}."
+    )
+    if ev.comparison.empty:
+        section.paragraphs.append("No learner of either cohort was scored at both waves.")
+        return section
+    rows = []
+    for r in ev.comparison.itertuples(index=False):
+        cells = None
+        if not r.suppressed:
+            cells = [
+                f"{count(r.n_intervention)} / {count(r.n_comparison)}",
+                f"{num(r.mean_intervention)} ({num(r.sd_intervention)})",
+                f"{num(r.mean_comparison)} ({num(r.sd_comparison)})",
+                f"{interval(r.difference, r.difference_low, r.difference_high)}; t"
+                f" {num(r.welch_t)} (df {num(r.welch_df, 1)}), p {pvalue(r.p_welch)}",
+                interval(r.g, r.g_low, r.g_high),
+                f"{interval(r.adjusted, r.adjusted_low, r.adjusted_high)}; p {pvalue(r.p_ancova)}",
+            ]
+        n = None if r.suppressed else min(_n(r.n_intervention) or 0, _n(r.n_comparison) or 0)
+        rows.append(Row([names.scale(r.instrument, r.scale), f"{r.after}"], cells, n))
+    section.tables.append(
+        Table(
+            "Intervention against comparison cohort at the later wave",
+            [
+                "Scale",
+                "Wave",
+                "n (intervention / comparison)",
+                "Intervention mean (SD)",
+                "Comparison mean (SD)",
+                "Difference (95% CI), Welch t",
+                "Hedges' g (95% CI)",
+                "ANCOVA difference adjusted for baseline (95% CI)",
+            ],
+            rows,
+            heads=2,
+        )
+    )
+    section.paragraphs.append(
+        "Welch's t does not assume equal variances. Hedges' g uses the pooled SD with the"
+        " small-sample correction and a large-sample CI. The ANCOVA is ordinary least squares of"
+        " the later score on cohort and baseline score; its difference is the one to quote when"
+        " the cohorts started at different levels."
+    )
+    return section
+
+
+def _behaviour_headlines(ev: Evaluation) -> list[str]:
+    if ev.behaviour_pairs.empty:
+        return []
+    lines = []
+    for r in ev.behaviour_pairs.itertuples(index=False):
+        if r.suppressed:
+            continue
+        scale = 100 if r.measure == "space" else 1
+        unit = " percentage points" if r.measure == "space" else ""
+        lines.append(
+            f"Coded written replies, {r.label} (same learners before and after, n ="
+            f" {count(r.n)}): {num(r.mean_before * scale)} → {num(r.mean_after * scale)}, change"
+            f" {interval(r.change * scale, r.change_low * scale, r.change_high * scale)}{unit}."
+        )
+    return lines
+
+
+def _behaviour_section(ev: Evaluation) -> Section | None:
+    if ev.design.coded is None:
+        return None
+    section = Section("behaviour", "Written replies, coded (a behavioural outcome)")
+    if ev.behaviour.empty:
+        section.paragraphs.append("No coded replies were found for the declared exercises.")
+        return section
+    rows = []
+    for r in ev.behaviour.itertuples(index=False):
+        cells = None
+        if not r.suppressed:
+            cells = [
+                count(r.learners),
+                count(r.replies),
+                f"{count(r.space_yes)} / {count(r.space_no)} / {count(r.space_unsure)}",
+                interval(100 * r.space_share, 100 * r.space_share_low, 100 * r.space_share_high),
+                interval(r.nurse_per_reply, r.nurse_per_reply_low, r.nurse_per_reply_high),
+            ]
+        rows.append(Row([str(r.phase)], cells, _n(r.learners)))
+    section.tables.append(
+        Table(
+            "Coded replies per phase",
+            [
+                "Phase",
+                "Learners",
+                "Replies",
+                "Provides space: yes / no / unsure",
+                "% providing space (95% CI, Wilson; unsure left out)",
+                "NURSE codes per reply (95% CI)",
+            ],
+            rows,
+        )
+    )
+    rows = []
+    for r in ev.behaviour_pairs.itertuples(index=False):
+        cells = None
+        if not r.suppressed:
+            scale = 100 if r.measure == "space" else 1
+            cells = [
+                count(r.n),
+                f"{num(r.mean_before * scale)} → {num(r.mean_after * scale)}",
+                interval(r.change * scale, r.change_low * scale, r.change_high * scale),
+                f"{num(r.t)} ({count(r.df)}); {pvalue(r.p_t)}",
+                interval(r.dz, r.dz_low, r.dz_high),
+            ]
+        rows.append(Row([str(r.label)], cells, _n(r.n)))
+    if rows:
+        section.tables.append(
+            Table(
+                "The same learners before and after (per-learner share and mean, paired t)",
+                ["Measure", "n", "Before → after", "Change (95% CI)", "t (df); p", "d_z (95% CI)"],
+                rows,
+            )
+        )
+    accuracy = ev.design.coder_accuracy
+    versions = ", ".join(ev.coder_versions) or "not recorded"
+    section.paragraphs.append(
+        "Each reply was coded by the courseware's reply coder (model version"
+        f" {versions}). A reply provides space when it has at least one NURSE code and no blocking"
+        " code; codes the coder was unsure of never count, and a reply whose provision of space it"
+        " could not call is counted as unsure, not as no."
+    )
+    if accuracy:
+        section.paragraphs.append(
+            f"The coder's measured accuracy: macro-F1 {num(accuracy['macro_f1'])} on held-out"
+            f" statements ({accuracy['source']}"
+            + (f", model {accuracy['model_version']}" if accuracy.get("model_version") else "")
+            + "). This figure is declared in the evaluation file, not measured by this report."
+        )
+    else:
+        section.paragraphs.append(
+            "The coder's accuracy was not declared in the evaluation file"
+            " (coded_replies.coder_accuracy): read these figures with that in mind."
+        )
+    return section
+
+
 def build_sections(evaluation: Evaluation) -> list[Section]:
     """The report's sections in order (the dashboard shows the same ones)."""
     names = _Names(evaluation)
-    return [
+    sections = [
         _summary_section(evaluation, names),
+        _design_section(evaluation),
+        _attrition_section(evaluation, names),
         _completion_section(evaluation, names),
         _scores_section(evaluation, names),
         _changes_section(evaluation, names),
+        _comparison_section(evaluation, names),
+        _behaviour_section(evaluation),
         _reliability_section(evaluation, names),
         _cohorts_section(evaluation, names),
         _levels_section(evaluation),
         _problems_section(evaluation),
         _methods_section(evaluation),
     ]
+    return [s for s in sections if s is not None]
 
 
 _ENV = Environment(
@@ -546,4 +869,94 @@ def save_report(evaluation: Evaluation, out: str | Path) -> Path:
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(evaluation), encoding="utf-8")
+    return path
+
+
+def _summary_outcomes(ev: Evaluation, names: _Names) -> list[str]:
+    outcomes = []
+    first_later = ev.waves[1] if len(ev.waves) > 1 else None
+    for instrument_id in ev.instruments:
+        for scale in headline_scale_ids(ev.instruments[instrument_id]):
+            rows = ev.changes.loc[
+                ev.changes["instrument"].eq(instrument_id)
+                & ev.changes["scale"].eq(scale)
+                & ev.changes["after"].eq(first_later)
+            ]
+            if rows.empty or rows.iloc[0]["suppressed"]:
+                continue
+            r = rows.iloc[0]
+            outcomes.append(
+                f"{names.scale(instrument_id, scale)} ({r['before']} to {r['after']}, n ="
+                f" {count(r['n'])}): Hedges' g_av"
+                f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}; mean change"
+                f" {interval(r['change'], r['change_low'], r['change_high'])} points."
+            )
+    return outcomes + _comparison_headlines(ev, names) + _behaviour_headlines(ev)
+
+
+def _summary_caveats(ev: Evaluation) -> list[str]:
+    caveats = []
+    if ev.comparison.empty:
+        caveats.append(
+            "Single group, before and after: with no comparison group, the change cannot be"
+            " attributed to the teaching (time, other teaching, regression to the mean and"
+            " response shift can all move scores)."
+        )
+    else:
+        caveats.append(
+            "The comparison cohorts were not necessarily randomised: differences between them other"
+            " than the teaching may remain after adjusting for baseline."
+        )
+    analysed = ev.attrition.loc[ev.attrition["stage"].eq("scored"), ["instrument", "n"]]
+    for r in analysed.drop_duplicates("instrument").itertuples(index=False):
+        if not math.isnan(ev.learners_seen) and _n(r.n) is not None:
+            caveats.append(
+                f"{ev.instruments[str(r.instrument)].spec.short_title}: {count(r.n)} of"
+                f" {count(ev.learners_seen)} learners seen were analysed at both waves; those who"
+                " left may differ (the report compares them at baseline)."
+            )
+    caveats.append(
+        "Questionnaire outcomes are self-report"
+        + (
+            "; the coded written replies are a behavioural outcome, coded automatically"
+            + (
+                f" (declared macro-F1 {num(ev.design.coder_accuracy['macro_f1'])})"
+                if ev.design.coder_accuracy
+                else " (accuracy not declared)"
+            )
+            + "."
+            if not ev.behaviour.empty
+            else "."
+        )
+    )
+    return caveats
+
+
+def render_summary(evaluation: Evaluation) -> str:
+    """A one-page HTML summary for a funding bid: programme, reach, headline outcomes, caveats."""
+    names = _Names(evaluation)
+    programme = evaluation.design.programme
+    hours = programme.get("hours")
+    reach = {
+        "learners": "fewer than " + str(evaluation.min_group)
+        if math.isnan(evaluation.learners_seen)
+        else count(evaluation.learners_seen),
+        "modules": DASH if programme.get("modules") is None else str(programme["modules"]),
+        "hours": DASH if hours is None else f"{float(hours):g}",
+    }
+    return _ENV.get_template("summary.html.j2").render(
+        ev=evaluation,
+        programme=programme,
+        reach=reach,
+        outcomes=_summary_outcomes(evaluation, names),
+        caveats=_summary_caveats(evaluation),
+        generated=_dt.date.today().isoformat(),
+        version=__version__,
+    )
+
+
+def save_summary(evaluation: Evaluation, out: str | Path) -> Path:
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_summary(evaluation), encoding="utf-8")
     return path

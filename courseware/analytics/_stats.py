@@ -171,7 +171,16 @@ def detectable_dz(n: int, power: float = POWER, alpha: float = ALPHA) -> float:
     """The smallest d_z detected with ``power`` by a two-sided paired t test on ``n`` pairs."""
     if n < 3:
         return math.nan
-    return float(optimize.brentq(lambda d: paired_power(d, n, alpha) - power, 1e-6, 20.0))
+
+    def gap(d: float) -> float:
+        return paired_power(d, n, alpha) - power
+
+    # Start from the normal approximation (the t answer is a little larger); widen if needed.
+    guess = (float(stats.norm.isf(alpha / 2)) + float(stats.norm.ppf(power))) / math.sqrt(n)
+    low, high = guess * 0.98, guess * 1.25
+    if not (gap(low) < 0 < gap(high)):
+        low, high = 1e-6, 20.0
+    return float(optimize.brentq(gap, low, high, xtol=1e-10))
 
 
 def pairs_needed(dz: float, power: float = POWER, alpha: float = ALPHA) -> int:
@@ -192,3 +201,137 @@ def kruskal(groups: list[np.ndarray]) -> tuple[float, float]:
     except ValueError:  # every value identical
         return math.nan, math.nan
     return float(result.statistic), float(result.pvalue)
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """An intervention cohort against a comparison cohort, at one scale and two waves.
+
+    ``difference`` and the Welch test compare the later wave's scores (intervention minus
+    comparison); ``g`` is Hedges' g on those scores (pooled SD, small-sample correction) with the
+    usual large-sample CI (see :func:`hedges_g`), the between-group SMD that meta-analyses pool; ``adjusted`` is the
+    ANCOVA difference at the later wave adjusted for the baseline score (ordinary least squares,
+    ``after ~ 1 + group + before``), with its t-based CI and p.
+    """
+
+    n_intervention: int
+    n_comparison: int
+    mean_intervention: float
+    sd_intervention: float
+    mean_comparison: float
+    sd_comparison: float
+    difference: Interval
+    welch_t: float
+    welch_df: float
+    p_welch: float
+    g: Interval
+    adjusted: Interval
+    ancova_t: float
+    ancova_df: int
+    p_ancova: float
+
+
+def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> Interval:
+    """Hedges' g of ``a`` minus ``b`` (pooled SD, corrected) with the large-sample SE of a
+    standardised difference and a t critical value on n1 + n2 - 2 df (as R's effsize and
+    pingouin)."""
+    n1, n2 = len(a), len(b)
+    if n1 < 2 or n2 < 2:
+        return Interval(math.nan, math.nan, math.nan)
+    pooled = math.sqrt(
+        ((n1 - 1) * np.var(a, ddof=1) + (n2 - 1) * np.var(b, ddof=1)) / (n1 + n2 - 2)
+    )
+    if not pooled > 0:
+        return Interval(math.nan, math.nan, math.nan)
+    d = float(np.mean(a) - np.mean(b)) / pooled
+    g = d * (1 - 3 / (4 * (n1 + n2) - 9))
+    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
+    crit = float(stats.t.isf((1 - confidence) / 2, n1 + n2 - 2))
+    return Interval(g, g - crit * se, g + crit * se)
+
+
+def ancova(
+    before: np.ndarray, after: np.ndarray, treated: np.ndarray, confidence: float = 0.95
+) -> tuple[Interval, float, int, float]:
+    """OLS of ``after`` on an intercept, the group (1 = intervention) and ``before``.
+
+    Returns the adjusted group difference with its CI, its t, the residual df and the p value.
+    """
+    y = np.asarray(after, dtype=float)
+    x = np.column_stack([np.ones(len(y)), np.asarray(treated, dtype=float), before])
+    df = len(y) - x.shape[1]
+    nan = Interval(math.nan, math.nan, math.nan)
+    if df < 1 or np.linalg.matrix_rank(x) < x.shape[1]:
+        return nan, math.nan, max(df, 0), math.nan
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ beta
+    sigma2 = float(residual @ residual) / df
+    se = math.sqrt(sigma2 * float(np.linalg.inv(x.T @ x)[1, 1]))
+    if not se > 0:
+        return nan, math.nan, df, math.nan
+    t = float(beta[1]) / se
+    crit = float(stats.t.isf((1 - confidence) / 2, df))
+    p = float(2 * stats.t.sf(abs(t), df))
+    return Interval(float(beta[1]), beta[1] - crit * se, beta[1] + crit * se), t, df, p
+
+
+def compare_groups(
+    before_i: np.ndarray, after_i: np.ndarray, before_c: np.ndarray, after_c: np.ndarray
+) -> GroupComparison:
+    """Welch t and Hedges' g on the later wave, and the baseline-adjusted ANCOVA difference."""
+    a, b = np.asarray(after_i, dtype=float), np.asarray(after_c, dtype=float)
+    nan = math.nan
+    t = df = p = nan
+    difference = Interval(float(np.mean(a) - np.mean(b)), nan, nan)
+    if len(a) >= 2 and len(b) >= 2 and (np.var(a) > 0 or np.var(b) > 0):
+        result = stats.ttest_ind(a, b, equal_var=False)
+        ci = result.confidence_interval(1 - ALPHA)
+        t, p, df = float(result.statistic), float(result.pvalue), float(result.df)
+        difference = Interval(difference.estimate, float(ci.low), float(ci.high))
+    adjusted, at, adf, ap = ancova(
+        np.concatenate([before_i, before_c]),
+        np.concatenate([a, b]),
+        np.concatenate([np.ones(len(a)), np.zeros(len(b))]),
+    )
+    return GroupComparison(
+        n_intervention=len(a),
+        n_comparison=len(b),
+        mean_intervention=float(np.mean(a)),
+        sd_intervention=float(np.std(a, ddof=1)) if len(a) > 1 else nan,
+        mean_comparison=float(np.mean(b)),
+        sd_comparison=float(np.std(b, ddof=1)) if len(b) > 1 else nan,
+        difference=difference,
+        welch_t=t,
+        welch_df=df,
+        p_welch=p,
+        g=hedges_g(a, b),
+        adjusted=adjusted,
+        ancova_t=at,
+        ancova_df=adf,
+        p_ancova=ap,
+    )
+
+
+def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval:
+    """A proportion with Wilson's score interval (good for small n and shares near 0 or 1)."""
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan)
+    z = float(stats.norm.isf((1 - confidence) / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(p, centre - half, centre + half)
+
+
+def mean_interval(values: np.ndarray, confidence: float = 0.95) -> Interval:
+    """A mean with its t-based CI."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan)
+    mean = float(np.mean(values))
+    if n < 2:
+        return Interval(mean, math.nan, math.nan)
+    half = float(stats.t.isf((1 - confidence) / 2, n - 1)) * float(np.std(values, ddof=1))
+    half /= math.sqrt(n)
+    return Interval(mean, mean - half, mean + half)
