@@ -253,3 +253,24 @@ def test_types_import_without_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_weights_unzip_once_into_a_private_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    expected = load_encoder().embed(["You sound really scared."])
+    folder = tmp_path / "cache" / "courseware" / "models"
+    (cached,) = folder.glob("all-MiniLM-L6-v2-*.safetensors")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert cached.stat().st_mode & 0o777 == 0o600
+    # a damaged copy is noticed (CRC) and replaced
+    size = cached.stat().st_size
+    cached.write_bytes(b"\0" * size)
+    np.testing.assert_array_equal(load_encoder().embed(["You sound really scared."]), expected)
+    assert cached.read_bytes()[:1] != b"\0"
+    # a cache that cannot be written: the weights are inflated into memory instead
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    np.testing.assert_array_equal(load_encoder().embed(["You sound really scared."]), expected)
