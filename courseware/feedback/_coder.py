@@ -79,10 +79,6 @@ def _segments(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _pool(states: TokenStates, start: int, end: int) -> Array:
-    return states.mean(start, end)
-
-
 def analyse(encoder: Encoder, pairs: Sequence[tuple[Array, str]]) -> list[Analysis]:
     """Encode every reply (one batch for all of them) and build the heads' features.
 
@@ -103,7 +99,7 @@ def analyse(encoder: Encoder, pairs: Sequence[tuple[Array, str]]) -> list[Analys
         whole = TokenStates(np.concatenate(vectors), tuple(offsets))
         reply_vec = whole.mean()
         clauses = clause_spans(text)
-        clause_vecs = np.stack([_pool(whole, a, b) for a, b in clauses])
+        clause_vecs = np.stack([whole.mean(a, b) for a, b in clauses])
         to_statement = clause_vecs @ statement_vec
         to_reply = clause_vecs @ reply_vec
         n = len(clauses)
@@ -211,7 +207,9 @@ class Heads:
                 text.encode(),
                 zipfile.ZIP_DEFLATED,
             )
-        path.write_bytes(buffer.getvalue())
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(buffer.getvalue())
+        partial.replace(path)  # a coder loading meanwhile sees the old heads or the new, whole
 
     @classmethod
     def load(cls, path: Path) -> Heads:

@@ -155,7 +155,10 @@ def _map(path: Path, size: int, crc: int) -> Buffer | None:
 def _cached_weights(zip_path: Path, info: zipfile.ZipInfo) -> Buffer:
     """The weights from the private cache, unzipping them there first if needed. When the cache
     cannot be written (read-only home), they are inflated into memory instead."""
-    folder = cache_dir()
+    try:
+        folder = cache_dir()
+    except (RuntimeError, KeyError):  # no home folder (some service accounts): memory only
+        return _inflate(zip_path, info)
     target = folder / f"{MODEL_NAME}-{info.CRC:08x}.safetensors"
     mapped = _map(target, info.file_size, info.CRC)
     if mapped is not None:

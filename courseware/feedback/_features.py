@@ -51,12 +51,26 @@ QUESTION_START = re.compile(
 )
 
 
+_UNPUNCTUATED_BOUNDARY = re.compile(
+    rf"""\s+(?=(?:what|how|why|tell\s+me|can\s+i|could\s+you|do\s+you|are\s+you|is\s+there|
+    dont\s+worry|don't\s+worry|anyway|at\s+least|you\s+should|i\s+know|i\s+can|i\s+will|
+    i'll|i'm|we'll|lets|let's|{_CONJ})\b)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
 def clause_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each clause, whitespace trimmed, in order; at least one span for any
-    text with a visible character."""
+    text with a visible character. Text typed without any punctuation is also cut before words
+    that usually open a clause ("what", "don't worry", "I know"...), so it gets clauses too."""
     spans = []
     start = 0
-    for match in _BOUNDARY.finditer(text):
+    boundary = _BOUNDARY
+    if not any(ch in text for ch in ".?!;:,\n\u2026") and len(text.split()) > 8:
+        boundary = re.compile(
+            f"{_BOUNDARY.pattern}|{_UNPUNCTUATED_BOUNDARY.pattern}", _BOUNDARY.flags
+        )
+    for match in boundary.finditer(text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))

@@ -35,6 +35,7 @@ FOLDS = 5
 PRECISION_SURE = 0.85  # a code is given without "perhaps" where dev precision reaches this
 RECALL_SURE = 0.90  # and left out without "perhaps" below where dev recall stays this high
 MAX_BAND = 0.15
+SLOPPY_COPIES = 2  # per train reply: learners type in a hurry, and the test has to hold then too
 Array = npt.NDArray[np.float32]
 
 
@@ -158,15 +159,15 @@ class TrainingData:
 def encode_corpus(
     statements: Sequence[Statement], encoder: Any, sloppy: bool = False
 ) -> TrainingData:
-    """Encode every reply of ``statements`` (one batched pass); with ``sloppy``, also a sloppy
-    copy of each (seeded by the reply's text, so training stays deterministic)."""
+    """Encode every reply of ``statements`` (one batched pass); with ``sloppy``, also sloppy
+    copies of each (seeded by the reply's text, so training stays deterministic)."""
     vecs = encoder.embed([s.statement for s in statements])
     items: list[tuple[int, Reply]] = []
     for g, s in enumerate(statements):
         for r in s.replies:
             items.append((g, r))
-            if sloppy:
-                copy = sloppy_copy(r, random.Random(r.text))
+            for seed in range(SLOPPY_COPIES if sloppy else 0):
+                copy = sloppy_copy(r, random.Random(f"{seed}:{r.text}"))
                 if copy is not None:
                     items.append((g, copy))
     pairs = [(vecs[g], r.text) for g, r in items]
@@ -314,7 +315,7 @@ def choose_thresholds(y: npt.NDArray[np.int8], p: Array) -> tuple[float, float, 
     return lower, cut, upper
 
 
-def predict(fitted: _Fitted, heads: Heads, data: TrainingData) -> Array:
+def predict(heads: Heads, data: TrainingData) -> Array:
     """(replies, codes) reply probabilities through the saved-heads code path."""
     out = []
     for a in data.analyses:
@@ -352,7 +353,7 @@ def train(
         for c in C_GRID:
             fitted = _Fitted(train_data, vocab, c)
             probe = fitted.heads(np.full((len(CODES), 3), 0.5, dtype=np.float32), {})
-            p = predict(fitted, probe, dev_data)
+            p = predict(probe, dev_data)
             macro = float(
                 np.mean(
                     [
