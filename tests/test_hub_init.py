@@ -117,7 +117,28 @@ def load_config(path: Path) -> Any:
     return loader.load_config()
 
 
-def test_init_twice_gives_the_same_hub(postgres: Any, open_folder: Path) -> None:
+@pytest.fixture
+def grader_accounts() -> Iterator[list[str]]:
+    """The formgraders' system accounts `hub init` creates; removed afterwards if it made them."""
+    import pwd
+
+    names = ["grader-mbchb-y3", "grader-pgcert-empathy"]
+    made = []
+    for name in names:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            made.append(name)
+    yield names
+    for name in made:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+def test_init_twice_gives_the_same_hub(
+    postgres: Any, open_folder: Path, grader_accounts: list[str]
+) -> None:
+    import pwd
+
     url = postgres.create_database("init_twice")
     layout = HubLayout(open_folder / "root")
     options: dict[str, Any] = {
@@ -133,6 +154,8 @@ def test_init_twice_gives_the_same_hub(postgres: Any, open_folder: Path) -> None
     }
     result = init_hub(**options)
     assert result.url == "http://127.0.0.1:18000"
+    for name in grader_accounts:  # PAM refuses a hub user that is not a Unix account
+        assert pwd.getpwnam(name).pw_shell == "/usr/sbin/nologin"
     assert f"{open_folder}/venv/bin/courseware hub start --prefix" in result.summary()
     assert "Listens on:      http://127.0.0.1:18000" in result.summary()
 

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,7 @@ def setup(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     assert done.returncode == 0, done.stderr[-3000:]
     hub = Hub(
         root / "hub",
-        database_url=postgres.create_database("tutor_grading"),
+        database_url=postgres.create_database(f"tutor_grading_{uuid.uuid4().hex[:8]}"),
         groups={
             f"nbgrader-{COURSE}": ["stu"],
             f"formgrade-{COURSE}": ["tutor", "tutor2"],

@@ -359,7 +359,15 @@ def _check_database(url: str) -> int:
     from ._main import migrate
 
     try:
-        return asyncio.run(migrate(url))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no event loop in this thread
+            return asyncio.run(migrate(url))
+        # called from code that runs an event loop (a notebook, a test): use a thread of its own
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(lambda: asyncio.run(migrate(url))).result()
     except Exception as e:
         raise HubInitError(
             f"the courseware database does not answer ({type(e).__name__}: {e})"
@@ -367,6 +375,32 @@ def _check_database(url: str) -> int:
 
 
 # -- nbgrader -----------------------------------------------------------------------------------
+def _ensure_grader_accounts(courses: Sequence[str]) -> list[str]:
+    """Each course's formgrader is the hub user ``grader-<course>`` (nbgrader's multi-course
+    layout). With PAM sign-in, JupyterHub refuses a hub user that is not a Unix account, so
+    create a system account without a home or a login for each one that is missing."""
+    import pwd
+
+    from ._config import grader_account
+
+    names = [grader_account(course) for course in courses]
+    for name in names:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            done = subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise HubInitError(
+                    f"could not create the formgrader's account {name}: {done.stderr.strip()}"
+                ) from None
+    return names
+
+
 _COURSE_ID = re.compile(r"^c\.CourseDirectory\.course_id = .*$", re.MULTILINE)
 _TEMPLATE_PARTS = ("nbgrader_config.py", "source", "keys", "rubrics")
 
@@ -578,6 +612,7 @@ def init_hub(
     version = _check_database(url)
 
     course_dirs = _install_nbgrader(layout, courses)
+    graders = _ensure_grader_accounts(courses)
     text = _hub_config(
         layout,
         courses=courses,
@@ -612,6 +647,8 @@ def init_hub(
         "Learners' servers run as their own Unix accounts (LocalProcessSpawner)"
         " with " + str(python),
         f"Schema:          courseware schema version {version}",
+        f"Formgraders run as the hub accounts {', '.join(graders)} (Unix system accounts"
+        " without a login, created if missing; they are in formgrade-<course>)",
     ]
     if ip in ("127.0.0.1", "::1", "localhost"):
         notes.append(
