@@ -12,9 +12,10 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from ..content._errors import ContentError, Problem, display_path
+from ..content._models import Stream
 from ..content._yaml import read_yaml
 from ._types import CODES
 
@@ -45,15 +46,7 @@ SETTINGS = (
     "carers",
     "colleagues",
 )
-STREAMS = (
-    "foundation-year",
-    "undergraduate",
-    "postgraduate",
-    "cpd",
-    "creative-medicine",
-    "medical-humanities",
-    "walk-a-mile",
-)
+STREAMS: tuple[str, ...] = get_args(Stream)  # the curriculum's streams (content/_models.py)
 SPLITS = ("train", "dev", "test")
 SHARES = {"test": 0.20, "dev": 0.15}  # the rest is train: about 65 / 15 / 20
 REQUIRED = ("id", "setting", "stream", "speaker", "statement", "replies")
