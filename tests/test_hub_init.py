@@ -5,7 +5,6 @@ the whole path on a fresh clone with Debian's cluster tools).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import shutil
@@ -30,6 +29,8 @@ from courseware.hub import (
     init_hub,
     migrate,
 )
+
+from conftest import run_coroutine
 
 HOSTILE = "p@ss/w:rd%40?#[] 'q' \\ é"
 
@@ -72,7 +73,7 @@ def test_a_password_with_url_characters_still_connects(postgres: Any) -> None:
         conn.execute('ALTER DATABASE "init_quoting" OWNER TO cw_quoting')
     quoted = database_url(HOSTILE, postgres.port, user="cw_quoting", database="init_quoting")
     assert db_url.rsplit("/", 1)[1] == "init_quoting"
-    assert asyncio.run(migrate(quoted)) >= 1
+    assert run_coroutine(migrate(quoted)) >= 1
 
 
 def test_refuses_a_python_learners_cannot_run(open_folder: Path) -> None:
