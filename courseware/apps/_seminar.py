@@ -94,7 +94,7 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
                 "choice",
                 check.question,
                 "Check your understanding",
-                options=tuple(check.options),
+                options=check.texts,
             )
         )
     questions.append(

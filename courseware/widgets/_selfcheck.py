@@ -28,7 +28,7 @@ class SelfCheck(w.VBox):  # type: ignore[misc]
         for number, question in enumerate(questions, 1):
             self.feedback[question.id] = w.HTML()
             buttons = []
-            for index, option in enumerate(question.options):
+            for index, option in enumerate(question.texts):
                 button = w.Button(
                     description=option,
                     tooltip=option,
@@ -66,14 +66,21 @@ class SelfCheck(w.VBox):  # type: ignore[misc]
         return correct
 
     def _show(self, question: SelfCheckQuestion, choice: int) -> None:
-        verdict = "Correct." if choice == question.answer else "Not quite."
-        right = (
-            ""
-            if choice == question.answer
-            else (f" The best answer is: {escape(question.options[question.answer])}.")
-        )
+        """Right or wrong in words, then why: the chosen option's explanation, the question's."""
+        best = question.correct_option
+        verdict = "Correct." if choice == best else "Not quite."
+        right = "" if choice == best else f" The best answer is: {_sentence(question.texts[best])}"
+        explanations = [question.options[choice].explanation, question.explanation]
         self.feedback[question.id].value = (
             "<div class='cw-feedback' role='status' aria-live='polite'>"
-            f"<p><strong>{verdict}</strong> You chose: {escape(question.options[choice])}.{right}</p>"
-            f"{markdown(question.explanation)}</div>"
+            f"<p><strong>{verdict}</strong> You chose: {_sentence(question.texts[choice])}{right}</p>"
+            + "".join(markdown(text) for text in explanations if text)
+            + "</div>"
         )
+
+
+def _sentence(text: str) -> str:
+    """``text`` escaped and ending in one full stop (an option that ends in ``.``, ``?`` or ``!``
+    gets no second one)."""
+    text = text.strip()
+    return escape(text) + ("" if text.endswith((".", "?", "!", "…")) else ".")
