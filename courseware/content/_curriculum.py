@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
+from ._order import OrderField, check_order
 from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Text
 
 FRAMEWORKS: dict[str, str] = {
@@ -67,15 +68,21 @@ OutcomeField = Annotated[Outcome, Before(_outcome_from_text)]
 
 @dataclass(frozen=True, kw_only=True)
 class SelfCheckQuestion(Data):
-    """A short multiple-choice question that checks understanding, with an explanation."""
+    """A short multiple-choice question that checks understanding, with an explanation.
+
+    Options are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
+    """
 
     id: Slug
     question: Text
     options: Annotated[list[Text], MinLen(2), MaxLen(6)]
     answer: Annotated[int, Ge(0)]  # index of the correct option, from 0
     explanation: Text
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
 
     def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
         if self.answer >= len(self.options):
             raise FieldError(
                 "answer", f"answer {self.answer} is not an option (0 to {len(self.options) - 1})"
