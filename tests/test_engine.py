@@ -171,6 +171,7 @@ def test_perspective_mode_is_part_of_the_model(tmp_path: Path) -> None:
         perspective: {role: carer, character: "Mrs Ada Lowe, whose husband has dementia"}
         nodes:
           a:
+            title: "On the ward"
             text: "The nurse says 'He's just confused' without looking at you."
             techniques: [terminator]
             choices:
@@ -184,7 +185,7 @@ def test_perspective_mode_is_part_of_the_model(tmp_path: Path) -> None:
     walk.choose(0)
     debrief = walk.debrief()
     assert "Mrs Ada Lowe" in debrief.reflect
-    assert debrief.experienced == (("a", ("terminator",)),)
+    assert debrief.experienced == (("On the ward", ("terminator",)),)  # the title, not the id
 
 
 BASE = """\

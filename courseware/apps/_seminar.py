@@ -76,7 +76,7 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
             offered = vignette.offered(node_id)
             if len(offered) < 2:
                 continue
-            where = f"{vignette.title}: {node.title or node_id}"
+            where = f"{vignette.title}: {vignette.node_title(node_id)}"
             questions.append(
                 Question(
                     f"{vignette.id}.{node_id}",

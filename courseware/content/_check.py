@@ -147,12 +147,14 @@ def _check_module(path: Path) -> list[Problem]:
 
 
 def _teaching(path: Path) -> list[Problem]:
+    from ._authoring_checks import authoring_warnings
     from ._teaching import teaching_warnings
 
     try:
-        return teaching_warnings(load_module(path.parent))
+        module = load_module(path.parent)
     except ContentError:
         return []  # reported by the module's own check
+    return teaching_warnings(module) + authoring_warnings(module)
 
 
 def _check_vignette(path: Path) -> list[Problem]:

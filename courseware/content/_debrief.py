@@ -57,6 +57,8 @@ class Debrief:
     counter_labels: dict[str, str]
     trajectory: dict[str, tuple[int, ...]]
     experienced: tuple[tuple[str, tuple[str, ...]], ...]
+    """(node title, techniques) for each node on the path where the author tagged what the
+    story's clinician does."""
     reflect: str
 
     @property
@@ -129,7 +131,7 @@ def build_debrief(walk: Walk) -> Debrief:
     values = [vignette.rules.values(s) for s in walk.states]
     trajectory = {name: tuple(v[name] for v in values) for name in spec.counters}
     experienced = tuple(
-        (node_id, tuple(spec.nodes[node_id].techniques))
+        (vignette.node_title(node_id), tuple(spec.nodes[node_id].techniques))
         for node_id in walk.path
         if spec.nodes[node_id].techniques
     )

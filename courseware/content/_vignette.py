@@ -65,6 +65,13 @@ class Vignette:
     def node(self, node_id: str) -> Node:
         return self.spec.nodes[node_id]
 
+    def node_title(self, node_id: str) -> str:
+        """What a learner sees as the node's name: its ``title`` (``courseware check`` warns when
+        one is missing), else its id in words, never the bare id."""
+        from ._debrief import title_of
+
+        return title_of(node_id, self.spec.nodes[node_id].title)
+
     def offered(self, node_id: str) -> list[tuple[int, Choice]]:
         """The choices written at ``node_id``, with their indices in the file.
 

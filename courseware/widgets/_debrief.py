@@ -158,8 +158,7 @@ def debrief_html(debrief: Debrief) -> str:
         )
     if debrief.experienced:
         felt = "".join(
-            f"<li>{escape(node.replace('-', ' '))}: {tags(found)}</li>"
-            for node, found in debrief.experienced
+            f"<li>{escape(title)}: {tags(found)}</li>" for title, found in debrief.experienced
         )
         out.append(f"<p>What the clinicians did, as you experienced it:</p><ul>{felt}</ul>")
     out.append(
