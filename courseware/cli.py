@@ -28,6 +28,25 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if count or (args.strict and warned) else 0
 
 
+def _new_module(args: argparse.Namespace) -> int:
+    from .content import check_paths
+    from .content._scaffold import ScaffoldError, new_module
+
+    root = args.root or curriculum_root() / "modules"
+    try:
+        written = new_module(root, args.target, title=args.title)
+    except ScaffoldError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    problems = [p for p in check_paths([written[0].parent]) if not p.warning]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"made {written[0].parent}: edit its files, then run courseware check", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _apps_call(call: Callable[[], None]) -> int:
     """Run a server until interrupted; a bad config or unknown module is one message, exit 1."""
     from .apps import AppsError
@@ -152,6 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
         "naming the technique)",
     )
     check.set_defaults(func=_check)
+
+    new = sub.add_parser("new", help="make a new piece of content from a working example")
+    kinds = new.add_subparsers(dest="kind", required=True)
+    module = kinds.add_parser(
+        "module",
+        help="make modules/STREAM/ID/ with module.yaml, one case, facilitator notes and the "
+        "notebook, ready for courseware check (an existing folder is never overwritten)",
+    )
+    module.add_argument("target", metavar="STREAM/ID", help="e.g. postgraduate/telephone-calls")
+    module.add_argument("--title", help="the module's title (default: from its id)")
+    module.add_argument("--root", type=Path, help="folder of modules (default: modules/)")
+    module.set_defaults(func=_new_module)
 
     serve = sub.add_parser("serve", help="serve the module gallery and modules with Voila")
     serve.add_argument("root", nargs="?", type=Path, help="folder of modules (default: modules/)")
