@@ -64,7 +64,24 @@ def check_paths(
             if warnings and path.name == MODULE_FILE and not found:
                 problems.update(_teaching(path))
     problems.update(_check_links(roots))
+    problems.update(_missing_registers(roots))
+    if not warnings:
+        problems = {p for p in problems if not p.warning}
     return sorted(problems)
+
+
+def _missing_registers(roots: list[Path]) -> list[Problem]:
+    """One warning for a checked ``modules/`` folder of modules without a people register."""
+    from ._people import PEOPLE_FILE, missing_register
+
+    return [
+        missing_register(root)
+        for root in roots
+        if root.is_dir()
+        and root.name == "modules"
+        and not (root / PEOPLE_FILE).is_file()
+        and find_modules(root)
+    ]
 
 
 def fix_module_notebooks(roots: Iterable[Path]) -> list[Path]:
@@ -174,6 +191,11 @@ def _check_course(path: Path) -> list[Problem]:
 
 ContentKind = tuple[str, Callable[[Path], bool], Callable[[Path], list[Problem]]]
 KINDS: list[ContentKind] = [
+    (
+        "people register",
+        lambda p: p.name == "people.yaml",
+        lambda p: __import__("courseware.content._people", fromlist=["x"]).check_people(p),
+    ),
     ("module", lambda p: p.name == MODULE_FILE, _check_module),
     (
         "vignette",
