@@ -200,6 +200,51 @@ class Variant(Data):
     title: str | None = None
 
 
+MEDIA_TYPES: dict[str, str] = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".wav": "audio/wav",
+    ".m4a": "audio/mp4",
+}
+"""File types a node may show or play, by suffix (embedded in the page: no network needed)."""
+MAX_MEDIA_BYTES = 5_000_000
+"""Largest media file: it is embedded in the page, so every learner downloads it with the case."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Image(Data):
+    """A picture in a node: ``file`` inside the module folder, ``alt`` says what it shows."""
+
+    file: Text
+    alt: Text
+    caption: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Audio(Data):
+    """A recording in a node: ``file`` inside the module folder, and its full ``transcript``
+    (always shown beside the player)."""
+
+    file: Text
+    transcript: Text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause(Data):
+    """A timed pause before the choices appear (silence on the telephone): announced, and
+    skippable from the keyboard."""
+
+    seconds: Annotated[int, Ge(1), Le(120)]
+    text: Text = "A pause."
+
+
 @dataclass(frozen=True, kw_only=True)
 class Node(Data):
     """A point in a vignette: Markdown text and either choices or ``end: true``.
@@ -222,6 +267,10 @@ class Node(Data):
     compose_first: bool = False
     order: OrderField = "shuffled"
     order_reason: str | None = None
+    stage: list[Text] = field(default_factory=list)
+    image: Image | None = None
+    audio: Audio | None = None
+    pause: Pause | None = None
 
     def __post_init__(self) -> None:
         check_order(self.order, self.order_reason)

@@ -7,7 +7,7 @@ not allow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -243,6 +243,48 @@ def _reply_text(text: Any) -> str:
     return text
 
 
+def module_folder(vignette_path: Path) -> Path:
+    """The module folder a vignette belongs to (media paths are relative to it)."""
+    folder = vignette_path.parent
+    return folder.parent if folder.name == "vignettes" else folder
+
+
+def media_path(vignette_path: Path, relative: str) -> Path | None:
+    """A media file's path, or ``None`` if it would lie outside the module folder."""
+    root = module_folder(vignette_path).resolve()
+    path = (root / relative).resolve()
+    return path if root in path.parents else None
+
+
+def _media_problems(
+    node_id: str, node: Node, source: Path, problem: Callable[[list[str | int], str], Problem]
+) -> list[Problem]:
+    from ._models import MAX_MEDIA_BYTES, MEDIA_TYPES
+
+    found = []
+    for kind, media in (("image", node.image), ("audio", node.audio)):
+        if media is None:
+            continue
+        loc: list[str | int] = ["nodes", node_id, kind, "file"]
+        suffix = Path(media.file).suffix.lower()
+        wanted = "image/" if kind == "image" else "audio/"
+        path = media_path(source, media.file)
+        if path is None:
+            found.append(problem(loc, f"{media.file!r} is outside the module folder"))
+        elif not MEDIA_TYPES.get(suffix, "").startswith(wanted):
+            allowed = ", ".join(s for s, t in MEDIA_TYPES.items() if t.startswith(wanted))
+            found.append(problem(loc, f"{media.file!r}: use a file ending in {allowed}"))
+        elif not path.is_file():
+            found.append(
+                problem(loc, f"file not found: {media.file!r} (paths are from the module folder)")
+            )
+        elif path.stat().st_size > MAX_MEDIA_BYTES:
+            found.append(
+                problem(loc, f"{media.file!r} is larger than {MAX_MEDIA_BYTES // 1_000_000} MB")
+            )
+    return found
+
+
 def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[Problem]:
     """Graph problems: bad start, unknown targets, dead ends, orphans, nodes with no way to an end;
     then, if the graph is sound, the engine's checks (counters, conditions, traps, expert path)."""
@@ -281,6 +323,8 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
                     f"perspective mode (the learner is {spec.perspective.character})",
                 )
             )
+        if doc is not None:
+            problems.extend(_media_problems(node_id, node, doc.path, problem))
         for i, choice in enumerate(node.choices):
             if choice.to not in spec.nodes:
                 problems.append(

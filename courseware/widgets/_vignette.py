@@ -7,6 +7,7 @@ messages, disabled or not) changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, heading, markdown, status, typeset
 from ._debrief import counters_html, debrief_html, feedback_html, perspective_html
 from ._exercise import disclosure
+from ._media import media_html, pause_html, stage_html
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,15 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         )
         self.restart_button.on_click(lambda _: self.restart())
         self.progress = w.HTML()
+        self.pause = w.HTML()
+        self.skip_pause = w.Button(
+            description="Skip the pause", tooltip="Skip the pause and show the choices now"
+        )
+        self.skip_pause.on_click(lambda _: self.end_pause())
+        self._paused: tuple[int, str] | None = None
+        """(step, node) of the pause that is holding back the choices, if any."""
+        self._pause_over: set[tuple[int, str]] = set()
+        self._pause_timer: asyncio.TimerHandle | None = None
         super().__init__(
             [
                 self.title,
@@ -99,6 +110,8 @@ class VignetteView(w.VBox):  # type: ignore[misc]
                 self.scene,
                 self.writing,
                 self.reply_feedback,
+                self.pause,
+                self.skip_pause,
                 self.choices,
                 self.debrief_button,
                 self.debrief,
@@ -118,7 +131,11 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         return self.vignette.node(step.node).choices[step.choice].feedback
 
     def choose(self, index: int, *, at: str) -> Step | None:
-        """Take choice ``index`` at node ``at``; refused (and ignored) if not on offer there."""
+        """Take choice ``index`` at node ``at``; refused (and ignored) if not on offer there, or
+        while a pause holds the choices back."""
+        if self._paused is not None:
+            log.warning("refused a choice during a pause at %r", at)
+            return None
         try:
             step = self.walk.choose(index, at=at)
         except ChoiceNotOffered as exc:
@@ -190,6 +207,40 @@ class VignetteView(w.VBox):  # type: ignore[misc]
             return
         self.context.record(self.vignette.id, CODED, {"node": at, "coding": coding})
 
+    def _render_pause(self) -> None:
+        """Start the node's pause on arrival (once per visit); hold back the choices until it
+        ends on the kernel's clock, or the learner skips it."""
+        node = self.walk.node
+        key = (len(self.walk.steps), self.walk.node_id)
+        if node.pause is None or self.walk.finished or key in self._pause_over:
+            self._paused = None
+        elif self._paused != key:
+            self._paused = key
+            if self._pause_timer is not None:
+                self._pause_timer.cancel()
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # plain Python: the pause ends only when skipped
+                loop = None
+            if loop is not None:
+                self._pause_timer = loop.call_later(node.pause.seconds, self.end_pause)
+        showing = self._paused is not None
+        self.pause.value = pause_html(node) if showing else ""
+        self.pause.layout.display = None if showing else "none"
+        self.skip_pause.layout.display = None if showing else "none"
+
+    def end_pause(self) -> None:
+        """The pause is over (its time is up, or the learner skipped it): show the choices."""
+        if self._paused is None:
+            return
+        self._pause_over.add(self._paused)
+        self._paused = None
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        self._render()
+        self._focus_new_content()
+
     def restart(self) -> None:
         self.walk.restart()
         self.context.record(self.vignette.id, RESTART, {})
@@ -247,9 +298,11 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         title = heading(node_title, 4) if node_title else ""
         ending = "<p class='cw-ending'><strong>This is an ending of the case.</strong></p>"
         self.scene.value = (
-            f"<div class='cw-scene' data-node='{escape(node_id)}'>{title}{markdown(text)}"
+            f"<div class='cw-scene' data-node='{escape(node_id)}'>{title}{stage_html(node)}"
+            f"{markdown(text)}{media_html(node, self.vignette.source)}"
             f"{ending if node.end else ''}</div>"
         )
+        self._render_pause()
         self.progress.value = (
             f"<p class='cw-progress'>Step {len(self.walk.steps) + 1} of your path</p>"
         )
@@ -268,7 +321,8 @@ class VignetteView(w.VBox):  # type: ignore[misc]
             node_id,
             fixed=node.order == "fixed",
         )
-        self.shown = [] if self.walk.awaiting_reply else [i for i in order if i in offered]
+        held = self.walk.awaiting_reply or self._paused is not None
+        self.shown = [] if held else [i for i in order if i in offered]
         for index in self.shown:
             choice = offered[index]
             button = w.Button(
