@@ -131,3 +131,17 @@ def test_widget_shows_the_chosen_options_explanation(tmp_path: Path) -> None:
         assert "Naming is a different" not in shown
         events = [e.value for e in store.events(item="self-check/which")]
         assert events == [{"choice": 0, "correct": False}, {"choice": 1, "correct": True}]
+
+
+def test_content_warnings_are_shown_in_the_overview(tmp_path: Path) -> None:
+    module = module_dir(tmp_path, NEW)
+    yaml = module / "module.yaml"
+    yaml.write_text(
+        yaml.read_text().replace(
+            "outcomes:", 'content_warnings: ["A <death> is discussed."]\noutcomes:'
+        ),
+        encoding="utf-8",
+    )
+    with SQLiteStore(tmp_path / "store.db") as store:
+        html = open_module(module, store=store, learner="ana").overview().value
+    assert "Content note." in html and "A &lt;death&gt; is discussed." in html

@@ -32,13 +32,21 @@ class ModuleView:
         return self.content.spec
 
     def overview(self) -> w.HTML:
-        """Title facts and learning outcomes, for the top of the notebook."""
+        """Title facts, any content notes (``content_warnings``) and learning outcomes, for the
+        top of the notebook."""
         spec = self.content.spec
         outcomes = "".join(f"<li>{escape(o.text)}</li>" for o in spec.outcomes)
         hours = f" · {spec.cpd_hours:g} CPD hours" if spec.cpd_hours else ""
+        warnings = "".join(f"<li>{escape(text)}</li>" for text in spec.content_warnings)
+        notice = (
+            f"<div class='cw-content-warnings'><p><strong>Content note.</strong> This module "
+            f"includes:</p><ul>{warnings}</ul></div>"
+            if warnings
+            else ""
+        )
         return w.HTML(
             f"{STYLE}<div class='cw-overview'><p><strong>{escape(spec.stream_title)}</strong>"
-            f" · about {spec.minutes} minutes{hours}</p>{markdown(spec.summary)}"
+            f" · about {spec.minutes} minutes{hours}</p>{notice}{markdown(spec.summary)}"
             f"<p><strong>By the end of this module you should be able to:</strong></p>"
             f"<ul>{outcomes}</ul></div>"
         )
