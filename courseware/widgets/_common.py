@@ -86,6 +86,13 @@ STYLE = """<style>
   padding: 0.4em 0.8em; margin: 0.25em 0; }
 .cw-choice.jupyter-button, .cw-reflection .jupyter-button, .cw-exercise .jupyter-button,
 .cw-vignette .jupyter-button { border: 2px solid #1d4f91; height: auto; min-height: 2.2em; }
+button.jupyter-widgets.jupyter-button { width: auto; max-width: 100%; height: auto;
+  min-height: 2.2em; white-space: normal; overflow: visible; text-overflow: clip;
+  overflow-wrap: break-word; text-align: left; line-height: 1.4; padding: 0.3em 0.8em; }
+.cw-debrief th, .cw-debrief td { overflow-wrap: normal; word-break: normal; hyphens: manual; }
+.cw-path { padding-left: 1.5em; }
+.cw-step { margin-bottom: 0.8em; }
+.cw-comment { border-left: 3px solid #555; padding: 0 0.8em; color: #111; }
 .cw-feedback { border-left: 4px solid #1d4f91; padding: 0.2em 0.8em; background: #eef3fa;
   color: #111; }
 .cw-feedback::before { content: ""; }
