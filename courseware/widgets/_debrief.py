@@ -120,9 +120,7 @@ def _step_html(step: DebriefStep) -> str:
         parts.append(_comment("Comment:", step.comment))
     if step.opportunity_taken is not None:
         verdict = "you took it up" if step.opportunity_taken else "you let it pass"
-        parts.append(
-            f"<p>Empathic opportunity: {escape(step.opportunity or '')} ({verdict}).</p>"
-        )
+        parts.append(f"<p>Empathic opportunity: {escape(step.opportunity or '')} ({verdict}).</p>")
     return f"<li class='cw-step'>{''.join(parts)}</li>"
 
 
@@ -157,8 +155,7 @@ def debrief_html(debrief: Debrief) -> str:
     if debrief.steps:
         items = "".join(_step_html(s) for s in debrief.steps)
         out.append(
-            "<h5 class='cw-heading'>Your path, step by step</h5>"
-            f"<ol class='cw-path'>{items}</ol>"
+            f"<h5 class='cw-heading'>Your path, step by step</h5><ol class='cw-path'>{items}</ol>"
         )
     written = [s for s in debrief.steps if s.written is not None]
     if written:
