@@ -108,7 +108,7 @@ def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None
     shutil.copytree(FIXTURES / "teaching" / "quiz", module)
     plain = run_check(module)
     assert plain.returncode == 0, plain.stdout + plain.stderr
-    assert "0 problems and 6 warnings" in plain.stderr
+    assert "0 problems and 7 warnings" in plain.stderr
     strict = subprocess.run(
         [sys.executable, "-m", "courseware.cli", "check", "--strict", str(module)],
         capture_output=True,
@@ -132,7 +132,10 @@ def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None
     assert at("untagged.yaml", 10, "this choice has no technique tag")
     assert at("untagged.yaml", 3, "case 'untagged' has no expert path")
     assert at("tagged.yaml", 6, "the title 'N: Naming' names the technique")
-    assert len(found) == 6
+    notebook = (module / "module.ipynb").read_text().splitlines()
+    line = notebook.index('   "id": "after",')  # 1-based: the cell's "cell_type" line above
+    assert at("module.ipynb", line, "after-case material in a Markdown cell shows before the case")
+    assert len(found) == 7
 
 
 def test_order_fixed_without_a_reason_is_an_error_at_its_line(tmp_path: Path) -> None:

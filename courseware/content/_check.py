@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from ._notebook import notebook_problems, prepare_module_notebook
 from ._schema import load_validated
 from ._vignette import load_vignette
 from ._yaml import YamlDocument
+
+AFTER_CASE_HEADING = re.compile(r"\s*#+\s*After the case", re.IGNORECASE)
+"""A notebook heading that starts after-case material (it belongs in ``after-case/``)."""
 
 SKIP_PARTS = {
     ".ipynb_checkpoints",
@@ -64,7 +68,7 @@ def check_paths(
             if warnings and path.name == MODULE_FILE and not found:
                 problems.update(_teaching(path))
     problems.update(_check_links(roots))
-    return sorted(problems)
+    return sorted(p for p in problems if warnings or not p.warning)
 
 
 def fix_module_notebooks(roots: Iterable[Path]) -> list[Path]:
@@ -262,6 +266,17 @@ def _check_notebook(path: Path) -> list[Problem]:
     transformer = TransformerManager()  # type: ignore[no-untyped-call]
     for index, cell in enumerate(nb.cells):
         line = starts[index] if index < len(starts) else 1
+        if cell.cell_type == "markdown" and AFTER_CASE_HEADING.match(cell.source):
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"cell {index + 1}: after-case material in a Markdown cell shows before the "
+                    f"case starts; move it to {AFTER_CASE_DIR}/<vignette-id>.md and call "
+                    "module.after_case('<vignette-id>') here",
+                    warning=True,
+                )
+            )
         if cell.cell_type != "code":
             continue
         if cell.get("outputs"):
