@@ -55,4 +55,3 @@ def display_order(count: int, *seed: str, fixed: bool = False) -> list[int]:
 def in_order(items: Sequence[T], order: Sequence[int]) -> list[T]:
     """``items`` rearranged into ``order`` (file indices, as :func:`display_order` returns)."""
     return [items[i] for i in order]
-
