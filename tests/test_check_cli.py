@@ -151,3 +151,24 @@ def test_order_fixed_without_a_reason_is_an_error_at_its_line(tmp_path: Path) ->
     assert f"module.yaml:{line}: self_check.0.order: order: fixed needs an order_reason" in (
         result.stdout
     )
+
+
+def test_after_case_calls_and_files_must_match_the_cases(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    (module / "after-case").mkdir()
+    (module / "after-case" / "no-such-case.md").write_text("## After the case\n")
+    notebook = module / "module.ipynb"
+    nb = json.loads(notebook.read_text())
+    nb["cells"][3]["source"] = ['module.after_case("waiting-room")']
+    notebook.write_text(json.dumps(nb, indent=1))
+    result = run_check(module)
+    assert result.returncode == 1
+    assert (
+        "after-case/no-such-case.md:1: after-case material for 'no-such-case', which is not a "
+        "vignette of this module (it has: waiting-room)" in result.stdout
+    )
+    assert (
+        "cell 4: module.after_case('waiting-room') has no text: write it in "
+        "after-case/waiting-room.md" in result.stdout
+    )

@@ -214,23 +214,26 @@ def _check_file(path: Path) -> list[Problem]:
 
 
 def _check_module_notebook(module: ModuleContent) -> list[Problem]:
-    folder = module.directory / AFTER_CASE_DIR
-    stray = [
-        Problem(display_path(path), 1, f"no vignette {path.stem!r} in this module")
-        for path in sorted(folder.glob("*.md"))
+    """The notebook beside module.yaml exists; each after-case file belongs to one of its cases."""
+    problems = [
+        Problem(
+            display_path(path),
+            1,
+            f"after-case material for {path.stem!r}, which is not a vignette of this module "
+            f"(it has: {', '.join(module.vignettes) or 'none'})",
+        )
+        for path in sorted((module.directory / AFTER_CASE_DIR).glob("*.md"))
         if path.stem not in module.vignettes
     ]
-    if stray:
-        return stray
     if not module.notebook.is_file():
-        return [
+        problems.append(
             Problem(
                 display_path(module.directory / MODULE_FILE),
                 1,
                 f"the module has no {NOTEBOOK_FILE} beside its module.yaml",
             )
-        ]
-    return []
+        )
+    return problems
 
 
 def _cell_lines(text: str) -> list[int]:
