@@ -113,5 +113,8 @@ def test_learner_answers_by_mouse_and_keyboard(page: Page, released: tuple[str, 
     page.keyboard.press("Tab")  # leaving the box saves it
     wait_for(home, "compose-reply", {"text": text})
 
-    violations = axe_violations(page)
+    # the page around the widgets is stock Voila's (in a course, JupyterLab's): not ours to fix
+    violations = axe_violations(page, within=".cw-assessed")
     assert not violations, describe(violations)
+    page_wide = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert not page_wide, describe(page_wide)
