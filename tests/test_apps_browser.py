@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_browser import describe, serious_violations, watch_requests
+from test_browser import axe_violations, describe, watch_requests
 
 from courseware.apps import GalleryEntry, gallery_entries
 from courseware.content import load_module
@@ -100,7 +100,7 @@ def test_gallery_is_branded_searchable_and_accessible(page: Page, apps_server: V
     expect(page.get_by_role("banner")).to_contain_text(INSTITUTION)
     expect(page.get_by_role("img", name="Stoneygate Centre")).to_be_visible()
     expect(page.get_by_role("main")).to_have_count(1)
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
     # the skip link is the first thing the keyboard reaches, is visible then, and leads to main
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to the modules")
@@ -186,7 +186,7 @@ def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: Voil
         expect(page.get_by_role("link", name="Skip to the module")).to_have_count(1)
         expect(page.get_by_role("navigation", name="Courseware")).to_be_visible()
         expect(page.get_by_role("banner")).to_contain_text(INSTITUTION)
-        found = serious_violations(page)
+        found = axe_violations(page)
         assert not found, f"{entry.id}:\n{describe(found)}"
         opened[entry.id] = use_first_exercise(page)
         assert outside == [], f"{entry.id}: requests left the server: {outside}"
@@ -246,7 +246,7 @@ def test_the_room_fills_up_and_kernels_come_back(
     assert response.headers["retry-after"] == "60"
     expect(late.get_by_role("heading", level=1)).to_have_text("The room is full")
     expect(late.get_by_text("try again in a minute")).to_be_visible()
-    assert not (found := serious_violations(late)), describe(found)
+    assert not (found := axe_violations(late)), describe(found)
     assert outside == []
     assert status(apps_server)["learner_kernels"] == CAP, "a refused view starts no kernel"
 

@@ -108,7 +108,7 @@ def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None
     shutil.copytree(FIXTURES / "teaching" / "quiz", module)
     plain = run_check(module)
     assert plain.returncode == 0, plain.stdout + plain.stderr
-    assert "0 problems and 10 warnings" in plain.stderr  # 6 teaching, 4 untitled nodes
+    assert "0 problems and 11 warnings" in plain.stderr  # 7 teaching, 4 untitled nodes
     strict = subprocess.run(
         [sys.executable, "-m", "courseware.cli", "check", "--strict", str(module)],
         capture_output=True,
@@ -132,8 +132,11 @@ def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None
     assert at("untagged.yaml", 10, "this choice has no technique tag")
     assert at("untagged.yaml", 3, "case 'untagged' has no expert path")
     assert at("tagged.yaml", 6, "the title 'N: Naming' names the technique")
-    assert at("untagged.yaml", 5, "node 'ask' has no title")  # see test_authoring_checks.py
-    assert len(found) == 10
+    notebook = (module / "module.ipynb").read_text().splitlines()
+    line = notebook.index('   "id": "after",')  # 1-based: the cell's "cell_type" line above
+    assert at("module.ipynb", line, "after-case material in a Markdown cell shows before the case")
+    assert at("untagged.yaml", 5, "node 'ask' has no title")  # see _authoring_checks.py
+    assert len(found) == 11
 
 
 def test_order_fixed_without_a_reason_is_an_error_at_its_line(tmp_path: Path) -> None:
@@ -148,4 +151,25 @@ def test_order_fixed_without_a_reason_is_an_error_at_its_line(tmp_path: Path) ->
     line = yaml.read_text().splitlines().index("    order: fixed") + 1
     assert f"module.yaml:{line}: self_check.0.order: order: fixed needs an order_reason" in (
         result.stdout
+    )
+
+
+def test_after_case_calls_and_files_must_match_the_cases(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    (module / "after-case").mkdir()
+    (module / "after-case" / "no-such-case.md").write_text("## After the case\n")
+    notebook = module / "module.ipynb"
+    nb = json.loads(notebook.read_text())
+    nb["cells"][3]["source"] = ['module.after_case("waiting-room")']
+    notebook.write_text(json.dumps(nb, indent=1))
+    result = run_check(module)
+    assert result.returncode == 1
+    assert (
+        "after-case/no-such-case.md:1: after-case material for 'no-such-case', which is not a "
+        "vignette of this module (it has: waiting-room)" in result.stdout
+    )
+    assert (
+        "cell 4: module.after_case('waiting-room') has no text: write it in "
+        "after-case/waiting-room.md" in result.stdout
     )

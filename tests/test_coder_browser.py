@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import FOUNDATION, describe, serious_violations, walk_to_an_ending, write_first
+from test_browser import FOUNDATION, axe_violations, describe, walk_to_an_ending, write_first
 
 from courseware.content import load_module
+from courseware.widgets._common import typeset
 
 from conftest import MODULES, VoilaServer, free_port
 
@@ -55,7 +56,7 @@ def test_learner_writes_first_and_sees_the_codes_in_voila(
     expect(debrief).to_contain_text("The coder found: ")
     expect(debrief).to_contain_text("Premature reassurance")
     assert scene.locator(".cw-debrief b").count() == 0  # the learner's markup is text
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
 
 
 def test_the_codes_show_the_words_that_carry_them(page: Page, voila_server: VoilaServer) -> None:
@@ -66,7 +67,7 @@ def test_the_codes_show_the_words_that_carry_them(page: Page, voila_server: Voil
     (vignette,) = load_module(FOUNDATION).vignettes.values()
     target = next(n for n, node in vignette.spec.nodes.items() if node.compose_first)
     label = next(c.label for _, c in vignette.offered(vignette.spec.start) if c.to == target)
-    scene.get_by_role("button", name=label, exact=True).click()
+    scene.get_by_role("button", name=typeset(label), exact=True).click()
     write_first(page, WORDS)
     coding = scene.locator(".cw-coding")
     expect(coding).to_contain_text("Automatic feedback on your reply")
@@ -78,7 +79,7 @@ def test_the_codes_show_the_words_that_carry_them(page: Page, voila_server: Voil
     expect(coding).to_contain_text("often closes the door")
     assert coding.locator("b").count() == 0
     expect(scene.locator(".cw-choice").first).to_be_visible()  # then the options
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
     page.reload()  # the coding comes back from the store, with the words
     expect(page.locator(".cw-coding mark").first).to_be_visible(timeout=90_000)
     expect(page.get_by_role("textbox", name="What would you say next?", exact=False)).to_have_value(
@@ -94,13 +95,13 @@ def test_learner_finishes_when_the_coder_is_unavailable(
     target = next(n for n, node in vignette.spec.nodes.items() if node.compose_first)
     label = next(c.label for _, c in vignette.offered(vignette.spec.start) if c.to == target)
     scene = page.locator(".cw-vignette").first
-    scene.get_by_role("button", name=label, exact=True).click()
+    scene.get_by_role("button", name=typeset(label), exact=True).click()
     write_first(page, WORDS)
     expect(scene.locator(".cw-warning")).to_contain_text(
         "Automatic feedback is unavailable right now"
     )
     assert scene.locator(".cw-coding").count() == 0
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
     for _ in range(20):
         if scene.locator(".cw-ending").count():
             break
@@ -110,4 +111,4 @@ def test_learner_finishes_when_the_coder_is_unavailable(
     debrief = scene.locator(".cw-debrief")
     expect(debrief.locator(".cw-written")).to_have_text(WORDS)
     expect(debrief).to_contain_text("not coded automatically")
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)

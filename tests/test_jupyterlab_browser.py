@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from test_browser import describe, serious_violations
+from test_browser import axe_violations, describe
 
 from conftest import REPO, ServerProcess, free_port, server_environ
 
@@ -105,7 +105,7 @@ def test_every_widget_works_in_jupyterlab_and_comes_back_after_a_restart(
     for css, count in WIDGETS.items():
         expect(page.locator(css)).to_have_count(count)
     outputs = ".jp-Notebook .jp-OutputArea-output"
-    assert not (found := serious_violations(page, outputs)), describe(found)
+    assert not (found := axe_violations(page, outputs)), describe(found)
 
     vignette = box(page, ".cw-vignette")
     vignette.locator(".cw-choice").first.click()
@@ -130,7 +130,7 @@ def test_every_widget_works_in_jupyterlab_and_comes_back_after_a_restart(
     expect(coding.locator("mark").first).to_be_visible()
     expect(coding).to_contain_text("Your coding beside the coder's")
     assert "reply coder for this server's kernels" in lab.log_path.read_text()
-    assert not (found := serious_violations(page, ".cw-compose-response")), describe(found)
+    assert not (found := axe_violations(page, ".cw-compose-response")), describe(found)
 
     cues = box(page, ".cw-cue-spotting")
     cues.get_by_role("checkbox").nth(1).check()
@@ -148,7 +148,7 @@ def test_every_widget_works_in_jupyterlab_and_comes_back_after_a_restart(
     what = reflection.get_by_role("textbox", name="Your reflection: What?")
     what.fill("<script>alert(1)</script> The porter stayed with her until her son came.")
     expect(reflection).to_contain_text("Saved at", timeout=10_000)
-    assert not (found := serious_violations(page, outputs)), describe(found)
+    assert not (found := axe_violations(page, outputs)), describe(found)
 
     # The learner closes the tab and comes back another day: the page's outputs are gone (the
     # notebook was not saved) and a fresh kernel runs it again; every answer comes from the store.

@@ -109,9 +109,7 @@ def test_certificate_page_is_accessible_and_prints(page: Page, store: SQLiteStor
     done = module_progress(content, store.events(learner="ana"))
     page.set_content(render_certificate(content.spec, done, name="Ana Silva", issued=date.today()))
     results = Axe().run(page)
-    serious = [
-        v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == []
+    found = [(v["id"], v["impact"]) for v in results.response["violations"]]
+    assert found == []  # no violation of any impact
     pdf = page.pdf()
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import describe, serious_violations
+from test_browser import axe_violations, describe
 
 from conftest import MODULES, REPO, ServerProcess, free_port
 
@@ -79,7 +79,7 @@ def test_share_stop_and_submit_by_keyboard(page: Page, server: HubStoreVoila) ->
         "the version you shared, not later edits", timeout=15_000
     )
     assert ("reflection.shared", "The version I want my tutor to read.") in server.kinds()
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
 
     stop = sharing.get_by_role("button", name="Stop sharing")
     stop.focus()
@@ -92,7 +92,7 @@ def test_share_stop_and_submit_by_keyboard(page: Page, server: HubStoreVoila) ->
     confirm = sharing.get_by_role("button", name="Yes, submit this version")
     expect(confirm).to_be_focused(timeout=15_000)  # focus moves to the decision
     expect(sharing).to_contain_text("Submitting is final")
-    assert not (found := serious_violations(page)), describe(found)
+    assert not (found := axe_violations(page)), describe(found)
     page.keyboard.press("Enter")
     expect(sharing.get_by_role("status")).to_contain_text(
         "Submitted to your tutor on", timeout=15_000

@@ -22,6 +22,7 @@ from courseware.content._yaml import read_yaml
 from courseware.feedback._web import CoderHost
 from courseware.store import SQLiteStore
 from courseware.widgets import open_module
+from courseware.widgets._common import typeset
 from courseware.widgets._vignette import VignetteView
 
 from conftest import MODULES, REPO, free_port
@@ -203,7 +204,7 @@ def vignette_view(store: SQLiteStore) -> VignetteView:
 def walk_view_to_write_first(view: VignetteView) -> None:
     target = next(n for n, node in view.vignette.spec.nodes.items() if node.compose_first)
     label = next(c.label for _, c in view.walk.offered() if c.to == target)
-    (button,) = [b for b in view.choices.children if b.description == label]
+    (button,) = [b for b in view.choices.children if b.description == typeset(label)]
     click(button)
     assert view.walk.node_id == target
 

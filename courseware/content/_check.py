@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from ._notebook import notebook_problems, prepare_module_notebook
 from ._schema import load_validated
 from ._vignette import load_vignette
 from ._yaml import YamlDocument
+
+AFTER_CASE_HEADING = re.compile(r"\s*#+\s*After the case", re.IGNORECASE)
+"""A notebook heading that starts after-case material (it belongs in ``after-case/``)."""
 
 SKIP_PARTS = {
     ".ipynb_checkpoints",
@@ -65,9 +69,7 @@ def check_paths(
                 problems.update(_teaching(path))
     problems.update(_check_links(roots))
     problems.update(_missing_registers(roots))
-    if not warnings:
-        problems = {p for p in problems if not p.warning}
-    return sorted(problems)
+    return sorted(p for p in problems if warnings or not p.warning)
 
 
 def _missing_registers(roots: list[Path]) -> list[Problem]:
@@ -234,23 +236,26 @@ def _check_file(path: Path) -> list[Problem]:
 
 
 def _check_module_notebook(module: ModuleContent) -> list[Problem]:
-    folder = module.directory / AFTER_CASE_DIR
-    stray = [
-        Problem(display_path(path), 1, f"no vignette {path.stem!r} in this module")
-        for path in sorted(folder.glob("*.md"))
+    """The notebook beside module.yaml exists; each after-case file belongs to one of its cases."""
+    problems = [
+        Problem(
+            display_path(path),
+            1,
+            f"after-case material for {path.stem!r}, which is not a vignette of this module "
+            f"(it has: {', '.join(module.vignettes) or 'none'})",
+        )
+        for path in sorted((module.directory / AFTER_CASE_DIR).glob("*.md"))
         if path.stem not in module.vignettes
     ]
-    if stray:
-        return stray
     if not module.notebook.is_file():
-        return [
+        problems.append(
             Problem(
                 display_path(module.directory / MODULE_FILE),
                 1,
                 f"the module has no {NOTEBOOK_FILE} beside its module.yaml",
             )
-        ]
-    return []
+        )
+    return problems
 
 
 def _cell_lines(text: str) -> list[int]:
@@ -286,6 +291,17 @@ def _check_notebook(path: Path) -> list[Problem]:
     transformer = TransformerManager()  # type: ignore[no-untyped-call]
     for index, cell in enumerate(nb.cells):
         line = starts[index] if index < len(starts) else 1
+        if cell.cell_type == "markdown" and AFTER_CASE_HEADING.match(cell.source):
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"cell {index + 1}: after-case material in a Markdown cell shows before the "
+                    f"case starts; move it to {AFTER_CASE_DIR}/<vignette-id>.md and call "
+                    "module.after_case('<vignette-id>') here",
+                    warning=True,
+                )
+            )
         if cell.cell_type != "code":
             continue
         if cell.get("outputs"):

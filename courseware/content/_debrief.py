@@ -41,6 +41,10 @@ class DebriefStep:
     """Write first: what the learner wrote at this node before choosing."""
     written_codes: tuple[str, ...] | None = None
     """The reply coder's codes for it (None: not coded, e.g. the coder was unavailable)."""
+    expert_comment: str | None = None
+    """The expert's comment on their own choice here: shown where the learner chose differently,
+    which is where it teaches most."""
+    expert_techniques: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ def build_debrief(walk: Walk) -> Debrief:
                 opportunity_taken=taken,
                 written=reply.text if reply is not None else None,
                 written_codes=codes,
+                expert_comment=experts[0].comment if experts else None,
+                expert_techniques=tuple(experts[0].techniques) if experts else (),
             )
         )
     expert = vignette.expert_path()

@@ -55,16 +55,3 @@ def display_order(count: int, *seed: str, fixed: bool = False) -> list[int]:
 def in_order(items: Sequence[T], order: Sequence[int]) -> list[T]:
     """``items`` rearranged into ``order`` (file indices, as :func:`display_order` returns)."""
     return [items[i] for i in order]
-
-
-def at_position(order: Sequence[int], position: object) -> int | None:
-    """The file index of the option shown at ``position``, or ``None`` if there is no such position.
-
-    A browser message names a position on the screen; this is the one place it becomes an option,
-    so a forged position can only ever pick the option the learner sees there.
-    """
-    if not isinstance(position, int) or isinstance(position, bool):
-        return None
-    if not 0 <= position < len(order):
-        return None
-    return order[position]

@@ -42,7 +42,7 @@ def _markdown() -> Any:
 
     # "html": False escapes any raw HTML an author (or learner) writes; unsafe links are refused.
     return MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
-        ["replacements", "smartquotes"]
+        ["replacements", "smartquotes", "table"]
     )
 
 
@@ -86,6 +86,13 @@ STYLE = """<style>
   padding: 0.4em 0.8em; margin: 0.25em 0; }
 .cw-choice.jupyter-button, .cw-reflection .jupyter-button, .cw-exercise .jupyter-button,
 .cw-vignette .jupyter-button { border: 2px solid #1d4f91; height: auto; min-height: 2.2em; }
+button.jupyter-widgets.jupyter-button { width: auto; max-width: 100%; height: auto;
+  min-height: 2.2em; white-space: normal; overflow: visible; text-overflow: clip;
+  overflow-wrap: break-word; text-align: left; line-height: 1.4; padding: 0.3em 0.8em; }
+.cw-debrief th, .cw-debrief td { overflow-wrap: normal; word-break: normal; hyphens: manual; }
+.cw-path { padding-left: 1.5em; }
+.cw-step { margin-bottom: 0.8em; }
+.cw-comment { border-left: 3px solid #555; padding: 0 0.8em; color: #111; }
 .cw-feedback { border-left: 4px solid #1d4f91; padding: 0.2em 0.8em; background: #eef3fa;
   color: #111; }
 .cw-feedback::before { content: ""; }
@@ -97,8 +104,9 @@ STYLE = """<style>
 .cw-counters { display: flex; flex-wrap: wrap; gap: 1.5em; color: #111; }
 .cw-tag { display: inline-block; border: 1px solid #555; border-radius: 3px;
   padding: 0 0.3em; margin: 0 0.2em; color: #111; background: #fff; }
-.cw-debrief table, .cw-exercise table { border-collapse: collapse; margin: 0.5em 0; }
-.cw-debrief th, .cw-debrief td, .cw-exercise th, .cw-exercise td { border: 1px solid #777;
+.cw-debrief table, .cw-exercise table, .cw-after-body table { border-collapse: collapse; margin: 0.5em 0; }
+.cw-debrief th, .cw-debrief td, .cw-exercise th, .cw-exercise td, .cw-after-body th,
+.cw-after-body td { border: 1px solid #777;
   padding: 0.2em 0.5em; text-align: left; vertical-align: top; color: #111; }
 .cw-passage { border-left: 3px solid #555; padding: 0 1em; max-width: 40em; }
 .cw-clock { font-size: 1.4em; font-variant-numeric: tabular-nums; color: #111; }

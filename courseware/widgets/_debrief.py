@@ -6,7 +6,7 @@ the technique, and the debrief's tables say "yes"/"no" rather than relying on co
 
 from __future__ import annotations
 
-from ..content import Debrief, Vignette, Walk, describe_techniques
+from ..content import Debrief, DebriefStep, Vignette, Walk, describe_techniques
 from ._common import escape, markdown, quoted, tags
 
 
@@ -93,6 +93,37 @@ def _written_codes(codes: tuple[str, ...] | None) -> str:
     return "The coder found: " + ", ".join(CODE_TITLES.get(c, c) for c in codes) + "."
 
 
+def _comment(title: str, text: str | None) -> str:
+    if not text:
+        return ""
+    return f"<div class='cw-comment'><p><strong>{title}</strong></p>{markdown(text)}</div>"
+
+
+def _step_html(step: DebriefStep) -> str:
+    """One step of the learner's path, set against the expert's choice at the same point; where
+    they differ, the expert's own comment is shown (that is where it teaches most)."""
+    parts = [
+        f"<p class='cw-step-where'><strong>Step {step.number}: {escape(step.node_title)}</strong></p>",
+        f"<p>You chose: {quoted(step.label)} {tags(step.techniques)}</p>",
+    ]
+    if step.matched_expert is True:
+        parts.append("<p>The expert chose the same.</p>")
+        parts.append(_comment("Expert's comment:", step.comment))
+    elif step.matched_expert is False:
+        parts.append(
+            f"<p>The expert chose: {quoted(step.expert_label or '')} "
+            f"{tags(step.expert_techniques)}</p>"
+        )
+        parts.append(_comment("Expert's comment on their choice:", step.expert_comment))
+        parts.append(_comment("Expert's comment on your choice:", step.comment))
+    else:
+        parts.append(_comment("Comment:", step.comment))
+    if step.opportunity_taken is not None:
+        verdict = "you took it up" if step.opportunity_taken else "you let it pass"
+        parts.append(f"<p>Empathic opportunity: {escape(step.opportunity or '')} ({verdict}).</p>")
+    return f"<li class='cw-step'>{''.join(parts)}</li>"
+
+
 def debrief_html(debrief: Debrief) -> str:
     """The end-of-case debrief: path against the expert's, opportunities, counters, a prompt."""
     out = ["<section class='cw-debrief' aria-label='Debrief'><h4 class='cw-heading'>Debrief</h4>"]
@@ -115,24 +146,16 @@ def debrief_html(debrief: Debrief) -> str:
         out.append(
             f"<p>Empathic opportunities: you took up {len(taken)} and missed {len(missed)}.</p>"
         )
-        if missed:
-            items = "".join(
-                f"<li>Step {s.number}: {escape(s.opportunity or '')}</li>" for s in missed
-            )
-            out.append(f"<p>Missed:</p><ul>{items}</ul>")
-    rows = "".join(
-        f"<tr><th scope='row'>{s.number}</th><td>{escape(s.node_title)}</td>"
-        f"<td>{quoted(s.label)} {tags(s.techniques)}</td>"
-        f"<td>{_yes_no(s.matched_expert)}</td><td>{_yes_no(s.opportunity_taken)}</td>"
-        f"<td>{markdown(s.comment) if s.comment else ''}</td></tr>"
-        for s in debrief.steps
-    )
-    if rows:
+        for name, steps in (("Taken up", taken), ("Missed", missed)):
+            if steps:
+                items = "".join(
+                    f"<li>Step {s.number}: {escape(s.opportunity or '')}</li>" for s in steps
+                )
+                out.append(f"<p>{name}:</p><ul class='cw-opportunities'>{items}</ul>")
+    if debrief.steps:
+        items = "".join(_step_html(s) for s in debrief.steps)
         out.append(
-            "<table><caption>Your path, step by step</caption><thead><tr>"
-            "<th scope='col'>Step</th><th scope='col'>Where</th><th scope='col'>You chose</th>"
-            "<th scope='col'>Expert's choice?</th><th scope='col'>Cue taken up?</th>"
-            f"<th scope='col'>Expert comment</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<h5 class='cw-heading'>Your path, step by step</h5><ol class='cw-path'>{items}</ol>"
         )
     written = [s for s in debrief.steps if s.written is not None]
     if written:
