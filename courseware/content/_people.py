@@ -68,11 +68,17 @@ class PeopleRegister(Data):
     people: list[Person] = field(default_factory=list)
 
 
+_TOKEN = re.compile(r"[^\W\d_]\w*")
+
+
 @dataclass(frozen=True)
 class _Source:
+    """A text file of a module, with an index from each word to the lines that hold it."""
+
     owner: str
     path: Path
     lines: tuple[str, ...]
+    words: dict[str, list[int]]
 
 
 def _sources(owner: str, folder: Path) -> Iterable[_Source]:
@@ -82,7 +88,12 @@ def _sources(owner: str, folder: Path) -> Iterable[_Source]:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue  # reported by the file's own check
-            yield _Source(owner, path, tuple(text.splitlines()))
+            lines = tuple(text.splitlines())
+            words: dict[str, list[int]] = {}
+            for number, line in enumerate(lines, 1):
+                for word in dict.fromkeys(_TOKEN.findall(line)):
+                    words.setdefault(word, []).append(number)
+            yield _Source(owner, path, lines, words)
 
 
 def _owners(modules_root: Path) -> dict[str, Path]:
@@ -143,11 +154,7 @@ def check_people(path: Path) -> list[Problem]:
         first, last = person.parts
         where = f"{display_path(path)}:{doc.line_of(['people', i, 'name'])}"
         own = sources[person.module]
-        if not any(
-            _word(first).search(line) or _word(last).search(line)
-            for source in own
-            for line in source.lines
-        ):
+        if not any(first in source.words or last in source.words for source in own):
             problems.append(
                 replace(
                     doc.problem(
@@ -171,20 +178,19 @@ def _reused(person: Person, files: list[_Source], where: str) -> list[Problem]:
     first, last = person.parts
     full = _word(" ".join(person.name.split()))
     titled = re.compile(rf"\b(?:{'|'.join(TITLES)})\.? {re.escape(last)}(?![\w\u2019-])")
+    plain = [p for p in dict.fromkeys((first, last)) if p not in COMMON_WORDS and len(p) > 2]
     found = []
     for source in files:
-        for number, line in enumerate(source.lines, 1):
+        candidates = sorted(set(source.words.get(first, ())) | set(source.words.get(last, ())))
+        for number in candidates:
+            line = source.lines[number - 1]
             hits = []
             if full.search(line):
                 hits.append(person.name)
             elif titled.search(line):
                 hits.append(last)
             else:
-                hits += [
-                    part
-                    for part in dict.fromkeys((first, last))
-                    if part not in COMMON_WORDS and len(part) > 2 and _word(part).search(line)
-                ]
+                hits += [part for part in plain if number in source.words.get(part, ())]
             for part in hits:
                 role = (
                     "name"
