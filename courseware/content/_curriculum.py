@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
+from ._order import OrderField, check_order
 from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Str, Text
 
 FRAMEWORKS: dict[str, str] = {
@@ -90,6 +91,8 @@ class SelfCheckQuestion(Data):
     The right option is marked in the option itself (``correct: true``, exactly one), and each
     option may carry the explanation shown when it is chosen. The older format, options as plain
     text plus ``answer`` (a 0-based index), is still read; the two are never mixed.
+
+    Options are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
     """
 
     id: Slug
@@ -97,8 +100,11 @@ class SelfCheckQuestion(Data):
     options: Annotated[list[SelfCheckOptionField], MinLen(2), MaxLen(6)]
     answer: Annotated[int, Ge(0)] | None = None  # old format: index of the correct option, from 0
     explanation: Annotated[str, Str(strip=True, min_length=1)] | None = None
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
 
     def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
         marked = [i for i, o in enumerate(self.options) if o.correct]
         if self.answer is not None:
             if marked:
