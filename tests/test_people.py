@@ -167,3 +167,10 @@ def test_a_missing_register_is_one_warning(tmp_path: Path) -> None:
     ]
     plain = check_paths([tmp_path / "modules"])  # without warnings: only the missing notebooks
     assert all("module.ipynb" in p.message for p in plain)
+
+
+def test_the_shipped_register_has_no_errors_and_no_warnings() -> None:
+    """The curriculum's own register: every name once, every entry used, every titled name listed."""
+    register = Path(__file__).resolve().parent.parent / "modules" / "people.yaml"
+    assert register.is_file()
+    assert [(p.line, p.message) for p in check_paths([register])] == []
