@@ -14,15 +14,18 @@ def _check(args: argparse.Namespace) -> int:
     from .content import check_paths
 
     paths = args.paths or default_check_paths()
-    problems = check_paths(paths, fix=args.fix)
-    for problem in problems:
+    found = check_paths(paths, fix=args.fix, warnings=True)
+    for problem in found:
         print(problem)
-    count = len(problems)
+    count = sum(1 for p in found if not p.warning)
+    warned = len(found) - count
     print(
-        f"{count} problem{'s' if count != 1 else ''} in {', '.join(map(str, paths))}",
+        f"{count} problem{'s' if count != 1 else ''} and {warned} warning"
+        f"{'s' if warned != 1 else ''} in {', '.join(map(str, paths))}"
+        f"{' (--strict: warnings fail)' if args.strict and warned else ''}",
         file=sys.stderr,
     )
-    return 1 if problems else 0
+    return 1 if count or (args.strict and warned) else 0
 
 
 def _apps_call(call: Callable[[], None]) -> int:
@@ -140,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix",
         action="store_true",
         help="first give module notebooks their 'open as an app' link and hide their code",
+    )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on warnings too (cases that quiz rather than teach: the best option always in "
+        "one place, the longest option correct, untagged choices, no expert path, a heading "
+        "naming the technique)",
     )
     check.set_defaults(func=_check)
 

@@ -100,3 +100,51 @@ def test_nbgrader_working_folders_are_not_content(tmp_path: Path) -> None:
     (graded / "essay.ipynb").write_text("{not json")
     result = run_check(tmp_path)
     assert result.returncode == 0, result.stdout
+
+
+def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None:
+    """Each teaching warning, at its file and line; a plain check passes, ``--strict`` fails."""
+    module = tmp_path / "quiz"
+    shutil.copytree(FIXTURES / "teaching" / "quiz", module)
+    plain = run_check(module)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "0 problems and 6 warnings" in plain.stderr
+    strict = subprocess.run(
+        [sys.executable, "-m", "courseware.cli", "check", "--strict", str(module)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert strict.returncode == 1 and strict.stdout == plain.stdout
+    found = {
+        (Path(line.split(":")[0]).name, int(line.split(":")[1]), line.split(": ", 2)[-1])
+        for line in strict.stdout.splitlines()
+    }
+    assert all(": warning: " in line for line in strict.stdout.splitlines())
+
+    def at(file: str, line: int, words: str) -> bool:
+        return any(f == file and n == line and words in m for f, n, m in found)
+
+    assert at("tagged.yaml", 9, "best option is written in position 1 at 5 of the module's 5")
+    assert at("module.yaml", 16, "correct option is the longest in 3 of 3 self-check questions")
+    assert at("untagged.yaml", 8, "this choice has no technique tag")
+    assert at("untagged.yaml", 10, "this choice has no technique tag")
+    assert at("untagged.yaml", 3, "case 'untagged' has no expert path")
+    assert at("tagged.yaml", 6, "the title 'N: Naming' names the technique")
+    assert len(found) == 6
+
+
+def test_order_fixed_without_a_reason_is_an_error_at_its_line(tmp_path: Path) -> None:
+    module = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    yaml = module / "module.yaml"
+    yaml.write_text(
+        yaml.read_text().replace("    answer: 1\n", "    answer: 1\n    order: fixed\n")
+    )
+    result = run_check(module)
+    assert result.returncode == 1
+    line = yaml.read_text().splitlines().index("    order: fixed") + 1
+    assert f"module.yaml:{line}: self_check.0.order: order: fixed needs an order_reason" in (
+        result.stdout
+    )

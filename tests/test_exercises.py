@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as w
 import pytest
-from test_widgets import click, comm_message
+from test_widgets import choice_button, click, comm_message
 
 from courseware.content import load_module
 from courseware.content._attempts import LikertAttempt, TimedAttempt
@@ -286,8 +286,7 @@ def test_vignette_widget_shows_counters_techniques_and_debrief(store: SQLiteStor
     expert = view.vignette.expert_path()
     assert expert is not None
     for state, index in expert.moves:
-        button = view.choices.children[[i for i, _ in view.walk.offered()].index(index)]
-        click(button)
+        click(choice_button(view, index))
         assert view.walk.node_id != state.node
     assert view.walk.finished and "You followed the expert's path" in view.debrief.value
     assert "How the counters moved" in view.debrief.value
@@ -299,10 +298,10 @@ def test_vignette_widget_shows_counters_techniques_and_debrief(store: SQLiteStor
 
 def test_a_choice_whose_condition_fails_is_refused_through_the_comm(store: SQLiteStore) -> None:
     view = gallery(store).vignette("night-call")
-    stale = view.choices.children[2]  # "He's comfortable", offered only at the start
-    click(view.choices.children[1])  # the identity check first: trust stays at 1
+    stale = choice_button(view, 2)  # "He's comfortable", offered only at the start
+    click(choice_button(view, 1))  # the identity check first: trust stays at 1
     click(stale)  # a forged message from an old button: no jump to another branch
-    click(view.choices.children[1])  # straight to the update
+    click(choice_button(view, [i for i, _ in view.walk.offered()][1]))  # straight to the update
     assert view.walk.node_id == "update" and view.walk.counters["trust"] == 1
     offered = [i for i, _ in view.walk.offered()]
     assert 2 not in offered  # "go and tell him you rang" needs trust >= 2

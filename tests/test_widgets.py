@@ -48,9 +48,15 @@ def click(button: Any) -> None:
     comm_message(button, {"method": "custom", "content": {"event": "click"}})
 
 
+def choice_button(vignette: Any, index: int) -> Any:
+    """The button of the choice written ``index``-th in the file, wherever the learner's
+    shuffled order put it on screen."""
+    return vignette.choices.children[vignette.shown.index(index)]
+
+
 def test_vignette_path_is_saved_and_restored(store: SQLiteStore) -> None:
     first = view(store).vignette("waiting-room")
-    click(first.choices.children[0])
+    click(choice_button(first, 0))
     assert first.walk.path == ["arrival", "listen"]
     assert "An open question" in first.feedback.value
     again = view(store).vignette("waiting-room")
@@ -63,8 +69,8 @@ def test_vignette_path_is_saved_and_restored(store: SQLiteStore) -> None:
 
 def test_stale_or_forged_clicks_change_nothing(store: SQLiteStore) -> None:
     vignette = view(store).vignette("waiting-room")
-    stale = vignette.choices.children[1]  # "Tell her the doctor is running late", at arrival
-    click(vignette.choices.children[0])
+    stale = choice_button(vignette, 1)  # "Tell her the doctor is running late", at arrival
+    click(choice_button(vignette, 0))
     assert stale.comm is None  # buttons of a past node are closed...
     click(stale)  # ...and their handler refuses a click that reaches them anyway
     assert vignette.choose(1, at="arrival") is None
@@ -76,7 +82,7 @@ def test_stale_or_forged_clicks_change_nothing(store: SQLiteStore) -> None:
 
 def test_forged_state_update_cannot_relabel_or_enable_a_path(store: SQLiteStore) -> None:
     vignette = view(store).vignette("waiting-room")
-    button = vignette.choices.children[1]
+    button = choice_button(vignette, 1)
     comm_message(
         button, {"method": "update", "state": {"description": "Acknowledge", "disabled": False}}
     )
@@ -87,7 +93,7 @@ def test_forged_state_update_cannot_relabel_or_enable_a_path(store: SQLiteStore)
 
 def test_restart_starts_over_and_keeps_history(store: SQLiteStore) -> None:
     vignette = view(store).vignette("waiting-room")
-    click(vignette.choices.children[1])
+    click(choice_button(vignette, 1))
     click(vignette.restart_button)
     assert vignette.walk.path == ["arrival"]
     assert view(store).vignette("waiting-room").walk.path == ["arrival"]
@@ -168,7 +174,8 @@ def test_self_check_marks_restores_and_refuses_forgeries(store: SQLiteStore) -> 
     assert "Not quite." in check.feedback["open-question"].value
     assert "How has this week been for you?" in check.feedback["open-question"].value
     buttons = [c for c in check.children if hasattr(c, "children") and c.children]
-    click(buttons[-1].children[1])  # the right option, through the comm path
+    right = check.orders["open-question"].index(1)  # where this learner sees option 1
+    click(buttons[-1].children[right])  # the right option, through the comm path
     assert "Correct." in check.feedback["open-question"].value
     assert check.answer("open-question", 5) is None  # not an option
     assert check.answer("no-such-question", 0) is None

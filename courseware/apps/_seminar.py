@@ -21,10 +21,11 @@ import io
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..content import ModuleContent
+from ..content._order import display_order, in_order
 
 Kind = Literal["choice", "text"]
 Status = Literal["pending", "approved", "rejected"]
@@ -47,6 +48,14 @@ class Question:
     context: str = ""
     """Markdown: the vignette scene the question is about, if any."""
     options: tuple[str, ...] = ()
+    fixed: bool = False
+    """The author pinned the options' order (``order: fixed``); otherwise each session shuffles it."""
+
+    def shuffled(self, session: str) -> Question:
+        """This question with its options in the session's order (the same for everyone in the
+        room, so the presenter's chart and the learners' buttons agree)."""
+        order = display_order(len(self.options), session, self.id, fixed=self.fixed)
+        return replace(self, options=tuple(in_order(self.options, order)))
 
     def public(self) -> dict[str, Any]:
         return {
@@ -76,6 +85,7 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
                     where,
                     node.text,
                     tuple(choice.label for _, choice in offered),
+                    fixed=node.order == "fixed",
                 )
             )
             questions.append(
@@ -94,7 +104,8 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
                 "choice",
                 check.question,
                 "Check your understanding",
-                options=tuple(check.options),
+                options=check.texts,
+                fixed=check.order == "fixed",
             )
         )
     questions.append(
@@ -207,7 +218,11 @@ class Seminar:
         self.title = module.spec.title
         self.min_group = min_group
         self.max_text = max_text
-        self.questions = {q.id: q for q in (questions or seminar_questions(module))}
+        self.session = secrets.token_urlsafe(16)
+        """Seeds the options' order: shuffled once per session, the same for the whole room."""
+        self.questions = {
+            q.id: q.shuffled(self.session) for q in (questions or seminar_questions(module))
+        }
         self.presenter_token = secrets.token_urlsafe(32)
         self.round = 1
         self.current: str | None = None

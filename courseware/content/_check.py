@@ -12,7 +12,14 @@ from ._errors import ContentError, Problem, display_path
 from ._exercise_checks import check_exercise_calls, check_instrument_link
 from ._exercises import EXERCISES_DIR, load_exercise
 from ._models import Module
-from ._module import MODULE_FILE, NOTEBOOK_FILE, ModuleContent, find_modules, load_module
+from ._module import (
+    AFTER_CASE_DIR,
+    MODULE_FILE,
+    NOTEBOOK_FILE,
+    ModuleContent,
+    find_modules,
+    load_module,
+)
 from ._notebook import notebook_problems, prepare_module_notebook
 from ._schema import load_validated
 from ._vignette import load_vignette
@@ -32,11 +39,15 @@ SKIP_PARTS = {
 }
 
 
-def check_paths(paths: Iterable[str | Path], *, fix: bool = False) -> list[Problem]:
+def check_paths(
+    paths: Iterable[str | Path], *, fix: bool = False, warnings: bool = False
+) -> list[Problem]:
     """Check every content file and notebook under ``paths`` (files or folders).
 
     With ``fix``, first give each module notebook its open-as-app link and hide its code
     (:func:`~courseware.content._notebook.prepare_module_notebook`); nothing else is changed.
+    With ``warnings``, also report cases that quiz rather than teach (see
+    :mod:`~courseware.content._teaching`) as problems marked ``warning``.
     """
     roots = [Path(p) for p in paths]
     if fix:
@@ -48,7 +59,10 @@ def check_paths(paths: Iterable[str | Path], *, fix: bool = False) -> list[Probl
             continue
         files = [root] if root.is_file() else sorted(_walk(root))
         for path in files:
-            problems.update(_check_file(path))
+            found = _check_file(path)
+            problems.update(found)
+            if warnings and path.name == MODULE_FILE and not found:
+                problems.update(_teaching(path))
     problems.update(_check_links(roots))
     return sorted(problems)
 
@@ -132,6 +146,15 @@ def _check_module(path: Path) -> list[Problem]:
     return _check_module_notebook(load_module(path.parent))
 
 
+def _teaching(path: Path) -> list[Problem]:
+    from ._teaching import teaching_warnings
+
+    try:
+        return teaching_warnings(load_module(path.parent))
+    except ContentError:
+        return []  # reported by the module's own check
+
+
 def _check_vignette(path: Path) -> list[Problem]:
     load_vignette(path)
     return []
@@ -187,6 +210,14 @@ def _check_file(path: Path) -> list[Problem]:
 
 
 def _check_module_notebook(module: ModuleContent) -> list[Problem]:
+    folder = module.directory / AFTER_CASE_DIR
+    stray = [
+        Problem(display_path(path), 1, f"no vignette {path.stem!r} in this module")
+        for path in sorted(folder.glob("*.md"))
+        if path.stem not in module.vignettes
+    ]
+    if stray:
+        return stray
     if not module.notebook.is_file():
         return [
             Problem(
@@ -266,6 +297,7 @@ def _check_calls(
     """Catch ``module.vignette("x")``/``module.reflection("x")`` naming an exercise that does not exist."""
     known = {
         "vignette": set(module.vignettes),
+        "after_case": set(module.vignettes),
         "reflection": {r.id for r in module.spec.reflections},
     }
     problems = []
@@ -297,7 +329,24 @@ def _check_calls(
                     name,
                     line,
                     f"cell {index + 1}: module {module.id!r} has no "
-                    f"{node.func.attr} {node.args[0].value!r}",
+                    f"{node.func.attr.replace('_', ' ')} {node.args[0].value!r}",
+                )
+            )
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "after_case"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not module.after_case_file(node.args[0].value).is_file()
+        ):
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"cell {index + 1}: module.after_case({node.args[0].value!r}) has no text: "
+                    f"write it in {AFTER_CASE_DIR}/{node.args[0].value}.md",
                 )
             )
     return problems

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Text
+from ._order import OrderField, check_order
+from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Str, Text
 
 FRAMEWORKS: dict[str, str] = {
     # GMC, Outcomes for graduates (2018)
@@ -65,24 +66,95 @@ OutcomeField = Annotated[Outcome, Before(_outcome_from_text)]
 """An outcome written either as plain text or as ``{text, maps_to}``."""
 
 
+def _option_from_text(value: object) -> object:
+    return {"text": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelfCheckOption(Data):
+    """One option of a self-check question: its text, whether it is the right one, and why
+    (the explanation shown when a learner picks it)."""
+
+    text: Text
+    correct: bool = False
+    explanation: Annotated[str, Str(strip=True, min_length=1)] | None = None
+
+
+SelfCheckOptionField = Annotated[SelfCheckOption, Before(_option_from_text)]
+"""An option written either as plain text (the old format, with ``answer``) or as a mapping."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class SelfCheckQuestion(Data):
-    """A short multiple-choice question that checks understanding, with an explanation."""
+    """A short multiple-choice question that checks understanding, with explanations.
+
+    The right option is marked in the option itself (``correct: true``, exactly one), and each
+    option may carry the explanation shown when it is chosen. The older format, options as plain
+    text plus ``answer`` (a 0-based index), is still read; the two are never mixed.
+
+    Options are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
+    """
 
     id: Slug
     question: Text
-    options: Annotated[list[Text], MinLen(2), MaxLen(6)]
-    answer: Annotated[int, Ge(0)]  # index of the correct option, from 0
-    explanation: Text
+    options: Annotated[list[SelfCheckOptionField], MinLen(2), MaxLen(6)]
+    answer: Annotated[int, Ge(0)] | None = None  # old format: index of the correct option, from 0
+    explanation: Annotated[str, Str(strip=True, min_length=1)] | None = None
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
 
     def __post_init__(self) -> None:
-        if self.answer >= len(self.options):
+        check_order(self.order, self.order_reason)
+        marked = [i for i, o in enumerate(self.options) if o.correct]
+        if self.answer is not None:
+            if marked:
+                raise FieldError(
+                    "answer",
+                    "give either 'answer' or 'correct: true' on one option, not both "
+                    "(delete 'answer' and keep 'correct: true' on the right option)",
+                )
+            if self.answer >= len(self.options):
+                raise FieldError(
+                    "answer",
+                    f"answer {self.answer} is not an option (0 to {len(self.options) - 1}; "
+                    "'answer' counts from 0, so better mark the option itself with "
+                    "'correct: true')",
+                )
+        elif not marked:
             raise FieldError(
-                "answer", f"answer {self.answer} is not an option (0 to {len(self.options) - 1})"
+                "options",
+                "no option is marked correct: add 'correct: true' to exactly one option",
             )
+        elif len(marked) > 1:
+            raise FieldError(
+                f"options.{marked[1]}.correct",
+                f"{len(marked)} options are marked 'correct: true' (options "
+                f"{', '.join(str(i + 1) for i in marked)}); mark exactly one",
+            )
+        if self.explanation is None and any(o.explanation is None for o in self.options):
+            missing = next(i for i, o in enumerate(self.options) if o.explanation is None)
+            raise FieldError(
+                "explanation"
+                if all(o.explanation is None for o in self.options)
+                else f"options.{missing}.explanation",
+                "give an explanation: one for the whole question ('explanation'), "
+                "or one on every option",
+            )
+
+    @property
+    def correct_option(self) -> int:
+        """Index of the right option (whichever format the file used)."""
+        if self.answer is not None:
+            return self.answer
+        return next(i for i, o in enumerate(self.options) if o.correct)
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The options' texts, in authored order."""
+        return tuple(o.text for o in self.options)
 
     def is_correct(self, choice: int) -> bool:
         """Whether option ``choice`` is the right one; an index that is not an option is an error."""
         if not 0 <= choice < len(self.options):
             raise ValueError(f"question {self.id!r} has no option {choice}")
-        return choice == self.answer
+        return choice == self.correct_option

@@ -14,10 +14,14 @@ class Problem:
     line: int
     message: str
     field: str = ""
+    warning: bool = False
+    """A warning (a teaching fault, e.g. the best reply always first) rather than an error: the
+    content still loads; ``courseware check --strict`` fails on it."""
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
-        return f"{self.file}:{self.line}: {where}{self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}: {kind}{where}{self.message}"
 
 
 class ContentError(ValueError):

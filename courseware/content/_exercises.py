@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from ._errors import ContentError, Problem
+from ._order import OrderField, check_order
 from ._schema import (
     After,
     Before,
@@ -105,7 +106,10 @@ class ResponseOption(Data):
 
 @dataclass(frozen=True, kw_only=True)
 class ResponseChoiceSpec(_Exercise):
-    """A patient's statement and candidate replies; the learner picks one (then it is locked)."""
+    """A patient's statement and candidate replies; the learner picks one (then it is locked).
+
+    The replies are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
+    """
 
     kind: ClassVar[str] = "response-choice"
     type: Literal["response-choice"]
@@ -113,6 +117,11 @@ class ResponseChoiceSpec(_Exercise):
     statement: Text
     context: str | None = None
     options: Annotated[list[ResponseOption], MinLen(2), MaxLen(8), After(_has_best)]
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)

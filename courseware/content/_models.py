@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
+from ._order import OrderField, check_order
 from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
 
@@ -207,7 +208,8 @@ class Node(Data):
     the debrief can count it as taken or missed; ``techniques`` tags what the story's clinician
     does at this node (in perspective mode, what the learner experiences). ``compose_first: true``
     (write first): the learner writes what they would say, sees the reply coder's feedback, and
-    only then sees the choices.
+    only then sees the choices. The choices are shown in an order shuffled for each learner;
+    ``order: fixed`` (with an ``order_reason``) keeps the written order.
     """
 
     text: Text
@@ -218,6 +220,11 @@ class Node(Data):
     opportunity: str | None = None
     techniques: list[TechniqueTag] = field(default_factory=list)
     compose_first: bool = False
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)

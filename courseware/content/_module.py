@@ -13,6 +13,8 @@ from ._vignette import Vignette, load_vignette
 
 MODULE_FILE = "module.yaml"
 NOTEBOOK_FILE = "module.ipynb"
+AFTER_CASE_DIR = "after-case"
+"""Markdown shown under a case only once the learner has finished it, one file per vignette."""
 
 
 @dataclass
@@ -40,6 +42,21 @@ class ModuleContent:
             raise KeyError(
                 f"module {self.id!r} has no vignette {vignette_id!r} (it has: {known})"
             ) from None
+
+    def after_case_file(self, vignette_id: str) -> Path:
+        """Where the after-case material of a vignette lives (``after-case/<vignette-id>.md``)."""
+        return self.directory / AFTER_CASE_DIR / f"{vignette_id}.md"
+
+    def after_case(self, vignette_id: str) -> str:
+        """The Markdown to show once a learner has finished the vignette ``vignette_id``."""
+        self.vignette(vignette_id)
+        path = self.after_case_file(vignette_id)
+        if not path.is_file():
+            raise KeyError(
+                f"module {self.id!r} has no after-case material for {vignette_id!r} "
+                f"(write it in {AFTER_CASE_DIR}/{vignette_id}.md)"
+            )
+        return path.read_text(encoding="utf-8")
 
     def reflection(self, reflection_id: str) -> ReflectionPrompt:
         return self.spec.reflection(reflection_id)

@@ -179,7 +179,7 @@ def validate(doc: YamlDocument, model: type[T]) -> T:
             loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
             cause = (err.get("ctx") or {}).get("error")
             if isinstance(cause, FieldError):
-                loc.append(cause.field)
+                loc.extend(int(p) if p.isdigit() else p for p in cause.field.split("."))
             problems.append(doc.problem(loc, _message(err)))
         raise ContentError(problems) from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from ..content._errors import ContentError, Problem
+from ..content._order import OrderField, check_order
 from ..content._schema import Data, Ge, Gt, Le, MaxLen, MinLen, OneOf, Slug, Text, load_validated
 
 ITEMS_FILE = "items.yaml"
@@ -40,7 +41,12 @@ class CueSpotting(Data):
 
 @dataclass(frozen=True, kw_only=True)
 class ResponseChoice(Data):
-    """Choose the most empathic reply to what the patient has just said."""
+    """Choose the most empathic reply to what the patient has just said.
+
+    The options are shown shuffled for each learner unless ``order: fixed`` (with
+    ``order_reason``); the answer is saved as the option's index in this file, so the key and
+    the grading never depend on the order shown.
+    """
 
     kind: Literal["response-choice"]
     id: Slug
@@ -48,6 +54,11 @@ class ResponseChoice(Data):
     prompt: Text
     patient_says: Text
     options: Annotated[list[Text], MinLen(2), MaxLen(8)]
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..content._order import display_order
 from ._answers import AssessedAnswers
 from ._items import (
     ComposeResponse,
@@ -75,14 +76,28 @@ class AssessedCueSpotting(_AssessedView):
 
 
 class AssessedChoice(_AssessedView):
-    """Radio buttons, one per reply; the choice saves as soon as it is made."""
+    """Radio buttons, one per reply, in an order shuffled for each learner (the same every time
+    they open the notebook); the choice saves, as the option's index in ``items.yaml``, as soon
+    as it is made, so the key and the grading never depend on the order shown."""
 
-    def __init__(self, item: ResponseChoice, answers: AssessedAnswers) -> None:
+    def __init__(
+        self, item: ResponseChoice, answers: AssessedAnswers, *, learner: str | None = None
+    ) -> None:
+        from ..store._base import current_learner
+
         saved = answers.latest(item.id)
         option = saved.get("option") if isinstance(saved, dict) else None
         valid = isinstance(option, int) and 0 <= option < len(item.options)
+        self.order = display_order(
+            len(item.options),
+            learner or current_learner(),
+            answers.assignment,
+            item.id,
+            fixed=item.order == "fixed",
+        )
+        """The options' indices in ``items.yaml``, in the order this learner sees them."""
         self.choice = w.RadioButtons(
-            options=[(text, i) for i, text in enumerate(item.options)],
+            options=[(item.options[i], i) for i in self.order],
             value=option if valid else None,
             description="Your reply",
             layout=w.Layout(width="100%"),

@@ -11,12 +11,13 @@ import ipywidgets as w
 from ..content import describe_techniques
 from ..content._attempts import ComposeAttempt, NotAllowed, ResponseChoiceAttempt
 from ..content._exercises import ComposeResponseSpec, ResponseChoiceSpec
+from ..content._order import display_order, in_order
 from ..feedback._client import UNAVAILABLE_MESSAGE as UNAVAILABLE
 from ..feedback._client import warm_coder
 from ..feedback._types import Coding
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
-from ._common import Context, escape, focus_soon, markdown, status, tags
+from ._common import Context, escape, focus_soon, markdown, quoted, status, tags, typeset
 from ._exercise import ExerciseView, disclosure, quote
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,19 @@ class ResponseChoice(ExerciseView):
         spec = self.spec
         context = markdown(spec.context) if spec.context else ""
         self.statement = w.HTML(context + quote(spec.speaker, spec.statement))
+        self.order = display_order(
+            len(spec.options),
+            self.context.learner,
+            self.context.module,
+            self.item,
+            fixed=spec.order == "fixed",
+        )
+        """The options' indices in the file, in the order this learner sees them."""
         self.buttons = []
         for index, option in enumerate(spec.options):
             button = w.Button(
-                description=option.text,
-                tooltip=option.text,
+                description=typeset(option.text),
+                tooltip=typeset(option.text),
                 layout=w.Layout(width="auto", height="auto", max_width="100%"),
             )
             button.add_class("cw-choice")
@@ -59,7 +68,7 @@ class ResponseChoice(ExerciseView):
         return [
             self.statement,
             w.HTML("<p>Choose the reply you would give:</p>"),
-            w.VBox(self.buttons),
+            w.VBox(in_order(self.buttons, self.order)),
             self.feedback,
             self.compare,
             self.all_feedback,
@@ -77,7 +86,7 @@ class ResponseChoice(ExerciseView):
         for index, button in enumerate(self.buttons):
             button.disabled = chosen is not None
             mark = "Your choice: " if index == chosen else ""
-            button.description = mark + self.spec.options[index].text
+            button.description = mark + typeset(self.spec.options[index].text)
         option = self.attempt.choice
         if option is None:
             self.feedback.value = status("")
@@ -91,9 +100,9 @@ class ResponseChoice(ExerciseView):
         )
         rows = "".join(
             f"<li><p>{'<strong>Your choice.</strong> ' if i == chosen else ''}"
-            f"{'<strong>Best reply.</strong> ' if o.best else ''}“{escape(o.text)}”"
+            f"{'<strong>Best reply.</strong> ' if o.best else ''}{quoted(o.text)}"
             f" {tags(o.techniques)}</p>{markdown(o.feedback)}</li>"
-            for i, o in enumerate(self.spec.options)
+            for i, o in ((i, self.spec.options[i]) for i in self.order)
         )
         self.all_feedback.value = f"<ol class='cw-all-feedback'>{rows}</ol>"
         self.compare.layout.visibility = None
@@ -243,7 +252,7 @@ class ComposeResponse(ExerciseView):
             self.auto.value = unavailable_html(self.unavailable or UNAVAILABLE)
         mine = describe_techniques(self.attempt.codes or []) or "none of the listed techniques"
         replies = "".join(
-            f"<li><p>“{escape(r.text)}” {tags(r.techniques)}</p>"
+            f"<li><p>{quoted(r.text)} {tags(r.techniques)}</p>"
             f"{markdown(r.comment) if r.comment else ''}</li>"
             for r in self.spec.model_replies
         )

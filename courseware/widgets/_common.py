@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +53,28 @@ def markdown(text: str) -> str:
 
 def escape(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+_OPENS = r"(^|[\s(\[{\u2014\u2013/-])"
+
+
+def typeset(text: str) -> str:
+    """Plain text (a button label) with the curly quotes and apostrophes that Markdown gives the
+    scene around it, so a reply reads the same in the story, on its button and in the debrief."""
+    text = re.sub(_OPENS + '"', "\\1\u201c", text).replace('"', "\u201d")
+    return re.sub(_OPENS + "'", "\\1\u2018", text).replace("'", "\u2019")
+
+
+def sentence(text: str) -> str:
+    """``text`` ending in one full stop (or its own ``?``/``!``), never two."""
+    text = text.rstrip()
+    bare = text.rstrip("\u201d\u2019\"')")
+    return text if bare.endswith((".", "?", "!", "\u2026", ":")) else text + "."
+
+
+def quoted(text: str) -> str:
+    """Someone's words in curly quotes, escaped for HTML."""
+    return f"\u201c{escape(typeset(text))}\u201d"
 
 
 def heading(text: str, level: int = 3) -> str:

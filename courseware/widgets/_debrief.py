@@ -7,7 +7,7 @@ the technique, and the debrief's tables say "yes"/"no" rather than relying on co
 from __future__ import annotations
 
 from ..content import Debrief, Vignette, Walk, describe_techniques
-from ._common import escape, markdown, tags
+from ._common import escape, markdown, quoted, tags
 
 
 def perspective_html(vignette: Vignette) -> str:
@@ -107,7 +107,7 @@ def debrief_html(debrief: Debrief) -> str:
             out.append(
                 f"<p>Where the expert made a choice you also faced, you chose as they did "
                 f"{debrief.expert_matches} of {debrief.expert_points} times. The expert's path: "
-                + " → ".join(f"“{escape(label)}”" for label in debrief.expert_labels)
+                + " → ".join(quoted(label) for label in debrief.expert_labels)
                 + ".</p>"
             )
     taken, missed = debrief.opportunities_taken, debrief.opportunities_missed
@@ -122,7 +122,7 @@ def debrief_html(debrief: Debrief) -> str:
             out.append(f"<p>Missed:</p><ul>{items}</ul>")
     rows = "".join(
         f"<tr><th scope='row'>{s.number}</th><td>{escape(s.node_title)}</td>"
-        f"<td>“{escape(s.label)}” {tags(s.techniques)}</td>"
+        f"<td>{quoted(s.label)} {tags(s.techniques)}</td>"
         f"<td>{_yes_no(s.matched_expert)}</td><td>{_yes_no(s.opportunity_taken)}</td>"
         f"<td>{markdown(s.comment) if s.comment else ''}</td></tr>"
         for s in debrief.steps
@@ -139,7 +139,7 @@ def debrief_html(debrief: Debrief) -> str:
         items = "".join(
             f"<li><p><strong>{escape(s.node_title)}.</strong> You wrote: "
             f"<q class='cw-written'>{escape(s.written or '')}</q></p>"
-            f"<p>Then you chose: “{escape(s.label)}” {tags(s.techniques)}</p>"
+            f"<p>Then you chose: {quoted(s.label)} {tags(s.techniques)}</p>"
             f"<p>{escape(_written_codes(s.written_codes))}</p></li>"
             for s in written
         )

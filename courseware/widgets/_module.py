@@ -8,6 +8,7 @@ import ipywidgets as w
 
 from ..content import ModuleContent, load_module
 from ..store import Store
+from ._after import AfterCase
 from ._common import STYLE, Context, escape, markdown
 from ._exercise import ExerciseView
 from ._exercises import exercise_view
@@ -24,6 +25,7 @@ class ModuleView:
     def __init__(self, content: ModuleContent, context: Context) -> None:
         self.content = content
         self.context = context
+        self._after: dict[str, list[AfterCase]] = {}
 
     @property
     def spec(self):  # type: ignore[no-untyped-def]
@@ -44,7 +46,20 @@ class ModuleView:
     def vignette(self, vignette_id: str) -> VignetteView:
         view = VignetteView(self.content.vignette(vignette_id), self.context)
         view.children = (w.HTML(STYLE), *view.children)
+        view.ending_listeners.append(lambda: self._ended(vignette_id))
         return view
+
+    def after_case(self, vignette_id: str) -> AfterCase:
+        """The module's after-case section for a vignette (``after-case/<vignette-id>.md``),
+        hidden until the learner reaches an ending of that case (at once if they already have)."""
+        vignette = self.content.vignette(vignette_id)
+        view = AfterCase(vignette, self.content.after_case(vignette_id), self.context)
+        self._after.setdefault(vignette_id, []).append(view)
+        return view
+
+    def _ended(self, vignette_id: str) -> None:
+        for view in self._after.get(vignette_id, []):
+            view.reveal()
 
     def reflection(self, reflection_id: str) -> Reflection:
         view = Reflection(self.content.reflection(reflection_id), self.context)

@@ -8,14 +8,16 @@ from typing import Any
 import ipywidgets as w
 
 from ..content import SelfCheckQuestion
-from ._common import Context, escape, heading, markdown
+from ..content._order import display_order
+from ._common import Context, escape, heading, markdown, sentence, typeset
 
 ANSWER = "selfcheck.answer"
 log = logging.getLogger(__name__)
 
 
 class SelfCheck(w.VBox):  # type: ignore[misc]
-    """One block per question: options as buttons, then right/wrong in words and the explanation.
+    """One block per question: options as buttons (shuffled for each learner, the same on every
+    reload), then right/wrong in words and the explanation.
 
     Every attempt is stored; the latest is shown again when the module is reopened.
     """
@@ -24,11 +26,22 @@ class SelfCheck(w.VBox):  # type: ignore[misc]
         self.questions = {q.id: q for q in questions}
         self.context = context
         self.feedback: dict[str, w.HTML] = {}
+        self.orders: dict[str, list[int]] = {}
+        """Each question's options, as indices in the file, in the order this learner sees them."""
         blocks: list[Any] = [w.HTML(heading("Check your understanding"))]
         for number, question in enumerate(questions, 1):
             self.feedback[question.id] = w.HTML()
             buttons = []
-            for index, option in enumerate(question.options):
+            order = display_order(
+                len(question.options),
+                context.learner,
+                context.module,
+                self.item(question.id),
+                fixed=question.order == "fixed",
+            )
+            self.orders[question.id] = order
+            for index in order:
+                option = typeset(question.texts[index])
                 button = w.Button(
                     description=option,
                     tooltip=option,
@@ -66,14 +79,20 @@ class SelfCheck(w.VBox):  # type: ignore[misc]
         return correct
 
     def _show(self, question: SelfCheckQuestion, choice: int) -> None:
-        verdict = "Correct." if choice == question.answer else "Not quite."
+        """Right or wrong in words, then why: the chosen option's explanation, the question's."""
+        best = question.correct_option
+        correct = choice == best
+        verdict = "Correct." if correct else "Not quite."
+        chosen = escape(sentence(typeset(question.texts[choice])))
         right = (
             ""
-            if choice == question.answer
-            else (f" The best answer is: {escape(question.options[question.answer])}.")
+            if correct
+            else f" The best answer is: {escape(sentence(typeset(question.texts[best])))}"
         )
+        explanations = [question.options[choice].explanation, question.explanation]
         self.feedback[question.id].value = (
             "<div class='cw-feedback' role='status' aria-live='polite'>"
-            f"<p><strong>{verdict}</strong> You chose: {escape(question.options[choice])}.{right}</p>"
-            f"{markdown(question.explanation)}</div>"
+            f"<p><strong>{verdict}</strong> You chose: {chosen}{right}</p>"
+            + "".join(markdown(text) for text in explanations if text)
+            + "</div>"
         )

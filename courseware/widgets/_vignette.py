@@ -7,21 +7,21 @@ messages, disabled or not) changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import random
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
 from ..content import ChoiceNotOffered, Step, Vignette, Walk
 from ..content._attempts import words
+from ..content._order import display_order
 from ..content._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
 from ..feedback._client import warm_coder
 from ..feedback._types import Coding
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
-from ._common import Context, escape, focus_soon, heading, markdown, status
+from ._common import Context, escape, focus_soon, heading, markdown, status, typeset
 from ._debrief import counters_html, debrief_html, feedback_html, perspective_html
 from ._exercise import disclosure
 
@@ -34,14 +34,6 @@ def restore_walk(vignette: Vignette, context: Context) -> Walk:
     walk = replay_walk(vignette, context.history(vignette.id, "vignette."))
     walk.enforce_writing = True
     return walk
-
-
-def shuffled(items: list[Any], *seed: str) -> list[Any]:
-    """The same order every time for the same learner and node (a reload does not reshuffle)."""
-    key = hashlib.sha256("\0".join(seed).encode()).digest()
-    ordered = list(items)
-    random.Random(key).shuffle(ordered)
-    return ordered
 
 
 class VignetteView(w.VBox):  # type: ignore[misc]
@@ -58,6 +50,11 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         self.autosave_delay = autosave_delay
         self.autosave = Autosave(self._save_draft, lambda: self.autosave_delay)
         self.unavailable: str | None = None
+        self.shown: list[int] = []
+        """The choices on screen, as their indices in the file, in the order shown (shuffled
+        for each learner unless the node says ``order: fixed``)."""
+        self.ending_listeners: list[Callable[[], None]] = []
+        """Called when the learner reaches an ending (e.g. to reveal after-case material)."""
         self.write_intro = w.HTML(
             "<p><strong>Write first.</strong> Before you see the options, write the words you "
             "would say now. You will then see what your words do, and choose.</p>"
@@ -132,6 +129,9 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         )
         self._render()
         self._focus_new_content()
+        if self.walk.finished:
+            for listener in list(self.ending_listeners):
+                listener()
         return step
 
     def _typed(self, _change: dict[str, Any]) -> None:
@@ -259,15 +259,21 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         for old in self.choices.children:
             old.close()
         buttons: list[Any] = []
-        offered = self.walk.offered()
-        if node.compose_first:  # after writing, the options come in an order that hints nothing
-            offered = shuffled(offered, self.context.learner, self.vignette.id, node_id)
-        if self.walk.awaiting_reply:
-            offered = []
-        for index, choice in offered:
+        offered = dict(self.walk.offered())
+        order = display_order(
+            len(node.choices),
+            self.context.learner,
+            self.context.module,
+            self.vignette.id,
+            node_id,
+            fixed=node.order == "fixed",
+        )
+        self.shown = [] if self.walk.awaiting_reply else [i for i in order if i in offered]
+        for index in self.shown:
+            choice = offered[index]
             button = w.Button(
-                description=choice.label,
-                tooltip=choice.label,
+                description=typeset(choice.label),
+                tooltip=typeset(choice.label),
                 layout=w.Layout(width="auto", height="auto", max_width="100%"),
             )
             button.add_class("cw-choice")
