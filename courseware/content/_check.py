@@ -21,6 +21,7 @@ from ._module import (
     load_module,
 )
 from ._notebook import notebook_problems, prepare_module_notebook
+from ._people import check_people, is_people_file
 from ._schema import load_validated
 from ._vignette import load_vignette
 from ._yaml import YamlDocument
@@ -184,6 +185,7 @@ KINDS: list[ContentKind] = [
         _check_exercise,
     ),
     ("course", _is_course, _check_course),
+    ("people register", is_people_file, check_people),
     (  # rubrics/*.yaml, keys/*.yaml, source/<assignment>/items.yaml: checked by courseware.grading
         "assessment file",
         lambda p: __import__("courseware.grading._check", fromlist=["x"]).is_grading_file(p),
