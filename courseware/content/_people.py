@@ -222,7 +222,7 @@ def _titled_strangers(register: PeopleRegister, sources: dict[str, list[_Source]
         for source in files:
             for number, line in enumerate(source.lines, 1):
                 for match in pattern.finditer(line):
-                    name = re.sub(r"['\u2019]s$", "", match.group(1).split()[-1])
+                    name = _surname(match.group(1))
                     if name in known or name in registered or name in COMMON_WORDS:
                         continue
                     found.append(
@@ -235,6 +235,17 @@ def _titled_strangers(register: PeopleRegister, sources: dict[str, list[_Source]
                         )
                     )
     return found
+
+
+def _surname(words: str) -> str:
+    """The surname in a titled name: the last word, or the possessive that ends the name
+    ("Mr Hughes's HbA1c" is Mr Hughes)."""
+    parts = words.split()
+    for index, part in enumerate(parts):
+        if re.search(r"['\u2019]s$", part):
+            parts = parts[: index + 1]
+            break
+    return re.sub(r"['\u2019]s$", "", parts[-1])
 
 
 def missing_register(modules_root: Path) -> Problem:
