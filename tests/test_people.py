@@ -176,9 +176,12 @@ def test_the_shipped_register_has_no_errors_and_no_warnings() -> None:
     assert [(p.line, p.message) for p in check_paths([register])] == []
 
 
-
 def test_a_possessive_ends_a_titled_name(tmp_path: Path) -> None:
-    """"Mr Clarke's HbA1c" is Mr Clarke (registered here), not a stranger called HbA1c."""
-    module(tmp_path, "copd", "Winston Clarke and Marcia Clarke. Mr Clarke\u2019s HbA1c; Mr Clarke's NEWS2.")
+    """ "Mr Clarke's HbA1c" is Mr Clarke (registered here), not a stranger called HbA1c."""
+    module(
+        tmp_path,
+        "copd",
+        "Winston Clarke and Marcia Clarke. Mr Clarke\u2019s HbA1c; Mr Clarke's NEWS2.",
+    )
     register(tmp_path, REGISTER.split("      - name: Grace Brown")[0])
     assert [(f, n, m) for f, n, m, w in found(tmp_path) if "people register" in m] == []
