@@ -136,7 +136,7 @@ def _cells(gb: Any, assignment: str) -> dict[str, tuple[str, float]]:
     """Every scored cell of the assignment, ``"notebook/cell" -> (cell, max points)``."""
     found = {}
     for nb in gb.find_assignment(assignment).notebooks:
-        for cell in nb.grade_cells:
+        for cell in [*nb.grade_cells, *nb.task_cells]:
             found[f"{nb.name}/{cell.name}"] = (cell.name, float(cell.max_score))
     return found
 
