@@ -573,7 +573,7 @@ def test_flagged_submission_needs_review_until_a_tutor_confirms(marked: Run) -> 
         "bad-patched-grader",
         "--rescored",
         "--score",
-        "compose-reply=1",
+        "task-compose-reply=1",
         "--reason",
         "grade_item patched; answers file re-scored",
         "--by",
