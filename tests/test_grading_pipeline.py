@@ -454,7 +454,7 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
     assert comm["s000"]["status"] == "needs-manual-marking" and comm["s000"]["score"] == ""
     assert "possible tampering" in comm["bad-patched-grader"]["note"]
     for kind, odd in (("bonus-question", "'bonus-question'"), ("planted-key", "keys/")):
-        assert comm[f"bad-{kind}"]["status"] == "graded", comm[f"bad-{kind}"]
+        assert comm[f"bad-{kind}"]["status"] == "needs-manual-marking", comm[f"bad-{kind}"]
         assert odd in comm[f"bad-{kind}"]["note"], comm[f"bad-{kind}"]
     assert essay["e-deleted-essay"]["status"] == "graded"
     assert essay["e-deleted-essay"]["score"] == "0.0"
