@@ -75,7 +75,13 @@ def standings(course: Course, book: MarkingBook, assignment: str) -> dict[str, S
     coursedir = course.coursedir()
     found: dict[str, Standing] = {}
     with course.gradebook() as gb:
-        max_score = float(gb.find_assignment(assignment).max_score)
+        try:
+            max_score = float(gb.find_assignment(assignment).max_score)
+        except MissingEntry:
+            raise GradingError(
+                f"the gradebook has no assignment {assignment!r}; "
+                f"run `nbgrader generate_assignment {assignment}` first"
+            ) from None
         students = {s.id for s in gb.students} | set(runs) | set(confirmations)
         for student in sorted(students):
             run = runs.get(student, {})
