@@ -1,6 +1,6 @@
 """docs/grading.md, walked literally on a copy of the course folder with real nbgrader.
 
-Every ``bash`` block marked ``<!-- walk: NAME -->`` runs in order, as written, in bash from inside a
+Every ``bash`` block marked ``<!-- walk -->`` (or ``<!-- walk: NAME -->``) runs in order, as written, in bash from inside a
 copy of ``assignments/`` with this environment's ``bin`` first on ``PATH`` (as §1 says). Blocks not
 marked (release and collect, which need an exchange; interactive marking) are read, not run. The
 people in the guide do their part between blocks, as they would: learners' submissions appear after
@@ -34,7 +34,9 @@ from courseware.grading._rubric import load_rubric
 pytestmark = pytest.mark.timeout(900)
 
 GUIDE = REPO / "docs" / "grading.md"
-BLOCK = re.compile(r"^<!-- walk: ([\w-]+) -->\n```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+BLOCK = re.compile(
+    r"^<!-- walk(?:: ([\w-]+))? -->\n```(?:bash|sh)\n(.*?)^```$", re.MULTILINE | re.DOTALL
+)
 BIN = str(Path(sys.executable).parent)
 ESSAYS = ["s001", "s002", "s003"]
 BROKEN = "s017"  # its essay notebook was cut off mid-upload: not valid JSON
