@@ -13,6 +13,7 @@ through ``confirm-failed`` and ``confirm-flagged``; then every export must agree
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -59,7 +60,7 @@ def submit(course: Path) -> None:
         _write_submission(folder, release / COMM)
         cues, option = ([3, 5, 9], 2) if student == "s001" else ([], 0)
         (folder / "assessed-answers.json").write_text(
-            __import__("json").dumps(_answers(cues, option, "What worries you most?"))
+            json.dumps(_answers(cues, option, "What worries you most?"))
         )
     patch = "import courseware.grading as g\ng.grade_item = lambda *a, **k: 2.0"
     _edit_notebook(
