@@ -488,3 +488,38 @@ def test_marking_view_shows_control_characters_instead_of_obeying_them() -> None
     shown = render_script("S-1", "Hi \x1b[2J\x1b[31mred\x07 naïve 🙂 <b>\nnext")
     assert "\x1b" not in shown and "\x07" not in shown
     assert "\\x1b[2J" in shown and "naïve 🙂 <b>\nnext" in shown
+
+
+def test_odd_things_in_a_submission_are_named(tmp_path: Path) -> None:
+    """Answers for items that do not exist and planted key files are reported, never used; the
+    submission's digest changes with its files and nothing else."""
+    from courseware.grading._autograde import planted_files, submission_digest, unknown_items
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "items.yaml").write_text(ITEMS.read_text())
+    store = AssessedAnswers(folder, assignment="communication-skills")
+    store.save("reply-to-worry", {"option": 2})
+    store.save("bonus-question", {"option": 1})
+    (folder / "keys").mkdir()
+    (folder / "keys" / "communication-skills.yaml").write_text("keys: {}\n")
+    (folder / "answers.yml").write_text("cues: [3]\n")
+    known = {i.id for i in load_items(ITEMS).items}
+    (extra,) = unknown_items(folder, known)
+    assert "'bonus-question'" in extra and "never scored" in extra
+    planted = planted_files(folder, "communication-skills", {"items.yaml"})
+    assert [p.split(":")[0] for p in planted] == ["answers.yml", "keys/communication-skills.yaml"]
+    before = submission_digest(folder)
+    assert before == submission_digest(folder) and submission_digest(tmp_path / "none") == ""
+    (folder / "keys" / "communication-skills.yaml").write_text("keys: {x: 1}\n")
+    assert submission_digest(folder) != before
+
+
+def test_saved_answers_list_items_that_do_not_exist(tmp_path: Path) -> None:
+    """The notebook's last cell (what the formgrader shows) names answers for unknown items."""
+    from courseware.grading._assessment import Assessment
+
+    shutil.copy(ITEMS, tmp_path / "items.yaml")
+    AssessedAnswers(tmp_path).save("bonus-question", {"option": 1})
+    shown = Assessment(tmp_path).saved().data
+    assert "answers for items that do not exist, ignored: bonus-question" in shown

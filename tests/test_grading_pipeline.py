@@ -8,11 +8,13 @@ and ``nbgrader export`` → ``courseware grade export``. Each test looks at one 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,9 +31,12 @@ from cohort import (
     BAD_KINDS,
     COMM,
     ESSAY,
+    ESSAY_BAD,
     build_comm_cohort,
+    build_essay_bad,
     build_essay_cohort,
 )
+from nbgrader.api import MissingEntry
 
 from courseware.grading._course import Course, GradingError
 from courseware.grading._marking import MarkingBook
@@ -42,7 +47,7 @@ from courseware.grading._moderation import (
 )
 from courseware.grading._rubric import load_rubric
 
-GOOD = 23  # + 11 bad kinds = 34 students
+GOOD = 23  # + 13 bad kinds = 36 students
 ESSAY_STUDENTS = [f"s{n:03d}" for n in range(13)]
 BLANK = "s020"
 NARRATIVE = "narrative-medicine"  # submits the essay notebook untouched: a real zero
@@ -97,10 +102,14 @@ class Run:
     autograde: subprocess.CompletedProcess[str]
     report: dict[str, Any]
     plain_scores: dict[str, dict[str, float]]
+    essay_autograde: subprocess.CompletedProcess[str]
+    essay_report: dict[str, Any]
     marks: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> role -> total
     disputed: str = ""
     agreed: dict[str, float] = field(default_factory=dict)
     third_view: str = ""
+    scripts_out: str = ""
+    remarked: str = ""
 
 
 def cell_scores(course: Path, assignment: str) -> dict[str, dict[str, float]]:
@@ -123,6 +132,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         run(BIN + "/nbgrader", "generate_assignment", assignment, cwd=course)
     expected = build_comm_cohort(course, GOOD)
     build_essay_cohort(course, ESSAY_STUDENTS)
+    build_essay_bad(course)
     blank = course / "submitted" / BLANK / ESSAY
     shutil.copytree(course / "release" / ESSAY, blank)
     (blank / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
@@ -150,8 +160,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
     result = courseware("autograde", COMM, "--jobs", "2", "--json", "report.json", cwd=course)
     report = json.loads((course / "report.json").read_text())
-    courseware("autograde", ESSAY, "--jobs", "2", cwd=course)
-    yield Run(course, expected, result, report, plain_scores)
+    essay = courseware("autograde", ESSAY, "--jobs", "2", "--json", "essay.json", cwd=course)
+    essay_report = json.loads((course / "essay.json").read_text())
+    yield Run(course, expected, result, report, plain_scores, essay, essay_report)
 
 
 def test_every_student_is_reported_with_status_and_reason(pipeline: Run) -> None:
@@ -167,12 +178,23 @@ def test_every_student_is_reported_with_status_and_reason(pipeline: Run) -> None
         elif student.startswith("s"):
             assert got["problems"] == [], (student, got["problems"])
     out = pipeline.autograde.stdout
-    assert "summary: 3 failed, 29 graded, 2 skipped" in out
+    assert "summary: 3 failed, 31 graded, 2 skipped" in out
     assert re.search(r"bad-corrupted-metadata: FAILED .*metadata is corrupted", out)
     assert "bad-empty-folder: SKIPPED — the submission folder is empty" in out
     total = len(results)
     assert re.search(rf"\[#+\.*\] {total}/{total}", pipeline.autograde.stderr)
     assert "bad-kills-grader: FAILED" in out and "s022: 0/9" in out  # the batch went on
+    assert "bad-patched-grader: 4/9 NEEDS REVIEW (re-scored 0/9)" in out
+    assert re.search(r"needs review: bad-patched-grader\. .*courseware grade confirm", out)
+
+
+def test_essays_autograde_could_not_grade_are_reported_with_next_step(pipeline: Run) -> None:
+    results = {r["student"]: r for r in pipeline.essay_report["results"]}
+    for student, (status, reason) in ESSAY_BAD.items():
+        assert results[student]["status"] == status, results[student]
+        assert any(reason in p for p in results[student]["problems"]), results[student]
+    out = pipeline.essay_autograde.stdout
+    assert re.search(r"not graded: e-invalid-json, e-os-exit\. .*courseware grade confirm", out)
 
 
 def test_parallel_scores_equal_plain_nbgrader(pipeline: Run) -> None:
@@ -228,6 +250,7 @@ def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str
 def marked(pipeline: Run) -> Run:
     course = pipeline.course
     out = courseware("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay", cwd=course).stdout
+    pipeline.scripts_out = out
     assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
     courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)
     early = courseware(
@@ -242,6 +265,25 @@ def marked(pipeline: Run) -> Run:
     with MarkingBook(course / "marking.sqlite") as book:
         for marker in ("alice", "bob"):
             mark_all(pipeline, book, rubric, marker)
+        # alice opens one of her marked scripts again, with the same levels and a new comment
+        script_id = next(s for s, r in book.allocations(ESSAY).items() if r["first"] == "alice")
+        n = essay_number(script_text(Course.open(course), book.script(script_id)))
+    levels = first_levels(n)
+    answers = "".join(
+        f"{[lv.id for lv in c.levels].index(levels[c.id]) + 1}\n\n" for c in rubric.criteria
+    )
+    remark = courseware(
+        "mark",
+        ESSAY,
+        "--marker",
+        "alice",
+        "--script",
+        script_id,
+        cwd=course,
+        stdin=answers + "Re-read: a clearer account than I first thought.\n",
+    )
+    assert f"saved {script_id}: {total(levels):g}" in remark.stdout, remark.stdout
+    pipeline.remarked = script_id
     courseware("allocate", ESSAY, "--role", "second", "--markers", "alice,bob", cwd=course)
     with MarkingBook(course / "marking.sqlite") as book:
         sampled = [
@@ -272,6 +314,48 @@ def expected_agreed(marks: dict[str, float]) -> float:
     if "third" in marks:
         return sorted(marks.values())[1]
     return round((marks["first"] + marks["second"]) / 2 * 2) / 2
+
+
+def test_failed_and_deleted_essays_never_become_scripts(marked: Run) -> None:
+    out = marked.scripts_out
+    assert re.search(r"no script for e-invalid-json: failed-to-grade: .*not a notebook", out)
+    assert re.search(r"no script for e-os-exit: failed-to-grade: .*courseware grade confirm", out)
+    assert "no script for e-deleted-essay: answer cell 'essay' was deleted" in out
+    course = Course.open(marked.course)
+    with MarkingBook(marked.course / "marking.sqlite") as book:
+        scripts = book.scripts(ESSAY)
+        assert not {s.student for s in scripts} & set(ESSAY_BAD)
+        for script in scripts:
+            text = script_text(course, script)
+            assert "This cell was missing" not in text and "YOUR ANSWER HERE" not in text
+
+
+def test_a_marker_can_open_a_marked_script_again(marked: Run) -> None:
+    with MarkingBook(marked.course / "marking.sqlite") as book:
+        latest = book.marks(ESSAY)[marked.remarked]["first"]
+        assert latest.marker == "alice"
+        assert latest.comment == "Re-read: a clearer account than I first thought."
+    with sqlite3.connect(marked.course / "marking.sqlite") as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM marks WHERE script = ? AND role = 'first'", (marked.remarked,)
+        ).fetchone()
+    assert count == 2  # the earlier mark is kept in the marking book
+
+
+def test_moderate_write_refuses_a_failed_submission(marked: Run) -> None:
+    """A script made for e-os-exit before the fix (an old marking book) is marked and agreed, but
+    `moderate --write` keeps it out of the gradebook."""
+    course = marked.course
+    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    with MarkingBook(course / "marking.sqlite") as book:
+        stale = book.add_script(ESSAY, "e-os-exit", ESSAY, "essay", "reflect")
+        book.allocate(stale, "first", "alice")
+        record_mark(book, rubric, stale, "alice", first_levels(3))
+    out = courseware("moderate", ESSAY, "--write", cwd=course).stdout
+    assert re.search(rf"not written for {stale}: failed-to-grade: autograde could not grade", out)
+    # (no row at all: nothing was written either)
+    with Course.open(course).gradebook() as gb, contextlib.suppress(MissingEntry):
+        assert gb.find_grade("essay", ESSAY, ESSAY, "e-os-exit").manual_score is None
 
 
 def test_sample_covers_fails_and_range(marked: Run) -> None:
@@ -328,6 +412,28 @@ def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
             assert float(rows[(COMM, student)]["raw_score"]) == pytest.approx(want["score"])
 
 
+def test_autograde_again_keeps_agreed_marks_or_refuses_changed_work(marked: Run) -> None:
+    course = marked.course
+    student = sorted(marked.agreed)[0]
+    again = courseware("autograde", ESSAY, "--student", student, cwd=course).stdout
+    assert f"kept the marks already agreed or confirmed: essay {marked.agreed[student]:g}" in again
+    with Course.open(course).gradebook() as gb:
+        grade = gb.find_grade("essay", ESSAY, ESSAY, student)
+        assert grade.manual_score == marked.agreed[student] and not grade.needs_manual_grade
+        assert not gb.find_submission(ESSAY, student).needs_manual_grade
+    # a different file in place of the one marked: refused, nothing graded
+    notebook = course / "submitted" / student / ESSAY / f"{ESSAY}.ipynb"
+    original = notebook.read_bytes()
+    notebook.write_bytes(original.replace(b"Essay ", b"Essay (rewritten) ", 1))
+    try:
+        refused = courseware("autograde", ESSAY, "--student", student, cwd=course, check=False)
+    finally:
+        notebook.write_bytes(original)
+    assert refused.returncode == 1
+    assert f"the submission of {student} changed since it was graded" in refused.stderr
+    assert "courseware grade confirm" in refused.stderr
+
+
 def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
     course = marked.course
     courseware("export", ESSAY, "--registry", "essay.csv", "--research", "research.csv", cwd=course)
@@ -347,6 +453,16 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
     assert comm["bad-empty-folder"]["status"] == "not-submitted"
     assert comm["s000"]["status"] == "needs-manual-marking" and comm["s000"]["score"] == ""
     assert "possible tampering" in comm["bad-patched-grader"]["note"]
+    for kind, odd in (("bonus-question", "'bonus-question'"), ("planted-key", "keys/")):
+        assert comm[f"bad-{kind}"]["status"] == "needs-manual-marking", comm[f"bad-{kind}"]
+        assert odd in comm[f"bad-{kind}"]["note"], comm[f"bad-{kind}"]
+    assert essay["e-deleted-essay"]["status"] == "graded"
+    assert essay["e-deleted-essay"]["score"] == "0.0"
+    assert "answer cell 'essay' was deleted" in essay["e-deleted-essay"]["note"]
+    for student in ("e-invalid-json", "e-os-exit"):
+        assert essay[student]["status"] == "failed-to-grade", essay[student]
+        assert essay[student]["score"] == ""
+        assert "courseware grade confirm" in essay[student]["note"]
     research = (course / "research.csv").read_text()
     for student in [*marked.agreed, BLANK]:
         assert student not in research
@@ -426,3 +542,136 @@ def test_narrative_medicine_parts_are_marked_against_their_rubric(pipeline: Run)
             assert grade.manual_score == value, (student, cell)
             comment = gb.find_comment(cell, NARRATIVE, NARRATIVE, student).manual_comment
             assert "Attention to form and voice: Secure" in comment
+
+
+def test_flagged_submission_needs_review_until_a_tutor_confirms(marked: Run) -> None:
+    course = marked.course
+    courseware("export", COMM, "--registry", "flagged.csv", cwd=course)
+    with (course / "flagged.csv").open() as handle:
+        row = {r["student_id"]: r for r in csv.DictReader(handle)}["bad-patched-grader"]
+    assert row["status"] == "needs-review" and row["score"] == ""
+    assert (row["claimed_score"], row["rescored_score"]) == ("4.0", "0.0")
+    assert "the notebook claimed 4, re-scored 0" in row["note"]
+    no_reason = courseware(
+        "confirm",
+        COMM,
+        "--student",
+        "bad-patched-grader",
+        "--rescored",
+        "--reason",
+        " ",
+        "--by",
+        "carol",
+        cwd=course,
+        check=False,
+    )
+    assert no_reason.returncode == 1 and "give a --reason" in no_reason.stderr
+    out = courseware(
+        "confirm",
+        COMM,
+        "--student",
+        "bad-patched-grader",
+        "--rescored",
+        "--score",
+        "task-compose-reply=1",
+        "--reason",
+        "grade_item patched; answers file re-scored",
+        "--by",
+        "carol",
+        cwd=course,
+    ).stdout
+    assert "bad-patched-grader: graded 1/9" in out, out
+    courseware("export", COMM, "--registry", "flagged.csv", cwd=course)
+    with (course / "flagged.csv").open() as handle:
+        row = {r["student_id"]: r for r in csv.DictReader(handle)}["bad-patched-grader"]
+    assert row["status"] == "graded" and row["score"] == "1.0"
+    assert (row["claimed_score"], row["rescored_score"]) == ("4.0", "0.0")  # both kept
+    assert "score confirmed by carol: grade_item patched" in row["note"]
+
+
+def test_failed_submission_marked_by_hand_through_confirm(marked: Run) -> None:
+    course = marked.course
+    partial = courseware(
+        "confirm",
+        ESSAY,
+        "--student",
+        "e-invalid-json",
+        "--score",
+        "nothing=3",
+        "--reason",
+        "x",
+        "--by",
+        "carol",
+        cwd=course,
+        check=False,
+    )
+    assert partial.returncode == 1 and "has no cell 'nothing' (cells: essay)" in partial.stderr
+    out = courseware(
+        "confirm",
+        ESSAY,
+        "--student",
+        "e-invalid-json",
+        "--score",
+        "essay=12",
+        "--reason",
+        "notebook file truncated; marked the essay from the original by hand",
+        "--by",
+        "carol",
+        cwd=course,
+    ).stdout
+    assert "e-invalid-json: graded 12/20" in out, out
+
+
+def _exports(course: Path, assignment: str) -> dict[str, dict[str, dict[str, str]]]:
+    """Every export of one assignment, keyed by student id: nbgrader's, the registry, research."""
+    run(BIN + "/nbgrader", "export", cwd=course)
+    with (course / "grades.csv").open() as handle:
+        nbgrader_rows = {
+            r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == assignment
+        }
+    courseware(
+        "export", assignment, "--registry", "agree.csv", "--research", "agree-r.csv", cwd=course
+    )
+    with (course / "agree.csv").open() as handle:
+        registry = {r["student_id"]: r for r in csv.DictReader(handle)}
+    with MarkingBook(course / "marking.sqlite") as book:
+        secret = book.secret("research-pseudonym-salt")
+    from courseware.grading._exports import pseudonym
+
+    with (course / "agree-r.csv").open() as handle:
+        by_pseudonym = {r["pseudonym"]: r for r in csv.DictReader(handle)}
+    research = {s: by_pseudonym[pseudonym(secret, s)] for s in registry}
+    return {"nbgrader": nbgrader_rows, "registry": registry, "research": research}
+
+
+@pytest.mark.parametrize("assignment", [ESSAY, COMM])
+def test_every_export_agrees_with_the_gradebook_per_student(marked: Run, assignment: str) -> None:
+    course = marked.course
+    found = _exports(course, assignment)
+    registry = found["registry"]
+    statuses = {r["status"] for r in registry.values()}
+    assert statuses <= {
+        "graded",
+        "needs-manual-marking",
+        "needs-review",
+        "failed-to-grade",
+        "not-submitted",
+    }
+    with Course.open(course).gradebook() as gb:
+        for student, row in registry.items():
+            research = found["research"][student]
+            assert (research["status"], research["score"]) == (row["status"], row["score"])
+            if row["status"] != "graded":
+                assert row["score"] == "", row
+                continue
+            score = float(row["score"])
+            assert float(research["score"]) == score
+            assert float(gb.find_submission(assignment, student).score) == score, student
+            assert float(found["nbgrader"][student]["raw_score"]) == score, student
+    if assignment == ESSAY:  # the cohort's hard cases, each in a single, agreed state
+        assert registry["e-invalid-json"]["status"] == "graded"  # confirmed by hand: 12
+        assert registry["e-os-exit"]["status"] == "failed-to-grade"
+        assert registry["e-deleted-essay"]["score"] == "0.0"
+        assert "agreed_band" not in found["research"]["e-os-exit"] or (
+            found["research"]["e-os-exit"]["agreed_band"] == ""
+        )

@@ -155,8 +155,13 @@ class Assessment:
         read = self.answers.read()
         wanted = [self.items.item(item_id)] if item_id else list(self.items.items)
         parts = [render_answer(item, read.latest(item.id)) for item in wanted]
-        if item_id is None and read.problems:
-            notes = "".join(f"<li>{html.escape(p)}</li>" for p in read.problems)
+        known = {item.id for item in self.items.items}
+        odd = list(read.problems)
+        extra = sorted({e["item"] for e in read.entries} - known)
+        if extra:
+            odd.append(f"answers for items that do not exist, ignored: {', '.join(extra)}")
+        if item_id is None and odd:
+            notes = "".join(f"<li>{html.escape(p)}</li>" for p in odd)
             parts.append(f"<div class='cw-answer-problems'><ul>{notes}</ul></div>")
         return HTML("".join(parts))  # type: ignore[no-untyped-call]
 

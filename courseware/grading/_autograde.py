@@ -25,6 +25,7 @@ call nbgrader's API for one student at a time, so the gradebook receives exactly
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,6 +61,7 @@ class SourceNotebook:
     cells: dict[str, str]  # grade_id -> cell type, for every cell nbgrader tracks
     graded: set[str]  # grade, solution and task cells (the ones deleting loses marks)
     max_score: float
+    answers: set[str] = field(default_factory=set)  # manually graded answer cells (an essay)
 
 
 @dataclass
@@ -75,10 +77,16 @@ class StudentResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     attempts: int = 0
+    digest: str = ""  # of the submission folder as graded (see ``submission_digest``)
+    review: str = ""  # why a tutor must confirm the score (possible tampering), if they must
+    rescored: float | None = None  # the total with widget items re-scored outside the kernel
+    rescored_cells: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         if self.status == "graded":
             what = f"{self.score:g}/{self.max_score:g}"
+            if self.review:
+                what += f" NEEDS REVIEW (re-scored {self.rescored:g}/{self.max_score:g})"
             if self.needs_manual:
                 what += " + manual marking"
         else:
@@ -128,9 +136,55 @@ def source_notebooks(course: Course, assignment: str) -> list[SourceNotebook]:
         for nb in found.notebooks:
             cells = {c.name: c.cell_type for c in nb.source_cells}
             graded = {c.name for c in nb.grade_cells} | {c.name for c in nb.task_cells}
-            graded |= {c.name for c in nb.solution_cells}
-            notebooks.append(SourceNotebook(nb.name, cells, graded, float(nb.max_score)))
+            solutions = {c.name for c in nb.solution_cells}
+            graded |= solutions
+            answers = {c.name for c in nb.grade_cells} & solutions
+            notebooks.append(SourceNotebook(nb.name, cells, graded, float(nb.max_score), answers))
     return notebooks
+
+
+def submission_digest(folder: Path) -> str:
+    """A fingerprint of every file in a submission folder (names and contents): a resubmission
+    changes it, grading again does not. Empty for a missing folder."""
+    if not folder.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def planted_files(folder: Path, assignment: str, released: set[str]) -> list[str]:
+    """Key-like files in a submission: anything in a ``keys`` folder, or a YAML file the
+    assignment did not release. They are never used (keys are read from the course folder
+    only), but a tutor should know someone tried."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or relative.as_posix() in released:
+            continue
+        if "keys" in relative.parts[:-1] or path.suffix.lower() in {".yaml", ".yml"}:
+            found.append(
+                f"{relative.as_posix()}: an answer-key file was planted in the submission "
+                f"(ignored: keys/{assignment}.yaml is read from the course folder only)"
+            )
+    return found
+
+
+def unknown_items(folder: Path, known: set[str]) -> list[str]:
+    """Answers saved for items the assignment does not have (``bonus-question``): never scored."""
+    answers = read_answers(folder / ANSWERS_FILE)
+    extra = sorted({e["item"] for e in answers.entries} - known)
+    if not extra:
+        return []
+    return [
+        f"{ANSWERS_FILE}: answers for items that do not exist in this assignment "
+        f"({', '.join(repr(i) for i in extra)}): ignored, never scored"
+    ]
 
 
 def check_submission(
@@ -189,7 +243,15 @@ def check_submission(
                         f"{path.name} cell {index + 1}: nbgrader metadata is corrupted ({reason})"
                     )
         for grade_id in sorted(source.graded - set(seen)):
-            problems.append(f"{path.name}: cell '{grade_id}' was deleted (nbgrader puts it back)")
+            if grade_id in source.answers:
+                problems.append(
+                    f"{path.name}: answer cell '{grade_id}' was deleted: a missing answer "
+                    "(scored 0, never sent to markers)"
+                )
+            else:
+                problems.append(
+                    f"{path.name}: cell '{grade_id}' was deleted (nbgrader puts it back)"
+                )
     has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
     if widget_items and has_notebook:
         answers = read_answers(folder / ANSWERS_FILE)
@@ -348,14 +410,17 @@ def _scores(gb: Any, assignment: str, student: str) -> tuple[float, float, bool,
     )
 
 
-def _rescore(course: Course, assignment: str, student: str, cells: dict[str, float]) -> list[str]:
-    """Score the widget items again outside the kernel; report any gradebook score that differs."""
+def _rescore(
+    course: Course, assignment: str, student: str, cells: dict[str, float]
+) -> tuple[list[str], dict[str, float]]:
+    """Score the widget items again outside the kernel; report any gradebook score that differs.
+    Returns the problems and the re-scored points of each test cell that differs."""
     from ._assessment import find_key
     from ._items import ComposeResponse, load_items, load_key, score_answer
 
     items_path = course.root / "source" / assignment / "items.yaml"
     if not items_path.is_file():
-        return []
+        return [], {}
     cached = course._cache.get(("rescore", assignment))
     if cached is None:  # parsed once per batch
         items = load_items(items_path)
@@ -366,22 +431,24 @@ def _rescore(course: Course, assignment: str, student: str, cells: dict[str, flo
         cached = course._cache[("rescore", assignment)] = (items, key)
     items, key = cached
     if key is None:
-        return [f"no answer key for {assignment}: widget items were not re-scored"]
+        return [f"no answer key for {assignment}: widget items were not re-scored"], {}
     answers = read_answers(
         course.folder(course.coursedir().submitted_directory, student, assignment) / ANSWERS_FILE
     )
     problems = []
+    differ: dict[str, float] = {}
     for item in items.items:
         if isinstance(item, ComposeResponse):
             continue
         expected = score_answer(item, key.keys[item.id], answers.latest(item.id)).points
         got = cells.get(f"test-{item.id}")
         if got is not None and abs(got - expected) > 1e-6:
+            differ[f"test-{item.id}"] = float(expected)
             problems.append(
                 f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
                 "file: check this submission by hand (possible tampering)"
             )
-    return problems
+    return problems, differ
 
 
 def list_students(course: Course, assignment: str) -> list[str]:
@@ -415,7 +482,16 @@ def autograde_cohort(
             # Workers start (and import nbgrader) while this process checks the submissions.
             warming = [pool.submit(os.getpid) for _ in range(width)]
             notebooks = source_notebooks(course, assignment)
-            widget_items = (course.root / "source" / assignment / "items.yaml").is_file()
+            source_dir = course.root / "source" / assignment
+            widget_items = (source_dir / "items.yaml").is_file()
+            released = {
+                p.relative_to(source_dir).as_posix() for p in source_dir.rglob("*") if p.is_file()
+            } | {"timestamp.txt"}
+            known_items: set[str] | None = None
+            if widget_items:
+                from ._items import load_items
+
+                known_items = {i.id for i in load_items(source_dir / "items.yaml").items}
             submitted = course.coursedir().submitted_directory
             autograded = course.coursedir().autograded_directory
             results: dict[str, StudentResult] = {}
@@ -426,8 +502,16 @@ def autograde_cohort(
                 folder = course.folder(submitted, student, assignment)
                 problems = check_submission(folder, notebooks, widget_items=widget_items)
                 has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
+                if folder.is_dir():
+                    problems += planted_files(folder, assignment, released)
+                    if known_items is not None and has_notebook:
+                        problems += unknown_items(folder, known_items)
                 results[student] = StudentResult(
-                    student, "pending", max_score=max_score, problems=problems
+                    student,
+                    "pending",
+                    max_score=max_score,
+                    problems=problems,
+                    digest=submission_digest(folder),
                 )
                 if has_notebook:
                     todo.append(student)
@@ -436,6 +520,7 @@ def autograde_cohort(
                     done += 1
                     if progress:
                         progress(results[student], done, len(names))
+            kept = kept_scores(course, assignment, results)
             wait(warming)
             with course.gradebook() as gb:
 
@@ -444,7 +529,17 @@ def autograde_cohort(
                     result = results[student]
                     result.seconds = float(outcome.get("seconds", 0.0))
                     result.attempts = int(outcome.get("attempts", 1))
-                    _finish(course, gb, assignment, student, result, outcome, notebooks, autograded)
+                    _finish(
+                        course,
+                        gb,
+                        assignment,
+                        student,
+                        result,
+                        outcome,
+                        notebooks,
+                        autograded,
+                        kept.get(student, {}),
+                    )
                     done += 1
                     if progress:
                         progress(result, done, len(names))
@@ -501,6 +596,97 @@ def autograde_cohort(
     return report
 
 
+def kept_scores(
+    course: Course, assignment: str, results: dict[str, StudentResult]
+) -> dict[str, dict[tuple[str, str], float]]:
+    """Scores to keep through this run, per student: agreed rubric marks and tutor-confirmed cell
+    scores, ``(notebook, cell) -> points``. nbgrader keeps a manual score when it grades again but
+    flags the cell for manual grading, which would send a moderated student back to
+    ``needs-manual-marking``; these cells are settled again after grading.
+
+    Refuses (``GradingError``) when a student with agreed marks has a different submission from
+    the one graded when they were marked: the marks belong to work the new file replaced."""
+    from ._marking import MarkingBook
+
+    kept: dict[str, dict[tuple[str, str], float]] = {}
+    changed: list[str] = []
+    with MarkingBook(course.marking_db) as book:
+        runs = book.autograde_results(assignment)
+        scripts = {s.script: s for s in book.scripts(assignment)}
+        confirmations = book.confirmations(assignment)
+        agreed_by_student: dict[str, dict[tuple[str, str], float]] = {}
+        for script_id, agreed in book.agreed(assignment).items():
+            info = scripts.get(script_id)
+            if info is not None:
+                where = (info.notebook, info.cell)
+                agreed_by_student.setdefault(info.student, {})[where] = agreed.total
+    for student, result in results.items():
+        scores = dict(agreed_by_student.get(student, {}))
+        before = runs.get(student, {}).get("digest")
+        if scores and before and before != result.digest:
+            changed.append(student)
+            continue
+        confirmation = confirmations.get(student)
+        if confirmation is not None and confirmation.digest == result.digest:
+            for name, points in confirmation.cells.items():
+                notebook, _, cell_id = name.partition("/")
+                scores[(notebook, cell_id)] = points
+        if scores:
+            kept[student] = scores
+    if changed:
+        raise GradingError(
+            f"the submission of {', '.join(changed)} changed since it was graded and its marks "
+            "were agreed: grading it again would leave those marks on work nobody marked, so "
+            "nothing was graded. Put back the submission that was marked (a graded copy is in "
+            f"autograded/<student>/{assignment}/), or leave the student out with --student and "
+            "mark the new work by hand with `courseware grade confirm` (docs/grading.md, "
+            '"When autograde cannot grade a submission")'
+        )
+    return kept
+
+
+def _missing_answers(
+    course: Course, gb: Any, assignment: str, student: str, notebooks: list[SourceNotebook]
+) -> None:
+    """An answer cell deleted from the submitted notebook is a missing answer: nbgrader put back an
+    empty cell ("This cell was missing …"), which is no one's work. Score it 0 with a comment, as
+    nbgrader scores an untouched answer, so it never becomes a marking script."""
+    folder = course.folder(course.coursedir().submitted_directory, student, assignment)
+    for source in notebooks:
+        if not source.answers:
+            continue
+        try:
+            nb = json.loads((folder / f"{source.name}.ipynb").read_text(encoding="utf-8"))
+            present = {
+                c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                for c in nb["cells"]
+                if isinstance(c, dict) and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for cell in sorted(source.answers - present):
+            grade = gb.find_grade(cell, source.name, assignment, student)
+            grade.manual_score = 0.0
+            grade.needs_manual_grade = False
+            comment = gb.find_comment(cell, source.name, assignment, student)
+            comment.manual_comment = "No answer: this cell was deleted from the submitted notebook."
+    gb.db.commit()
+
+
+def _keep(
+    gb: Any, assignment: str, student: str, scores: dict[tuple[str, str], float]
+) -> list[str]:
+    """Settle again the cells whose agreed or confirmed score nbgrader kept but flagged."""
+    notes = []
+    for (notebook, cell), points in sorted(scores.items()):
+        grade = gb.find_grade(cell, notebook, assignment, student)
+        if grade.manual_score is not None and abs(float(grade.manual_score) - points) < 1e-9:
+            grade.needs_manual_grade = False
+            notes.append(f"{cell} {points:g}")
+    gb.db.commit()
+    return [f"kept the marks already agreed or confirmed: {', '.join(notes)}"] if notes else []
+
+
 def _finish(
     course: Course,
     gb: Any,
@@ -510,18 +696,26 @@ def _finish(
     outcome: dict[str, Any],
     notebooks: list[SourceNotebook],
     autograded: str,
+    kept: dict[tuple[str, str], float],
 ) -> None:
     if not outcome.get("success"):
         result.status = "failed"
         result.problems.append(_failure_reason(outcome))
         return
     result.status = "graded"
+    _missing_answers(course, gb, assignment, student, notebooks)
+    result.problems += _keep(gb, assignment, student, kept)
     score, max_score, manual, cells = _scores(gb, assignment, student)
     result.score, result.max_score, result.needs_manual = score, max_score, manual
     folder = course.folder(autograded, student, assignment)
     for nb in notebooks:
         result.problems += _timeouts(folder / f"{nb.name}.ipynb")
-    result.problems += _rescore(course, assignment, student, cells)
+    problems, differ = _rescore(course, assignment, student, cells)
+    result.problems += problems
+    if differ:
+        result.review = "possible tampering"
+        result.rescored_cells = differ
+        result.rescored = score + sum(points - cells[cell] for cell, points in differ.items())
 
 
 def _new_pool(jobs: int, root: str, log_dir: str) -> ProcessPoolExecutor:

@@ -60,6 +60,21 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         print("  " + result.summary())
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
     print(f"summary: {counts}")
+    unsettled = [r.student for r in report.results if r.status in {"failed", "skipped"}]
+    flagged = [r.student for r in report.results if r.review]
+    if unsettled:
+        print(
+            f"not graded: {', '.join(unsettled)}. These get no marking script and no mark. Ask "
+            "for a resubmission and run this again with --student, or mark the original file "
+            f"by hand: courseware grade confirm {args.assignment} --student ID --score "
+            'CELL=POINTS ... --reason "..." --by NAME (docs/grading.md)'
+        )
+    if flagged:
+        print(
+            f"needs review: {', '.join(flagged)}. Exported as needs-review until a tutor "
+            f"confirms a score: courseware grade confirm {args.assignment} --student ID "
+            '--rescored (or --claimed, or --score CELL=POINTS) --reason "..." --by NAME'
+        )
     if args.json:
         Path(args.json).write_text(report.to_json(), encoding="utf-8")
     return 0
@@ -71,10 +86,12 @@ def cmd_scripts(args: argparse.Namespace) -> int:
     course = Course.open(args.course)
     rubric = _rubric(course, args.rubric)
     with _book(course) as book:
-        scripts = prepare_scripts(
+        prepared = prepare_scripts(
             course, book, args.assignment, rubric, args.notebook or args.assignment, args.cell
         )
-    print(f"{len(scripts)} scripts of {args.assignment} to mark with rubric {rubric.id}")
+    print(f"{len(prepared.scripts)} scripts of {args.assignment} to mark with rubric {rubric.id}")
+    for student, why in sorted(prepared.left_out.items()):
+        print(f"  no script for {student}: {why}")
     return 0
 
 
@@ -165,8 +182,38 @@ def cmd_moderate(args: argparse.Namespace) -> int:
         for line in marker_agreement(book, args.assignment, rubric).lines():
             print(line)
         if args.write:
-            count = write_back(course, book, args.assignment)
+            count, refused = write_back(course, book, args.assignment)
             print(f"wrote {count} agreed marks and comments into the gradebook")
+            for script, why in sorted(refused.items()):
+                print(f"not written for {script}: {why}")
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from ._standing import confirm_score
+
+    scores: dict[str, float] = {}
+    for cell, value in _pairs(args.score or [], "--score").items():
+        try:
+            scores[cell] = float(value)
+        except ValueError:
+            raise GradingError(f"--score {cell}={value!r}: the points must be a number") from None
+    if not (scores or args.rescored or args.claimed):
+        raise GradingError("give --score CELL=POINTS, --rescored or --claimed")
+    course = Course.open(args.course)
+    with _book(course) as book:
+        standing = confirm_score(
+            course,
+            book,
+            args.assignment,
+            args.student,
+            reason=args.reason,
+            by=args.by,
+            scores=scores,
+            rescored=args.rescored,
+        )
+    score = "" if standing.score is None else f" {standing.score:g}/{standing.max_score:g}"
+    print(f"{args.student}: {standing.status}{score} ({standing.note})")
     return 0
 
 
@@ -250,6 +297,22 @@ def add_grade_commands(sub: Any) -> None:
     p.add_argument(
         "--write", action="store_true", help="write agreed marks and comments into the gradebook"
     )
+
+    p = command(
+        "confirm",
+        cmd_confirm,
+        "record a score a tutor confirmed by hand (a failed, skipped or flagged submission)",
+    )
+    p.add_argument("--student", required=True)
+    p.add_argument("--score", action="append", help="cell=points (repeat per cell)")
+    p.add_argument(
+        "--rescored", action="store_true", help="a flagged submission: take the re-scored items"
+    )
+    p.add_argument(
+        "--claimed", action="store_true", help="a flagged submission: its scores stand as graded"
+    )
+    p.add_argument("--reason", required=True, help="why (kept with the score, shown in exports)")
+    p.add_argument("--by", required=True, help="who confirms it")
 
     p = command("examiner-pack", cmd_pack, "write the anonymised external examiner's pack")
     p.add_argument("--out", type=Path, required=True)

@@ -1,9 +1,10 @@
 """Marks leaving the course: registry/LMS CSV, pseudonymous research CSV, external examiner's pack.
 
 ``nbgrader export`` writes a submission that failed to autograde, or still awaits manual marking, as
-a plain 0. The registry export says which it is: ``graded`` (the score is real, even when 0),
-``needs-manual-marking``, ``failed-to-grade`` or ``not-submitted``, with the score left empty unless it
-is final. Every text cell that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
+a plain 0. The registry export says which it is, with the status vocabulary of ``_standing``
+(``graded``: the score is real, even when 0; ``needs-manual-marking``; ``needs-review``;
+``failed-to-grade``; ``not-submitted``), the score left empty unless it is final, and a flagged
+submission's claimed and re-scored totals. The research export gives the same status and score. Every text cell that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
 tab or carriage return) is prefixed with an apostrophe.
 """
 
@@ -21,9 +22,19 @@ from ._course import Course
 from ._marking import MarkingBook
 from ._moderation import moderation_status, script_text
 from ._rubric import Rubric
+from ._standing import UNMARKABLE, standings
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-REGISTRY_COLUMNS = ["student_id", "assignment", "status", "score", "max_score", "note"]
+REGISTRY_COLUMNS = [
+    "student_id",
+    "assignment",
+    "status",
+    "score",
+    "max_score",
+    "note",
+    "claimed_score",
+    "rescored_score",
+]
 
 
 def neutralise(value: Any) -> Any:
@@ -42,54 +53,23 @@ def write_csv(path: str | Path, columns: list[str], rows: list[dict[str, Any]]) 
     Path(path).write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def _submitted(course: Course, student: str, assignment: str) -> bool:
-    folder = course.folder(course.coursedir().submitted_directory, student, assignment)
-    return folder.is_dir() and any(p.suffix == ".ipynb" for p in folder.iterdir())
-
-
 def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[dict[str, Any]]:
-    """One row per student known to the gradebook or with a submission folder."""
-    from nbgrader.api import MissingEntry
-
-    runs = book.autograde_results(assignment)
+    """One row per student known to the gradebook, the autograde runs or the confirmations; the
+    status is the student's :func:`~._standing.standings` entry, as every export gives it."""
     rows = []
-    with course.gradebook() as gb:
-        found = gb.find_assignment(assignment)
-        max_score = float(found.max_score)
-        students = {s.id for s in gb.students} | set(runs)
-        for student in sorted(students):
-            run = runs.get(student, {})
-            row: dict[str, Any] = {
+    for student, standing in standings(course, book, assignment).items():
+        rows.append(
+            {
                 "student_id": student,
                 "assignment": assignment,
-                "max_score": max_score,
-                "score": "",
-                "note": "",
+                "status": standing.status,
+                "score": "" if standing.score is None else standing.score,
+                "max_score": standing.max_score,
+                "note": standing.note,
+                "claimed_score": "" if standing.claimed is None else standing.claimed,
+                "rescored_score": "" if standing.rescored is None else standing.rescored,
             }
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                submission = None
-            autograded = course.folder(course.coursedir().autograded_directory, student, assignment)
-            # nbgrader removes the autograded folder of a submission it could not grade, so the
-            # folders (not the last run's record) say whether grading failed.
-            if _submitted(course, student, assignment) and not autograded.is_dir():
-                row["status"] = "failed-to-grade"
-                row["note"] = "; ".join(run.get("problems", [])) or (
-                    "autograde failed" if run.get("status") == "failed" else "not autograded yet"
-                )
-            elif submission is None or not _submitted(course, student, assignment):
-                row["status"] = "not-submitted"
-                row["note"] = "; ".join(run.get("problems", []))
-            elif submission.needs_manual_grade:
-                row["status"] = "needs-manual-marking"
-                row["note"] = f"marked so far {float(submission.score):g}/{max_score:g}"
-            else:
-                row["status"] = "graded"
-                row["score"] = float(submission.score)
-            if row["status"] in {"graded", "needs-manual-marking"} and run.get("problems"):
-                row["note"] = "; ".join(filter(None, [row["note"], *run["problems"]]))
-            rows.append(row)
+        )
     return rows
 
 
@@ -120,7 +100,15 @@ def export_research(
     marks = book.marks(assignment)
     agreed = book.agreed(assignment)
     rows: list[dict[str, Any]] = []
-    columns = ["pseudonym", "assignment", "status", "score", "max_score"]
+    columns = [
+        "pseudonym",
+        "assignment",
+        "status",
+        "score",
+        "max_score",
+        "claimed_score",
+        "rescored_score",
+    ]
     with course.gradebook() as gb:
         for student, reg in sorted(registry.items(), key=lambda kv: pseudonym(secret, kv[0])):
             row: dict[str, Any] = {
@@ -129,8 +117,10 @@ def export_research(
                 "status": reg["status"],
                 "score": reg["score"],
                 "max_score": reg["max_score"],
+                "claimed_score": reg["claimed_score"],
+                "rescored_score": reg["rescored_score"],
             }
-            if reg["status"] in {"graded", "needs-manual-marking"}:
+            if reg["status"] not in UNMARKABLE:
                 submission = gb.find_submission(assignment, student)
                 for nb in submission.notebooks:
                     for grade in nb.grades:
@@ -147,7 +137,7 @@ def export_research(
                         if column not in columns:
                             columns.append(column)
                         row[column] = first.levels.get(criterion.id, "")
-                if script.script in agreed:
+                if script.script in agreed and reg["status"] not in UNMARKABLE:
                     row["agreed_band"] = rubric.band(agreed[script.script].total).id
                     if "agreed_band" not in columns:
                         columns.append("agreed_band")

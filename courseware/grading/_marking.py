@@ -38,7 +38,19 @@ CREATE TABLE IF NOT EXISTS agreed (
     total REAL NOT NULL, comment TEXT NOT NULL, method TEXT NOT NULL, by TEXT NOT NULL,
     time REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS confirmations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, student TEXT NOT NULL,
+    cells TEXT NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, digest TEXT NOT NULL,
+    time REAL NOT NULL);
 """
+# Columns added to autograde_results after its first release (a book made earlier gains them).
+AUTOGRADE_COLUMNS = {
+    "digest": "TEXT",
+    "claimed": "REAL",
+    "rescored": "REAL",
+    "review": "TEXT",
+    "rescored_cells": "TEXT",
+}
 
 ROLES = ("first", "second", "third")
 
@@ -66,6 +78,21 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """A score a tutor confirmed by hand for one student's submission (a failed or skipped one
+    marked from the original file, or one flagged for review): cell scores, why, who, and the
+    digest of the submission it was given for (a new submission is not covered by it)."""
+
+    assignment: str
+    student: str
+    cells: dict[str, float]
+    reason: str
+    by: str
+    digest: str
+    time: float
+
+
+@dataclass(frozen=True)
 class Agreed:
     script: str
     total: float
@@ -83,6 +110,10 @@ class MarkingBook:
         self._db.execute("PRAGMA busy_timeout = 60000")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(autograde_results)")}
+        for column, kind in AUTOGRADE_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE autograde_results ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -109,7 +140,9 @@ class MarkingBook:
         with self._db:
             for r in report.results:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO autograde_results VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO autograde_results (assignment, student, status, score,"
+                    " max_score, needs_manual, problems, seconds, time, digest, claimed, rescored,"
+                    " review, rescored_cells) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         report.assignment,
                         r.student,
@@ -120,15 +153,61 @@ class MarkingBook:
                         json.dumps(r.problems, ensure_ascii=False),
                         r.seconds,
                         now,
+                        r.digest,
+                        r.score if r.review else None,
+                        r.rescored,
+                        r.review,
+                        json.dumps(r.rescored_cells),
                     ),
                 )
 
     def autograde_results(self, assignment: str) -> dict[str, dict[str, Any]]:
+        """student -> the last run's outcome: status, score, problems, the submission's digest and,
+        for a submission flagged for review, the claimed (gradebook) and re-scored totals."""
         rows = self._db.execute(
-            "SELECT student, status, score, problems FROM autograde_results WHERE assignment = ?",
+            "SELECT student, status, score, problems, digest, claimed, rescored, review,"
+            " rescored_cells"
+            " FROM autograde_results WHERE assignment = ?",
             (assignment,),
         ).fetchall()
-        return {s: {"status": st, "score": sc, "problems": json.loads(p)} for s, st, sc, p in rows}
+        return {
+            s: {
+                "status": st,
+                "score": sc,
+                "problems": json.loads(p),
+                "digest": d,
+                "claimed": c,
+                "rescored": r,
+                "review": rv or "",
+                "rescored_cells": json.loads(rc or "{}"),
+            }
+            for s, st, sc, p, d, c, r, rv, rc in rows
+        }
+
+    # confirmations -------------------------------------------------------------------------------
+    def add_confirmation(self, confirmation: Confirmation) -> None:
+        self._db.execute(
+            "INSERT INTO confirmations (assignment, student, cells, reason, by, digest, time)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (
+                confirmation.assignment,
+                confirmation.student,
+                json.dumps(confirmation.cells),
+                confirmation.reason,
+                confirmation.by,
+                confirmation.digest,
+                confirmation.time,
+            ),
+        )
+
+    def confirmations(self, assignment: str) -> dict[str, Confirmation]:
+        """student -> their latest confirmation (every earlier one is kept in the book)."""
+        rows = self._db.execute(
+            "SELECT assignment, student, cells, reason, by, digest, time FROM confirmations"
+            " WHERE assignment = ? ORDER BY id",
+            (assignment,),
+        ).fetchall()
+        return {row[1]: Confirmation(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows}
 
     # scripts and allocation ------------------------------------------------------------------------
     def add_script(

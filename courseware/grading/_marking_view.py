@@ -14,7 +14,7 @@ from typing import TextIO
 
 from ._course import Course
 from ._marking import MarkingBook
-from ._moderation import marking_queue, record_mark, script_text
+from ._moderation import marking_queue, record_mark, remark_roles, script_text
 from ._rubric import Rubric
 
 
@@ -59,7 +59,19 @@ def mark_interactively(
     """Walk ``marker`` through their queue; return 0, or 1 if input ended before a script was done."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    queue = [s for s, _role in marking_queue(book, assignment, marker) if only in (None, s)]
+    if only is not None:  # one named script: marked already or not, it opens (re-marking)
+        try:
+            if book.script(only).assignment != assignment:
+                raise KeyError(only)
+        except KeyError:
+            stdout.write(f"{only} is not a script of {assignment}\n")
+            return 1
+        if not remark_roles(book, only, marker):
+            stdout.write(f"{only} is not allocated to {marker}\n")
+            return 1
+        queue = [only]
+    else:
+        queue = [s for s, _role in marking_queue(book, assignment, marker)]
     if not queue:
         stdout.write(f"nothing waiting for {marker}\n")
         return 0

@@ -95,16 +95,52 @@ def feedback_comment(rubric: Rubric, mark: Mark) -> str:
 # --- operations on a course --------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """What ``prepare_scripts`` made: the assignment's scripts, and each student left out with why
+    (``failed-to-grade`` and the next step, a deleted answer cell, a tutor-confirmed score…)."""
+
+    scripts: list[Script]
+    left_out: dict[str, str]
+
+
+def _answer_present(
+    course: Course, student: str, assignment: str, notebook: str, cell: str
+) -> bool:
+    """Whether the learner's submitted notebook still has the answer cell (a deleted one is put
+    back by nbgrader with its "This cell was missing" text, which is no one's work)."""
+    import json
+
+    folder = course.folder(course.coursedir().submitted_directory, student, assignment)
+    try:
+        nb = json.loads((folder / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+        return any(
+            isinstance(c, dict)
+            and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell
+            for c in nb["cells"]
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def prepare_scripts(
     course: Course, book: MarkingBook, assignment: str, rubric: Rubric, notebook: str, cell: str
-) -> list[Script]:
+) -> Prepared:
     """One anonymous script per submitted answer in ``cell`` that needs a marker.
 
-    An answer nbgrader already scored (an untouched answer cell scores 0 automatically) is left out.
-    The cell's points must equal the rubric's maximum, so a rubric total is a gradebook score.
+    Left out: a submission autograde could not grade or skipped (its status, from
+    :func:`~._standing.standings`, is ``failed-to-grade`` or ``not-submitted``: its gradebook row,
+    if any, is not the learner's work as graded); an answer cell the learner deleted (a missing
+    answer, scored 0); a cell a tutor confirmed a score for; and an answer nbgrader already scored
+    (an untouched answer cell scores 0 automatically). The cell's points must equal the rubric's
+    maximum, so a rubric total is a gradebook score.
     """
     from nbgrader.api import MissingEntry
 
+    from ._standing import standings
+
+    standing = standings(course, book, assignment)
+    left_out: dict[str, str] = {}
     with course.gradebook() as gb:
         try:
             grade_cell = gb.find_grade_cell(cell, notebook, assignment)
@@ -116,10 +152,19 @@ def prepare_scripts(
                 f"{rubric.id!r} totals {rubric.max_total:g}"
             )
         for submission in gb.assignment_submissions(assignment):
-            grade = gb.find_grade(cell, notebook, assignment, submission.student.id)
-            if grade.auto_score is None:
-                book.add_script(assignment, submission.student.id, notebook, cell, rubric.id)
-    return book.scripts(assignment)
+            student = submission.student.id
+            info = standing.get(student)
+            grade = gb.find_grade(cell, notebook, assignment, student)
+            if info is None or info.status in {"failed-to-grade", "not-submitted"}:
+                status = info.status if info else "failed-to-grade"
+                left_out[student] = f"{status}: {info.note if info else 'not autograded'}"
+            elif info.confirmation is not None and f"{notebook}/{cell}" in info.confirmation.cells:
+                left_out[student] = f"score confirmed by {info.confirmation.by}"
+            elif not _answer_present(course, student, assignment, notebook, cell):
+                left_out[student] = f"answer cell {cell!r} was deleted: a missing answer, scored 0"
+            elif grade.auto_score is None:
+                book.add_script(assignment, student, notebook, cell, rubric.id)
+    return Prepared(book.scripts(assignment), left_out)
 
 
 def _round_robin(
@@ -183,6 +228,20 @@ def allocate(
     for script, marker in given.items():
         book.allocate(script, role, marker)
     return given
+
+
+def remark_roles(book: MarkingBook, script: str, marker: str) -> list[str]:
+    """The roles ``script`` is allocated to ``marker`` in, marked already or not (so a marker can
+    open a script again: the new mark replaces theirs, and the old one stays in the book)."""
+    info = book.script(script)
+    return sorted(
+        (
+            r
+            for r, who in book.allocations(info.assignment).get(script, {}).items()
+            if who == marker
+        ),
+        key=("first", "second", "third").index,
+    )
 
 
 def marking_queue(book: MarkingBook, assignment: str, marker: str) -> list[tuple[str, str]]:
@@ -267,19 +326,42 @@ def agree_marks(
     return book.agreed(assignment)
 
 
-def write_back(course: Course, book: MarkingBook, assignment: str) -> int:
-    """Put each agreed mark and its comment into nbgrader's gradebook; return how many."""
+def write_back(course: Course, book: MarkingBook, assignment: str) -> tuple[int, dict[str, str]]:
+    """Put each agreed mark and its comment into nbgrader's gradebook; return how many, and the
+    scripts refused with why: one whose submission autograde could not grade or skipped (made
+    before it failed, say) never reaches the gradebook, and a tutor-confirmed cell keeps its
+    confirmed score."""
+    from ._standing import UNMARKABLE, standings
+
     agreed = book.agreed(assignment)
+    standing = standings(course, book, assignment)
+    refused: dict[str, str] = {}
+    written = 0
     with course.gradebook() as gb:
         for script, result in agreed.items():
             info = book.script(script)
+            where = standing.get(info.student)
+            if where is None or where.status in UNMARKABLE:
+                refused[script] = (
+                    f"{where.status if where else 'failed-to-grade'}: autograde could not grade "
+                    "this submission, so it gets no mark from marking (see the registry export "
+                    "for the next step)"
+                )
+                continue
+            if (
+                where.confirmation is not None
+                and f"{info.notebook}/{info.cell}" in where.confirmation.cells
+            ):
+                refused[script] = f"a score was confirmed by {where.confirmation.by}; it stands"
+                continue
+            written += 1
             grade = gb.find_grade(info.cell, info.notebook, assignment, info.student)
             grade.manual_score = result.total
             grade.needs_manual_grade = False
             comment = gb.find_comment(info.cell, info.notebook, assignment, info.student)
             comment.manual_comment = result.comment
         gb.db.commit()
-    return len(agreed)
+    return written, refused
 
 
 def script_text(course: Course, script: Script) -> str:
