@@ -286,6 +286,14 @@ def _failure_reason(result: dict[str, Any]) -> str:
             "the grading process was killed while running this notebook (does it end its parent?)"
         )
     if "DeadKernelError" in text:
+        from ._prestart import KERNEL_DIED_IN
+
+        where = re.search(re.escape(KERNEL_DIED_IN) + r" cell (\d+) of ([^\]\n]+)\]", text)
+        if where:
+            return (
+                f"the kernel died while running {where.group(2)}.ipynb cell {where.group(1)} "
+                "(that cell ended or crashed it)"
+            )
         return "the kernel died while running the notebook (a cell ended or crashed it)"
     if "metadata may be corrupted" in text:
         return "nbgrader could not grade it: its nbgrader metadata is corrupted"
@@ -513,7 +521,10 @@ def _finish(
 ) -> None:
     if not outcome.get("success"):
         result.status = "failed"
-        result.problems.append(_failure_reason(outcome))
+        reason = _failure_reason(outcome)
+        said = any(" is not a notebook (" in p for p in result.problems)
+        if not (said and reason.endswith("is not valid JSON")):  # the check said it already
+            result.problems.append(reason)
         return
     result.status = "graded"
     score, max_score, manual, cells = _scores(gb, assignment, student)
