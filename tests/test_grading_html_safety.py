@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,3 +297,43 @@ def test_failure_reasons_name_the_cell_and_are_given_once(graded: Graded) -> Non
     assert report["notjson"]["status"] == "failed"
     (reason,) = report["notjson"]["problems"]
     assert "is not a notebook" in reason and "JSONDecodeError" in reason
+
+
+def run_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with its stderr on a pseudo-terminal; return its exit status and stderr."""
+    import pty
+
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=follower, timeout=300
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return done.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path: Path) -> None:
+    course, env = graded.course, graded.env
+    command = [str(BIN / "courseware"), "grade"]
+    steps = {
+        "scripts": [*command, "scripts", ESSAY, "--rubric", "reflect", "--cell", "essay"],
+        "registry": [*command, "export", ESSAY, "--registry", str(tmp_path / "r.csv")],
+        "research": [*command, "export", ESSAY, "--research", str(tmp_path / "p.csv")],
+    }
+    for label, args in steps.items():
+        status, shown = run_on_a_terminal(args, course, env)
+        assert status == 0, shown
+        assert re.search(rf"{label} \[#{{30}}\] (\d+)/\1", shown), (label, shown)
+        status, quiet = run_on_a_terminal([*args, "--quiet"], course, env)
+        assert status == 0 and "[#" not in quiet, quiet
+        piped = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True)
+        assert piped.returncode == 0 and "[#" not in piped.stderr, piped.stderr

@@ -399,23 +399,38 @@ def list_students(course: Course, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
 
 
+STUDENTS_PER_JOB = 12  # below this a second worker costs more (its start-up) than it saves
+
+
+def choose_jobs(students: int, cpus: int | None = None) -> int:
+    """Workers for a class when ``--jobs`` is not given: one for a small class (a worker's start-up,
+    importing nbgrader and preloading a fork server, outweighs what a second one saves), then one
+    more per :data:`STUDENTS_PER_JOB` students, never more than the cores this process may use."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, students // STUDENTS_PER_JOB))
+
+
 def autograde_cohort(
     course: Course,
     assignment: str,
     *,
-    jobs: int = 2,
+    jobs: int | None = None,
     students: list[str] | None = None,
     progress: Callable[[StudentResult, int, int], None] | None = None,
 ) -> CohortReport:
     """Autograde every submission of ``assignment`` with ``jobs`` parallel workers.
 
-    ``progress(result, done, total)`` is called as each student finishes. Results come back in
-    student order; every student appears, with a status and reasons.
+    ``jobs=None`` chooses with :func:`choose_jobs`. ``progress(result, done, total)`` is called as
+    each student finishes. Results come back in student order; every student appears, with a
+    status and reasons.
     """
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise GradingError("--jobs must be at least 1")
     start = time.monotonic()
     names = students if students is not None else list_students(course, assignment)
+    if jobs is None:
+        jobs = choose_jobs(len(names))
     width = min(jobs, max(1, len(names)))
     with tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir:
         pool = _new_pool(width, str(course.root), log_dir)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ._course import Course
 from ._marking import MarkingBook
 from ._moderation import moderation_status, script_text
 from ._rubric import Rubric
+from ._safe_html import markdown_literal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 REGISTRY_COLUMNS = ["student_id", "assignment", "status", "score", "max_score", "note"]
@@ -47,7 +49,13 @@ def _submitted(course: Course, student: str, assignment: str) -> bool:
     return folder.is_dir() and any(p.suffix == ".ipynb" for p in folder.iterdir())
 
 
-def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[dict[str, Any]]:
+def registry_rows(
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """One row per student known to the gradebook or with a submission folder."""
     from nbgrader.api import MissingEntry
 
@@ -90,13 +98,20 @@ def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[di
             if row["status"] in {"graded", "needs-manual-marking"} and run.get("problems"):
                 row["note"] = "; ".join(filter(None, [row["note"], *run["problems"]]))
             rows.append(row)
+            if progress:
+                progress(len(rows), len(students))
     return rows
 
 
 def export_registry(
-    course: Course, book: MarkingBook, assignment: str, path: str | Path
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    path: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    rows = registry_rows(course, book, assignment)
+    rows = registry_rows(course, book, assignment, progress=progress)
     write_csv(path, REGISTRY_COLUMNS, rows)
     return rows
 
@@ -112,8 +127,11 @@ def export_research(
     assignment: str,
     path: str | Path,
     rubric: Rubric | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-student scores by cell and agreed rubric levels, under pseudonyms; no names, no free text."""
+    """Per-student scores by cell and agreed rubric levels, under pseudonyms; no names, no free text.
+    ``progress(done, total)`` is called per student (the registry's rows come first)."""
     secret = book.secret("research-pseudonym-salt")
     registry = {r["student_id"]: r for r in registry_rows(course, book, assignment)}
     scripts = {s.student: s for s in book.scripts(assignment)}
@@ -152,6 +170,8 @@ def export_research(
                     if "agreed_band" not in columns:
                         columns.append("agreed_band")
             rows.append(row)
+            if progress:
+                progress(len(rows), len(registry))
     write_csv(path, columns, rows)
     return rows
 
@@ -183,7 +203,9 @@ def examiner_pack(
     sampled = [s for s in book.scripts(assignment) if "second" in marks.get(s.script, {})]
     for script in sampled:
         text = script_text(course, script)
-        (out / "scripts" / f"{script.script}.md").write_text(text, encoding="utf-8")
+        (out / "scripts" / f"{script.script}.md").write_text(
+            f"# Script {script.script}\n\n{markdown_literal(text)}", encoding="utf-8"
+        )
         for role in ("first", "second", "third"):
             mark = marks[script.script].get(role)
             if mark is None:

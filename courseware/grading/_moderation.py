@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,14 @@ def feedback_comment(rubric: Rubric, mark: Mark) -> str:
 
 
 def prepare_scripts(
-    course: Course, book: MarkingBook, assignment: str, rubric: Rubric, notebook: str, cell: str
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    rubric: Rubric,
+    notebook: str,
+    cell: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Script]:
     """One anonymous script per submitted answer in ``cell`` that needs a marker.
 
@@ -115,10 +122,13 @@ def prepare_scripts(
                 f"cell {cell!r} is worth {grade_cell.max_score:g} points but rubric "
                 f"{rubric.id!r} totals {rubric.max_total:g}"
             )
-        for submission in gb.assignment_submissions(assignment):
+        submissions = gb.assignment_submissions(assignment)
+        for done, submission in enumerate(submissions, 1):
             grade = gb.find_grade(cell, notebook, assignment, submission.student.id)
             if grade.auto_score is None:
                 book.add_script(assignment, submission.student.id, notebook, cell, rubric.id)
+            if progress:
+                progress(done, len(submissions))
     return book.scripts(assignment)
 
 
