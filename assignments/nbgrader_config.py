@@ -20,11 +20,20 @@ from courseware.grading import (
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def folder_here(name):
+    """A folder beside this file, created if missing."""
+    path = os.path.join(HERE, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 c.CourseDirectory.course_id = "clinical-empathy"
 # Where release_assignment, collect and release_feedback exchange files with learners. nbgrader's
 # default, /srv/nbgrader/exchange, is a system folder only root can create: this course keeps its
 # exchange in exchange/ beside this file unless NBGRADER_EXCHANGE names another (as on a hub).
-c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE") or os.path.join(HERE, "exchange")
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE") or folder_here("exchange")
 # Hidden test cells read the answer key from here; it is never released to learners.
 os.environ.setdefault("COURSEWARE_KEYS", os.path.join(HERE, "keys"))
 # A learner who deletes a test cell gets it back, so it still runs (and still marks).

@@ -114,6 +114,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         grade = gb.find_grade("essay", ESSAY, ESSAY, "hostile")
         grade.manual_score = 12
+        grade.needs_manual_grade = False  # as the formgrader does when a score is typed
         gb.find_comment("essay", ESSAY, ESSAY, "hostile").manual_comment = COMMENT
         gb.db.commit()
     done = nbgrader(course, env, "generate_feedback", ESSAY)
