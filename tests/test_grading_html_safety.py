@@ -338,3 +338,46 @@ def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path
         assert status == 0 and "[#" not in quiet, quiet
         piped = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True)
         assert piped.returncode == 0 and "[#" not in piped.stderr, piped.stderr
+
+
+def test_examiner_pack_shows_each_script_as_written(graded: Graded, tmp_path: Path) -> None:
+    """The pack's scripts are Markdown: a viewer that passes HTML through still shows the essay's
+    markup as text (a code block), not as live HTML."""
+    import mistune
+
+    from courseware.grading._rubric import load_rubric
+
+    course, env = graded.course, graded.env
+
+    def grade(*args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "courseware"), "grade", *args],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    levels = [arg for c in rubric.criteria for arg in ("--level", f"{c.id}={c.levels[1].id}")]
+
+    def mark_all(marker: str) -> None:
+        for line in grade("queue", ESSAY, "--marker", marker).splitlines():
+            script = line.split()[0]
+            grade("mark", ESSAY, "--marker", marker, "--script", script, *levels)
+
+    grade("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay")
+    grade("allocate", ESSAY, "--role", "first", "--markers", "alice")
+    mark_all("alice")
+    grade("allocate", ESSAY, "--role", "second", "--markers", "bob", "--all")
+    mark_all("bob")
+    grade("examiner-pack", ESSAY, "--out", str(tmp_path / "pack"))
+    texts = [p.read_text() for p in (tmp_path / "pack" / "scripts").glob("S-*.md")]
+    (hostile,) = [t for t in texts if "alert(1)" in t]
+    assert ESSAY_TEXT in hostile  # exactly as written
+    rendered = str(mistune.html(hostile))
+    assert "<script" not in rendered and "<img" not in rendered and "<a " not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
