@@ -13,7 +13,7 @@ from ._paths import curriculum_root, default_check_paths
 def _check(args: argparse.Namespace) -> int:
     from .content import check_paths
 
-    paths = args.paths or default_check_paths()
+    paths = [_course_folder_alias(p) for p in args.paths] or default_check_paths()
     found = check_paths(paths, fix=args.fix, warnings=True)
     for problem in found:
         print(problem)
@@ -45,6 +45,16 @@ def _new_module(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     print(f"made {written[0].parent}: edit its files, then run courseware check", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _course_folder_alias(path: Path) -> Path:
+    """``assignments`` typed inside a course folder (a copy of ``assignments/``, as
+    docs/grading.md has the tutor work in) means that folder, when no ``assignments`` is there."""
+    if path == Path("assignments") and not path.exists():
+        here = Path.cwd()
+        if (here / "nbgrader_config.py").is_file() and (here / "source").is_dir():
+            return Path(".")
+    return path
 
 
 def _apps_call(call: Callable[[], None]) -> int:

@@ -13,7 +13,8 @@ instructor's ``nbgrader`` or ``courseware grade`` command. The course folder's f
 ``assignments/nbgrader_config.py`` with the course's own ``course_id``) sets what is per course,
 above all ``COURSEWARE_KEYS``, the course's answer keys. The two settings below are the same for
 every course and are set here as well, so no formgrader on the hub can release feedback that shows
-hidden tests, or drop a test cell a learner deleted, even where a course folder lacks its file.
+hidden tests, drop a test cell a learner deleted, or run a learner's HTML in a tutor's browser,
+even where a course folder lacks its file.
 """
 
 import os
@@ -22,7 +23,13 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.auth import JupyterHubAuthPlugin
 from nbgrader.preprocessors import GetGrades
 
-from courseware.grading import HideTestsInFeedback
+from courseware.grading import (
+    EscapeLearnerHTML,
+    FlagUnmarkedInFeedback,
+    HideTestsInFeedback,
+    ReleaseFeedback,
+    safe_markdown2html,
+)
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -32,5 +39,15 @@ c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 # A learner who deletes a test cell gets it back, so it still runs (and still marks).
 c.OverwriteCells.add_missing_cells = True
-# Feedback never shows hidden tests, their output or an answer key.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestsInFeedback]
+# Feedback never shows hidden tests, their output or an answer key, and names unmarked parts.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    CSSHTMLHeaderPreprocessor,
+    HideTestsInFeedback,
+    FlagUnmarkedInFeedback,
+]
+# Learners' and markers' HTML shows as text in the formgrader and in feedback, never runs.
+c.HTMLExporter.filters = {"markdown2html": safe_markdown2html}
+c.HTMLExporter.preprocessors = [EscapeLearnerHTML]
+# Feedback for a submission placed in submitted/ by hand is passed over with a warning.
+c.ExchangeFactory.release_feedback = ReleaseFeedback

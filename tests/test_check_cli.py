@@ -173,3 +173,27 @@ def test_after_case_calls_and_files_must_match_the_cases(tmp_path: Path) -> None
         "cell 4: module.after_case('waiting-room') has no text: write it in "
         "after-case/waiting-room.md" in result.stdout
     )
+
+
+def test_check_assignments_from_inside_the_course_folder(tmp_path: Path) -> None:
+    """docs/grading.md §1: copy assignments/, work inside it, run `courseware check assignments`."""
+    course = tmp_path / "my-course"
+    shutil.copytree(REPO / "assignments", course)
+
+    def check_here() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "courseware.cli", "check", "assignments"],
+            capture_output=True,
+            text=True,
+            cwd=course,
+            timeout=120,
+        )
+
+    result = check_here()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problems" in result.stderr
+    rubric = course / "rubrics" / "reflect.yaml"
+    rubric.write_text(rubric.read_text().replace("criteria:", "criterias:", 1))
+    result = check_here()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "reflect.yaml" in result.stdout

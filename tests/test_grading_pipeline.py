@@ -182,7 +182,8 @@ def test_every_student_is_reported_with_status_and_reason(pipeline: Run) -> None
     assert re.search(r"bad-corrupted-metadata: FAILED .*metadata is corrupted", out)
     assert "bad-empty-folder: SKIPPED — the submission folder is empty" in out
     total = len(results)
-    assert re.search(rf"\[#+\.*\] {total}/{total}", pipeline.autograde.stderr)
+    assert f"{total} students in" in out
+    assert "[#" not in pipeline.autograde.stderr  # no progress bar off a terminal
     assert "bad-kills-grader: FAILED" in out and "s022: 0/9" in out  # the batch went on
     assert "bad-patched-grader: 4/9 NEEDS REVIEW (re-scored 0/9)" in out
     assert re.search(r"needs review: bad-patched-grader\. .*courseware grade confirm", out)

@@ -179,6 +179,11 @@ def test_init_twice_gives_the_same_hub(
     assert stat.S_IMODE(layout.exchange_dir.stat().st_mode) == 0o1777
     assert stat.S_IMODE(course.stat().st_mode) == 0o700
     assert "course_id = 'mbchb-y3'" in (course / "nbgrader_config.py").read_text()
+    # each course uses the hub's shared exchange, not an exchange/ folder of its own
+    assert (
+        f"c.Exchange.root = os.environ.get('NBGRADER_EXCHANGE', {str(layout.exchange_dir)!r})"
+        in (course / "nbgrader_config.py").read_text()
+    )
     assert (
         "course_id = 'pgcert-empathy'"
         in (layout.courses_dir / "pgcert-empathy" / "nbgrader_config.py").read_text()

@@ -37,6 +37,9 @@ app.initialize([])
 c = app.config
 print(json.dumps({
     "preprocessors": [p.__name__ for p in c.GenerateFeedback.get("preprocessors", [])],
+    "html_preprocessors": [p.__name__ for p in c.HTMLExporter.get("preprocessors", [])],
+    "html_filters": {k: f.__name__ for k, f in c.HTMLExporter.get("filters", {}).items()},
+    "release_feedback": getattr(c.ExchangeFactory.get("release_feedback"), "__name__", None),
     "add_missing_cells": c.OverwriteCells.get("add_missing_cells"),
     "course_id": c.CourseDirectory.get("course_id"),
     "exchange": c.Exchange.get("root"),
@@ -100,7 +103,11 @@ def test_formgrader_in_a_course_folder_with_its_own_config(tmp_path: Path) -> No
         "GetGrades",
         "CSSHTMLHeaderPreprocessor",
         "HideTestsInFeedback",
+        "FlagUnmarkedInFeedback",
     ]
+    assert found["html_preprocessors"] == ["EscapeLearnerHTML"]
+    assert found["html_filters"] == {"markdown2html": "safe_markdown2html"}
+    assert found["release_feedback"] == "ReleaseFeedback"
     assert found["add_missing_cells"] is True
     assert found["course_id"] == "course101"
     assert found["exchange"] == str(tmp_path / "exchange")
@@ -113,6 +120,9 @@ def test_formgrader_in_a_course_folder_without_the_course_config(tmp_path: Path)
     (course / "nbgrader_config.py").write_text(MINIMAL)
     found = formgrader_config(course, environment(tmp_path))
     assert "HideTestsInFeedback" in found["preprocessors"]
+    # the hub-wide file alone keeps learners' HTML from running in the formgrader and feedback
+    assert found["html_preprocessors"] == ["EscapeLearnerHTML"]
+    assert found["html_filters"] == {"markdown2html": "safe_markdown2html"}
     assert found["add_missing_cells"] is True
     assert found["keys"] is None  # hidden tests then look for keys/ in the course folder
 

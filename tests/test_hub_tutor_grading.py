@@ -234,6 +234,11 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     page.get_by_role("link", name="Submission #1").click()
     score = page.locator("input.score#essay")
     expect(score).to_be_visible(timeout=60_000)
+    # The learner's markup is shown as text in nbgrader's page (served by the tutor's server).
+    expect(page.locator("body")).to_contain_text("<script>document.title='pwned'</script>")
+    expect(page.locator("body")).to_contain_text("<img src=x onerror=")
+    assert page.locator("img[onerror]").count() == 0
+    assert page.title() != "pwned"
     # nbgrader binds the score boxes once it has loaded the submission's grades.
     page.wait_for_function(
         "() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
@@ -319,6 +324,15 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
     # Moderation and the write-back to the gradebook work from the browser's mark.
     courseware_grade(course, "moderate", ASSIGNMENT, "--write")
     assert manual_score(course, submitted) == mark.total == 8
+
+    # Feedback shows the essay and the marker's comment as text; nothing in them runs.
+    done = nbgrader(course, "generate_feedback", ASSIGNMENT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    page.goto((course / "feedback" / submitted / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri())
+    expect(page.locator("body")).to_contain_text("<script>document.title='pwned'</script>")
+    expect(page.locator("body")).to_contain_text("<b>ok</b> & fine")
+    assert page.locator("img[onerror]").count() == 0
+    assert page.title() != "pwned"
 
 
 def post_form(url: str, token: str, body: bytes) -> tuple[int, str]:

@@ -13,9 +13,12 @@ __all__ = [
     "AnswersFile",
     "AssessedAnswers",
     "Assessment",
+    "EscapeLearnerHTML",
+    "FlagUnmarkedInFeedback",
     "HideTestsInFeedback",
     "InvalidAnswer",
     "ItemSet",
+    "ReleaseFeedback",
     "Score",
     "add_grade_commands",
     "check_answer",
@@ -26,6 +29,7 @@ __all__ = [
     "marking_view",
     "open_assessment",
     "read_answers",
+    "safe_markdown2html",
     "score_answer",
 ]
 
@@ -39,6 +43,10 @@ _LAZY = {
     "grade_item": "._assessment",
     "open_assessment": "._assessment",
     "HideTestsInFeedback": "._feedback",
+    "FlagUnmarkedInFeedback": "._feedback",
+    "ReleaseFeedback": "._feedback",
+    "EscapeLearnerHTML": "._safe_html",
+    "safe_markdown2html": "._safe_html",
     "InvalidAnswer": "._items",
     "ItemSet": "._items",
     "Score": "._items",
@@ -54,7 +62,7 @@ if TYPE_CHECKING:
     from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
-    from ._feedback import HideTestsInFeedback
+    from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,
         ItemSet,
@@ -65,6 +73,7 @@ if TYPE_CHECKING:
         score_answer,
     )
     from ._marking_widget import marking_view
+    from ._safe_html import EscapeLearnerHTML, safe_markdown2html
 
 
 def __getattr__(name: str) -> Any:

@@ -348,6 +348,14 @@ def _failure_reason(result: dict[str, Any]) -> str:
             "the grading process was killed while running this notebook (does it end its parent?)"
         )
     if "DeadKernelError" in text:
+        from ._prestart import KERNEL_DIED_IN
+
+        where = re.search(re.escape(KERNEL_DIED_IN) + r" cell (\d+) of ([^\]\n]+)\]", text)
+        if where:
+            return (
+                f"the kernel died while running {where.group(2)}.ipynb cell {where.group(1)} "
+                "(that cell ended or crashed it)"
+            )
         return "the kernel died while running the notebook (a cell ended or crashed it)"
     if "metadata may be corrupted" in text:
         return "nbgrader could not grade it: its nbgrader metadata is corrupted"
@@ -458,23 +466,38 @@ def list_students(course: Course, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
 
 
+STUDENTS_PER_JOB = 12  # below this a second worker costs more (its start-up) than it saves
+
+
+def choose_jobs(students: int, cpus: int | None = None) -> int:
+    """Workers for a class when ``--jobs`` is not given: one for a small class (a worker's start-up,
+    importing nbgrader and preloading a fork server, outweighs what a second one saves), then one
+    more per :data:`STUDENTS_PER_JOB` students, never more than the cores this process may use."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, students // STUDENTS_PER_JOB))
+
+
 def autograde_cohort(
     course: Course,
     assignment: str,
     *,
-    jobs: int = 2,
+    jobs: int | None = None,
     students: list[str] | None = None,
     progress: Callable[[StudentResult, int, int], None] | None = None,
 ) -> CohortReport:
     """Autograde every submission of ``assignment`` with ``jobs`` parallel workers.
 
-    ``progress(result, done, total)`` is called as each student finishes. Results come back in
-    student order; every student appears, with a status and reasons.
+    ``jobs=None`` chooses with :func:`choose_jobs`. ``progress(result, done, total)`` is called as
+    each student finishes. Results come back in student order; every student appears, with a
+    status and reasons.
     """
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise GradingError("--jobs must be at least 1")
     start = time.monotonic()
     names = students if students is not None else list_students(course, assignment)
+    if jobs is None:
+        jobs = choose_jobs(len(names))
     width = min(jobs, max(1, len(names)))
     with tempfile.TemporaryDirectory(prefix="cw-autograde-") as log_dir:
         pool = _new_pool(width, str(course.root), log_dir)
@@ -700,7 +723,10 @@ def _finish(
 ) -> None:
     if not outcome.get("success"):
         result.status = "failed"
-        result.problems.append(_failure_reason(outcome))
+        reason = _failure_reason(outcome)
+        said = any(" is not a notebook (" in p for p in result.problems)
+        if not (said and reason.endswith("is not valid JSON")):  # the check said it already
+            result.problems.append(reason)
         return
     result.status = "graded"
     _missing_answers(course, gb, assignment, student, notebooks)

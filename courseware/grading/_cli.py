@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,28 +34,62 @@ def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
 
 
 class Progress:
-    """A one-line bar on a terminal, one line per student either way."""
+    """A bar plus count on stderr while a long step runs, redrawn in place; nothing when stderr is
+    not a terminal (a log or a pipe) or with ``--quiet``. Each step's result is printed anyway."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    width = 30
 
-    def __call__(self, result: Any, done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        self.out.write(f"[{bar}] {done}/{total} {result.summary()}\n")
+    def __init__(self, label: str, *, quiet: bool = False, out: TextIO | None = None) -> None:
+        self.label = label
+        self.out = out if out is not None else sys.stderr
+        isatty = getattr(self.out, "isatty", None)
+        self.live = not quiet and bool(isatty and isatty())
+        self.shown = False
+
+    def update(self, done: int, total: int, note: str = "") -> None:
+        if not self.live:
+            return
+        filled = int(self.width * done / max(total, 1))
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"{self.label} [{bar}] {done}/{total} {note}"
+        columns = shutil.get_terminal_size((100, 20)).columns
+        self.out.write("\r" + line[: max(columns - 1, 20)] + "\x1b[K")
+        self.shown = True
+        if done >= total:
+            self.out.write("\n")
+            self.shown = False
         self.out.flush()
+
+    def student(self, result: Any, done: int, total: int) -> None:
+        """The autograde callback: ``result`` is the student just graded."""
+        self.update(done, total, result.summary())
+
+    def close(self) -> None:
+        if self.shown:  # a step that ended early (an error) leaves the line finished
+            self.out.write("\n")
+            self.out.flush()
+            self.shown = False
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
     from ._autograde import autograde_cohort
 
     course = Course.open(args.course)
-    report = autograde_cohort(
-        course, args.assignment, jobs=args.jobs, students=args.student or None, progress=Progress()
-    )
+    progress = Progress("autograde", quiet=args.quiet)
+    try:
+        report = autograde_cohort(
+            course,
+            args.assignment,
+            jobs=args.jobs,
+            students=args.student or None,
+            progress=progress.student,
+        )
+    finally:
+        progress.close()
+    chosen = "" if args.jobs else " (chosen for the class size; --jobs N to set)"
     print(
-        f"autograded {args.assignment}: {len(report.results)} students in {report.seconds:.1f} s with {report.jobs} jobs"
+        f"autograded {args.assignment}: {len(report.results)} students in {report.seconds:.1f} s "
+        f"with {report.jobs} job{'s' * (report.jobs != 1)}{chosen}"
     )
     for result in report.results:
         print("  " + result.summary())
@@ -85,10 +120,20 @@ def cmd_scripts(args: argparse.Namespace) -> int:
 
     course = Course.open(args.course)
     rubric = _rubric(course, args.rubric)
+    progress = Progress("scripts", quiet=args.quiet)
     with _book(course) as book:
-        prepared = prepare_scripts(
-            course, book, args.assignment, rubric, args.notebook or args.assignment, args.cell
-        )
+        try:
+            prepared = prepare_scripts(
+                course,
+                book,
+                args.assignment,
+                rubric,
+                args.notebook or args.assignment,
+                args.cell,
+                progress=progress.update,
+            )
+        finally:
+            progress.close()
     print(f"{len(prepared.scripts)} scripts of {args.assignment} to mark with rubric {rubric.id}")
     for student, why in sorted(prepared.left_out.items()):
         print(f"  no script for {student}: {why}")
@@ -238,10 +283,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         scripts = book.scripts(args.assignment)
         rubric = _rubric(course, scripts[0].rubric) if scripts else None
         if args.registry:
-            rows = export_registry(course, book, args.assignment, args.registry)
+            progress = Progress("registry", quiet=args.quiet)
+            try:
+                rows = export_registry(
+                    course, book, args.assignment, args.registry, progress=progress.update
+                )
+            finally:
+                progress.close()
             print(f"registry: {len(rows)} rows -> {args.registry}")
         if args.research:
-            rows = export_research(course, book, args.assignment, args.research, rubric)
+            progress = Progress("research", quiet=args.quiet)
+            try:
+                rows = export_research(
+                    course, book, args.assignment, args.research, rubric, progress=progress.update
+                )
+            finally:
+                progress.close()
             print(f"research: {len(rows)} pseudonymous rows -> {args.research}")
     return 0
 
@@ -258,10 +315,24 @@ def add_grade_commands(sub: Any) -> None:
         parser.set_defaults(func=run, handler=func)
         return parser
 
+    def quiet(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--quiet",
+            "-q",
+            action="store_true",
+            help="no progress bar (none is shown off a terminal)",
+        )
+
     p = command(
         "autograde", cmd_autograde, "autograde every submission in parallel, reporting each student"
     )
-    p.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default 2)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        help="parallel workers (default: from the class size and the cores; 1 for a small class)",
+    )
+    quiet(p)
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--json", type=Path, help="also write the per-student report as JSON here")
 
@@ -271,6 +342,7 @@ def add_grade_commands(sub: Any) -> None:
     )
     p.add_argument("--cell", required=True, help="grade id of the manually graded answer cell")
     p.add_argument("--notebook", help="notebook name (default: the assignment name)")
+    quiet(p)
 
     p = command(
         "allocate", cmd_allocate, "allocate scripts to markers for first, second or third marking"
@@ -320,6 +392,7 @@ def add_grade_commands(sub: Any) -> None:
     p = command("export", cmd_export, "registry/LMS CSV and/or pseudonymous research CSV")
     p.add_argument("--registry", type=Path)
     p.add_argument("--research", type=Path)
+    quiet(p)
 
 
 def run(args: argparse.Namespace) -> int:

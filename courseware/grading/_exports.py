@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ._course import Course
 from ._marking import MarkingBook
 from ._moderation import moderation_status, script_text
 from ._rubric import Rubric
+from ._safe_html import markdown_literal
 from ._standing import UNMARKABLE, standings
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,11 +55,18 @@ def write_csv(path: str | Path, columns: list[str], rows: list[dict[str, Any]]) 
     Path(path).write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[dict[str, Any]]:
+def registry_rows(
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """One row per student known to the gradebook, the autograde runs or the confirmations; the
     status is the student's :func:`~._standing.standings` entry, as every export gives it."""
+    all_standings = standings(course, book, assignment)
     rows = []
-    for student, standing in standings(course, book, assignment).items():
+    for student, standing in all_standings.items():
         rows.append(
             {
                 "student_id": student,
@@ -70,13 +79,20 @@ def registry_rows(course: Course, book: MarkingBook, assignment: str) -> list[di
                 "rescored_score": "" if standing.rescored is None else standing.rescored,
             }
         )
+        if progress:
+            progress(len(rows), len(all_standings))
     return rows
 
 
 def export_registry(
-    course: Course, book: MarkingBook, assignment: str, path: str | Path
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    path: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    rows = registry_rows(course, book, assignment)
+    rows = registry_rows(course, book, assignment, progress=progress)
     write_csv(path, REGISTRY_COLUMNS, rows)
     return rows
 
@@ -92,8 +108,11 @@ def export_research(
     assignment: str,
     path: str | Path,
     rubric: Rubric | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-student scores by cell and agreed rubric levels, under pseudonyms; no names, no free text."""
+    """Per-student scores by cell and agreed rubric levels, under pseudonyms; no names, no free text.
+    ``progress(done, total)`` is called per student (the registry's rows come first)."""
     secret = book.secret("research-pseudonym-salt")
     registry = {r["student_id"]: r for r in registry_rows(course, book, assignment)}
     scripts = {s.student: s for s in book.scripts(assignment)}
@@ -142,6 +161,8 @@ def export_research(
                     if "agreed_band" not in columns:
                         columns.append("agreed_band")
             rows.append(row)
+            if progress:
+                progress(len(rows), len(registry))
     write_csv(path, columns, rows)
     return rows
 
@@ -173,7 +194,9 @@ def examiner_pack(
     sampled = [s for s in book.scripts(assignment) if "second" in marks.get(s.script, {})]
     for script in sampled:
         text = script_text(course, script)
-        (out / "scripts" / f"{script.script}.md").write_text(text, encoding="utf-8")
+        (out / "scripts" / f"{script.script}.md").write_text(
+            f"# Script {script.script}\n\n{markdown_literal(text)}", encoding="utf-8"
+        )
         for role in ("first", "second", "third"):
             mark = marks[script.script].get(role)
             if mark is None:

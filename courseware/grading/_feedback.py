@@ -9,9 +9,13 @@ else is cut too. Scores and tutors' comments still show, since nbgrader reads th
 
 from __future__ import annotations
 
+import glob
+import os
+import re
 from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from traitlets import Bool
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -56,3 +60,90 @@ class HideTestsInFeedback(Preprocessor):
             if cell.get("cell_type") == "code":
                 cell.outputs = []
         return cell, resources
+
+
+class FlagUnmarkedInFeedback(Preprocessor):
+    """Say so when feedback is made before every manually graded cell is marked.
+
+    nbgrader scores an unmarked cell 0, so a learner would read 0/4 for a part nobody has marked
+    yet. This preprocessor, after ``GetGrades``, logs a warning naming the student and the cells (the
+    tutor sees it on ``nbgrader generate_feedback``'s output) and puts a note at the top of that
+    learner's feedback saying which parts are not marked yet."""
+
+    enabled = Bool(True, help="Flag unmarked cells in feedback (leave on)").tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        from nbformat.v4 import new_markdown_cell
+        from nbgrader.api import Gradebook
+
+        info = resources.get("nbgrader", {})
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(
+                info["notebook"], info["assignment"], info["student"]
+            )
+            unmarked = sorted(g.name for g in notebook.grades if g.needs_manual_grade)
+        if unmarked:
+            cells = ", ".join(unmarked)
+            self.log.warning(
+                "feedback for student %s on %s/%s made before marking: %s not marked yet "
+                "(scored 0 for now). Mark them in the formgrader, then run generate_feedback again.",
+                info["student"],
+                info["assignment"],
+                info["notebook"],
+                cells,
+            )
+            nb.cells.insert(
+                0,
+                new_markdown_cell(  # type: ignore[no-untyped-call]
+                    f"**Not marked yet:** {cells}. These parts count as 0 in the score below "
+                    "until a tutor has marked them; your feedback will be updated then."
+                ),
+            )
+        return nb, resources
+
+
+class ReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
+    """nbgrader's ``release_feedback``, passing over (with a warning) feedback for submissions placed
+    in ``submitted/`` by hand: they have no ``submission_secret.txt``, so the exchange cannot match
+    them to a learner (nbgrader itself stops there with a traceback). Set as
+    ``c.ExchangeFactory.release_feedback`` in the course's ``nbgrader_config.py``."""
+
+    def copy_files(self) -> None:
+        coursedir = self.coursedir
+        pattern = re.compile(
+            coursedir.format_path(
+                coursedir.feedback_directory,
+                "(?P<student_id>.*)",
+                coursedir.assignment_id,
+                escape=True,
+            )
+            + "$"
+        )
+        unmatched: set[str] = set()
+        for html_file in glob.glob(os.path.join(self.src_path, "*.html")):
+            folder = os.path.dirname(html_file)
+            found = pattern.match(folder)
+            if found is not None and not all(
+                os.path.isfile(os.path.join(folder, name))
+                for name in ("timestamp.txt", "submission_secret.txt")
+            ):
+                unmatched.add(found.group("student_id"))
+        for student in sorted(unmatched):
+            self.log.warning(
+                "feedback for student %s not released: the submission was placed in submitted/ "
+                "by hand (no submission_secret.txt), so the exchange cannot deliver it. Give the "
+                "learner the files in %s directly.",
+                student,
+                coursedir.format_path(
+                    coursedir.feedback_directory, student, coursedir.assignment_id
+                ),
+            )
+        excluded = coursedir.student_id_exclude
+        if unmatched:
+            coursedir.student_id_exclude = ",".join(
+                sorted(unmatched | {s for s in excluded.split(",") if s})
+            )
+        try:
+            super().copy_files()
+        finally:
+            coursedir.student_id_exclude = excluded

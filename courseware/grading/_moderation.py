@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +124,14 @@ def _answer_present(
 
 
 def prepare_scripts(
-    course: Course, book: MarkingBook, assignment: str, rubric: Rubric, notebook: str, cell: str
+    course: Course,
+    book: MarkingBook,
+    assignment: str,
+    rubric: Rubric,
+    notebook: str,
+    cell: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Prepared:
     """One anonymous script per submitted answer in ``cell`` that needs a marker.
 
@@ -151,7 +158,8 @@ def prepare_scripts(
                 f"cell {cell!r} is worth {grade_cell.max_score:g} points but rubric "
                 f"{rubric.id!r} totals {rubric.max_total:g}"
             )
-        for submission in gb.assignment_submissions(assignment):
+        submissions = gb.assignment_submissions(assignment)
+        for done, submission in enumerate(submissions, 1):
             student = submission.student.id
             info = standing.get(student)
             grade = gb.find_grade(cell, notebook, assignment, student)
@@ -164,6 +172,8 @@ def prepare_scripts(
                 left_out[student] = f"answer cell {cell!r} was deleted: a missing answer, scored 0"
             elif grade.auto_score is None:
                 book.add_script(assignment, student, notebook, cell, rubric.id)
+            if progress:
+                progress(done, len(submissions))
     return Prepared(book.scripts(assignment), left_out)
 
 

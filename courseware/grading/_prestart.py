@@ -37,6 +37,8 @@ from nbgrader.preprocessors import Execute
 
 from ._forkkernel import ForkKernelManager
 
+KERNEL_DIED_IN = "kernel died in"
+
 _counter = itertools.count()
 _spares: list[Any] = []
 _closing: list[tuple[float, Any]] = []  # (when asked to shut down, kernel manager)
@@ -94,6 +96,20 @@ class PrestartedExecute(Execute):  # type: ignore[misc]
             with contextlib.suppress(Exception):
                 run_sync(km.cleanup_resources)()
         return None
+
+    def preprocess_cell(
+        self, cell: Any, resources: dict[str, Any], index: int
+    ) -> tuple[Any, dict[str, Any]]:
+        """nbclient's, with the cell named when the kernel dies in it (nbclient does not say)."""
+        from nbclient.exceptions import DeadKernelError
+
+        try:
+            return super().preprocess_cell(cell, resources, index)  # type: ignore[no-any-return]
+        except DeadKernelError as exc:
+            notebook = resources.get("nbgrader", {}).get("notebook", "the notebook")
+            raise DeadKernelError(
+                f"{exc} [{KERNEL_DIED_IN} cell {index + 1} of {notebook}]"
+            ) from exc
 
     @contextlib.contextmanager
     def setup_kernel(self, **kwargs: Any) -> Iterator[None]:

@@ -402,6 +402,7 @@ def _ensure_grader_accounts(courses: Sequence[str]) -> list[str]:
 
 
 _COURSE_ID = re.compile(r"^c\.CourseDirectory\.course_id = .*$", re.MULTILINE)
+_EXCHANGE = re.compile(r"^c\.Exchange\.root = .*$", re.MULTILINE)
 _TEMPLATE_PARTS = ("nbgrader_config.py", "source", "keys", "rubrics")
 
 
@@ -439,10 +440,14 @@ def _install_nbgrader(layout: HubLayout, courses: Iterable[str]) -> list[Path]:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if path.name == "nbgrader_config.py" and path.parent == template:
                     config = path.read_text(encoding="utf-8")
-                    dest.write_text(
-                        _COURSE_ID.sub(f"c.CourseDirectory.course_id = {course!r}", config),
-                        encoding="utf-8",
+                    config = _COURSE_ID.sub(f"c.CourseDirectory.course_id = {course!r}", config)
+                    # the hub's shared exchange, not the template's folder beside the config
+                    exchange = str(layout.exchange_dir)
+                    config = _EXCHANGE.sub(
+                        f"c.Exchange.root = os.environ.get('NBGRADER_EXCHANGE', {exchange!r})",
+                        config,
                     )
+                    dest.write_text(config, encoding="utf-8")
                 else:
                     shutil.copyfile(path, dest)
         made.append(folder)
