@@ -141,7 +141,12 @@ def test_a_seminar_with_three_learners(
     presenter.get_by_role("button", name=f"Reject: {FORMULA}").click()
     approved = presenter.locator("#cw-approved li")
     expect(approved).to_have_count(2)
-    expect(approved.nth(0)).to_have_text(HOSTILE)
+    expect(approved.nth(0).locator(".cw-text")).to_have_text(HOSTILE)
+    # an approval can be withdrawn: the answer leaves the screen and waits again
+    presenter.get_by_role("button", name="Withdraw: That sounds frightening.").click()
+    expect(approved).to_have_count(1)
+    expect(queue).to_have_count(1)
+    presenter.get_by_role("button", name="Approve: That sounds frightening.").click()
     expect(queue).to_have_count(0)
     assert presenter.locator("#cw-approved img, #cw-approved script").count() == 0
     assert presenter.title() != "pwned" and dialogs == []
@@ -153,6 +158,7 @@ def test_a_seminar_with_three_learners(
     screen = presenter.context.new_page()
     screen.goto(seminar_server.url + "seminar/present/screen")
     expect(screen.locator("#cw-approved li")).to_have_count(2)
+    expect(screen.get_by_role("button", name="Withdraw: That sounds frightening.")).to_be_hidden()
     expect(screen.get_by_role("heading", name="Written answers waiting for you")).to_be_hidden()
     expect(screen.get_by_role("button", name="Start a new group")).to_be_hidden()
     assert not (found := serious_violations(screen)), describe(found)

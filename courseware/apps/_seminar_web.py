@@ -389,9 +389,13 @@ class _Socket(tornado.websocket.WebSocketHandler):
             return None
         try:
             data = json.loads(message)
-            check_value(data, "message")
         except (ValueError, RecursionError):
             data = None
+        try:
+            check_value(data, "message")
+        except ValueError as exc:  # names the field and the problem, never echoes the text
+            self.error(f"Refused: {exc}.")
+            return None
         if not isinstance(data, dict):
             self.error("Not understood.")
             return None
