@@ -388,6 +388,7 @@ def test_bad_inputs_get_a_client_error_not_a_crash(server: VoilaServer) -> None:
     ):
         status, _, _ = person.post_form("/join", {"token": token.group(1).decode(), **fields})
         assert status == 400, fields
+    assert person.post_form("/join", {"token": "\x80"})[0] == 403  # not a 500 from hmac
     assert "Uncaught exception" not in server.log_path.read_text("utf-8")
 
 

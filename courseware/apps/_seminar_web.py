@@ -278,7 +278,8 @@ class JoinHandler(_Page):
             raise tornado.web.HTTPError(413, "an answer form is at most %d bytes", MAX_FORM)
         cookie = self.get_cookie(PARTICIPANT_COOKIE) or ""
         token = self.get_body_argument("token", "")
-        if not cookie or not hmac.compare_digest(token, self.hub.form_token(cookie)):
+        expected = self.hub.form_token(cookie).encode()
+        if not cookie or not hmac.compare_digest(token.encode("utf-8", "replace"), expected):
             raise tornado.web.HTTPError(403, "reload the page and try again")
         text = self.get_body_argument("text", None)
         if not self.hub.seminar.knows(cookie):
