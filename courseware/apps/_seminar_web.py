@@ -1,8 +1,8 @@
 """Seminar mode on the network: learner and presenter pages, their websockets, the CSV export.
 
 The seminar lives in the same tornado server as the module apps, as a handful of handlers over one
-in-memory :class:`~._seminar.Seminar`. Learners get no kernel: a small page, a websocket, and a
-plain HTML form when JavaScript is off. One kernel per learner would cost about 150 MB each and
+:class:`~._seminar.Seminar` (kept in the store, change by change). Learners get no kernel: a small
+page, a websocket, and a plain HTML form when JavaScript is off. One kernel per learner would cost about 150 MB each and
 seconds to start; a websocket costs a few kilobytes and answers in milliseconds.
 
 Who may do what is decided here by cookies the browser cannot read (``HttpOnly``):
