@@ -302,3 +302,41 @@ def test_a_question_asked_while_reconnecting_is_sent_when_the_connection_is_back
     expect(learners[0].get_by_role("textbox", name=OPEN.prompt)).to_be_visible()
     presenter.get_by_role("button", name="Close answers").click()
     expect(presenter.locator("#cw-status")).to_have_text("Answers are closed.")
+
+
+def test_a_full_seminar_says_so_accessibly(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("full-seminar")
+    config = folder / "courseware.yaml"
+    config.write_text("serve: {pool_size: 1}\nseminar: {max_people: 1}\n", encoding="utf-8")
+    server = VoilaServer(
+        MODULES,
+        folder / "responses.sqlite",
+        command=["seminar", MODULE.id, "--root", str(MODULES), "--config", str(config)],
+    )
+    inside, outside = browser.new_context(), browser.new_context()
+    try:
+        first = inside.new_page()
+        first.goto(server.url + "join")
+        expect(first.get_by_text("Waiting for the presenter")).to_be_visible()
+        late = outside.new_page()
+        status = 200
+        for _ in range(50):  # until the first page's connection holds the one place
+            response = late.goto(server.url + "join")
+            assert response is not None
+            status = response.status
+            if status == 503:
+                break
+            late.wait_for_timeout(200)
+        assert status == 503
+        expect(late).to_have_title(re.compile(r"^This seminar is full"))
+        expect(late.get_by_role("heading", level=1)).to_have_text("This seminar is full")
+        expect(late.get_by_role("link", name="Try again")).to_be_visible()
+        assert not (found := serious_violations(late)), describe(found)
+        first.reload()  # the person inside keeps their place
+        expect(first.get_by_text("Waiting for the presenter")).to_be_visible()
+    finally:
+        inside.close()
+        outside.close()
+        server.stop()

@@ -224,6 +224,9 @@ def test_results_survive_killing_the_server(tmp_path: Path) -> None:
         (waiting,) = presenter_state(board, lambda s: s["queue"])["queue"]
         command(board, {"type": "approve", "answer": waiting["id"]})
         presenter_state(board, lambda s: s["withdraw"])
+        stale = learner(first)  # loaded the page (no JavaScript), answers after the crash
+        stale_token = re.search(rb'name="token" value="([0-9a-f]+)"', stale.get("/join")[2])
+        assert stale_token
         before = presenter(first).get("/seminar/results.csv")[2]
         assert before.count(b"\n") == 1 + len(CHOICE.options) + 2
         board.close()
@@ -239,6 +242,23 @@ def test_results_survive_killing_the_server(tmp_path: Path) -> None:
         state = presenter_state(board)
         assert (state["round"], state["question"]["id"], state["accepting"]) == (2, OPEN.id, True)
         assert state["results"]["approved"] == ["That sounds frightening."]
+        # a page loaded before the crash posts its answer: nothing typed is lost
+        stale = Client(second.url, stale.cookies)
+        old_cookie = stale.cookies["cw_participant"]
+        typed = "Words typed before the restart <b>"
+        status, _, body = stale.post_form(
+            "/join",
+            {"token": stale_token.group(1).decode(), "question": OPEN.id, "text": typed},
+        )
+        assert status == 409 and b"The seminar restarted" in body
+        assert b'value="Words typed before the restart &lt;b&gt;"' in body
+        assert stale.cookies["cw_participant"] != old_cookie
+        fresh_token = re.search(rb'name="token" value="([0-9a-f]+)"', body)
+        assert fresh_token
+        status, _, _ = stale.post_form(
+            "/join", {"token": fresh_token.group(1).decode(), "question": OPEN.id, "text": typed}
+        )
+        assert status == 303
         # the learner who answered keeps their identity and sees their own answer
         ws = Client(second.url, people[0].cookies).socket("/seminar/ws/learner")
         assert receive(ws, "state")["yours"] == {"text": "That sounds frightening."}
