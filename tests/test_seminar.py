@@ -248,6 +248,11 @@ def test_places_are_held_by_people_not_page_loads() -> None:
     s.connect(carol)
     s.reset()
     assert s.places_taken == 1 and s.room_for(None)
+    for _ in range(7):
+        s.connect(carol)  # eight tabs at most for one person
+    with pytest.raises(SeminarError, match="too many"):
+        s.connect(carol)
+    assert s.connected == 1
     with pytest.raises(SeminarError, match="join"):
         s.connect("made-up.0123456789abcdef")
     assert not s.knows(alice[:-1] + ("0" if alice[-1] != "0" else "1"))

@@ -26,6 +26,7 @@ from test_seminar_hostile import (
     CHOICE,
     OPEN,
     Client,
+    huge_post,
     learner,
     presenter,
     presenter_state,
@@ -267,6 +268,14 @@ def test_fuzzed_paths_on_the_seminar_and_serve(
     assert served.get("/")[0] == 200
     assert rss(voila_server) - start < MEMORY_GROWTH
     assert server_errors(voila_server) == []
+
+
+def test_serve_refuses_a_huge_body_unread(voila_server: VoilaServer) -> None:
+    before = rss(voila_server)
+    answer, refused_after, other = huge_post(voila_server, "/voila/api/shutdown/x", "/")
+    assert answer.startswith(b"HTTP/1.1 400") or answer == b""
+    assert refused_after < 5 and other < 1.0, (refused_after, other)
+    assert rss(voila_server) - before < 30 * 1024 * 1024
 
 
 def test_after_the_fuzzing_nothing_broke(seminar: VoilaServer) -> None:
