@@ -94,6 +94,9 @@ FIELD = st.sampled_from(["token", "question", "choice", "text"]) | st.text(max_s
 FORMS = st.dictionaries(FIELD, st.text(max_size=400) | st.just("9" * 5000), max_size=6)
 PREFIXES = [
     "/",
+    "/?q=",
+    "/?stream=",
+    "/?stage=",
     "/join",
     "/join?sent=",
     "/module/",
