@@ -119,6 +119,7 @@ def _seminar(args: argparse.Namespace) -> int:
             public_url=args.public_url,
             min_group=args.min_group,
             open_browser=args.open_browser,
+            new_session=args.new_session,
         )
     )
 
@@ -236,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="branding and limits (default: courseware.yaml)"
     )
     seminar.add_argument("--open-browser", action="store_true", help="open the presenter view")
+    seminar.add_argument(
+        "--new-session",
+        action="store_true",
+        help="start a new session (default: carry on this module's last one, kept in the store)",
+    )
     seminar.set_defaults(func=_seminar)
 
     report = sub.add_parser(

@@ -147,7 +147,12 @@ def test_a_seminar_with_three_learners(
     presenter.get_by_role("button", name=f"Reject: {FORMULA}").click()
     approved = presenter.locator("#cw-approved li")
     expect(approved).to_have_count(2)
-    expect(approved.nth(0)).to_have_text(HOSTILE)
+    expect(approved.nth(0).locator(".cw-text")).to_have_text(HOSTILE)
+    # an approval can be withdrawn: the answer leaves the screen and waits again
+    presenter.get_by_role("button", name="Withdraw: That sounds frightening.").click()
+    expect(approved).to_have_count(1)
+    expect(queue).to_have_count(1)
+    presenter.get_by_role("button", name="Approve: That sounds frightening.").click()
     expect(queue).to_have_count(0)
     assert presenter.locator("#cw-approved img, #cw-approved script").count() == 0
     assert presenter.title() != "pwned" and dialogs == []
@@ -159,6 +164,7 @@ def test_a_seminar_with_three_learners(
     screen = presenter.context.new_page()
     screen.goto(seminar_server.url + "seminar/present/screen")
     expect(screen.locator("#cw-approved li")).to_have_count(2)
+    expect(screen.get_by_role("button", name="Withdraw: That sounds frightening.")).to_be_hidden()
     expect(screen.get_by_role("heading", name="Written answers waiting for you")).to_be_hidden()
     expect(screen.get_by_role("button", name="Start a new group")).to_be_hidden()
     assert not (found := axe_violations(screen)), describe(found)
@@ -302,3 +308,41 @@ def test_a_question_asked_while_reconnecting_is_sent_when_the_connection_is_back
     expect(learners[0].get_by_role("textbox", name=OPEN.prompt)).to_be_visible()
     presenter.get_by_role("button", name="Close answers").click()
     expect(presenter.locator("#cw-status")).to_have_text("Answers are closed.")
+
+
+def test_a_full_seminar_says_so_accessibly(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("full-seminar")
+    config = folder / "courseware.yaml"
+    config.write_text("serve: {pool_size: 1}\nseminar: {max_people: 1}\n", encoding="utf-8")
+    server = VoilaServer(
+        MODULES,
+        folder / "responses.sqlite",
+        command=["seminar", MODULE.id, "--root", str(MODULES), "--config", str(config)],
+    )
+    inside, outside = browser.new_context(), browser.new_context()
+    try:
+        first = inside.new_page()
+        first.goto(server.url + "join")
+        expect(first.get_by_text("Waiting for the presenter")).to_be_visible()
+        late = outside.new_page()
+        status = 200
+        for _ in range(50):  # until the first page's connection holds the one place
+            response = late.goto(server.url + "join")
+            assert response is not None
+            status = response.status
+            if status == 503:
+                break
+            late.wait_for_timeout(200)
+        assert status == 503
+        expect(late).to_have_title(re.compile(r"^This seminar is full"))
+        expect(late.get_by_role("heading", level=1)).to_have_text("This seminar is full")
+        expect(late.get_by_role("link", name="Try again")).to_be_visible()
+        assert not (found := axe_violations(late)), describe(found)
+        first.reload()  # the person inside keeps their place
+        expect(first.get_by_text("Waiting for the presenter")).to_be_visible()
+    finally:
+        inside.close()
+        outside.close()
+        server.stop()

@@ -29,7 +29,7 @@ def test_answers_are_grouped_by_code_in_the_presenters_view() -> None:
     seminar = Seminar(DEMO, min_group=3, max_text=200)
     host = CoderHost()
     SeminarHub(seminar, site=None, module_url="", coder=host)  # type: ignore[arg-type]  # subscribes
-    people = [seminar.join() for _ in ANSWERS]
+    people = [seminar.new_participant() for _ in ANSWERS]
 
     async def session() -> dict[str, Any]:
         seminar.open(SAY)
@@ -64,7 +64,7 @@ def test_answers_are_grouped_by_code_in_the_presenters_view() -> None:
 def test_codes_are_withheld_below_the_minimum_group_and_the_coder_can_be_down() -> None:
     seminar = Seminar(DEMO, min_group=5, max_text=200)
     seminar.open(SAY)
-    people = [seminar.join() for _ in range(2)]
+    people = [seminar.new_participant() for _ in range(2)]
     seminar.answer(people[0], SAY, text="Tell me more.")
     seminar.answer(people[1], SAY, text="Anyway, your blood pressure.")
     sent = seminar.to_code()

@@ -157,6 +157,9 @@ class SeminarRules(_Model):
         default=5, ge=1, le=1000, description="answers needed before a breakdown is shown"
     )
     max_text: int = Field(default=280, ge=20, le=2000, description="longest free-text answer")
+    max_people: int = Field(
+        default=5000, ge=1, le=100_000, description="people the seminar has places for"
+    )
 
 
 class HubLinks(_Model):

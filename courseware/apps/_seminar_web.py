@@ -1,14 +1,16 @@
 """Seminar mode on the network: learner and presenter pages, their websockets, the CSV export.
 
 The seminar lives in the same tornado server as the module apps, as a handful of handlers over one
-in-memory :class:`~._seminar.Seminar`. Learners get no kernel: a small page, a websocket, and a
-plain HTML form when JavaScript is off. One kernel per learner would cost about 150 MB each and
+:class:`~._seminar.Seminar` (kept in the store, change by change). Learners get no kernel: a small
+page, a websocket, and a plain HTML form when JavaScript is off. One kernel per learner would cost about 150 MB each and
 seconds to start; a websocket costs a few kilobytes and answers in milliseconds.
 
 Who may do what is decided here by cookies the browser cannot read (``HttpOnly``):
 
 * ``cw_participant``: a learner's anonymous id, given out when the join page is first loaded;
-  it is the only key to that learner's own answers;
+  it is the only key to that learner's own answers. It is signed, not stored: loading the page
+  costs the server nothing, and a place in the room is taken only when the page connects or
+  answers (see :mod:`._seminar`), so a flood of page loads cannot fill the room;
 * ``cw_presenter``: the presenter's token, set when the presenter opens the secret link printed
   by ``courseware seminar`` (the page then drops the token from its address, so a projected
   address bar shows nothing). Presenter pages, the presenter websocket and the export refuse
@@ -18,6 +20,12 @@ Websockets only accept connections from pages of this server (tornado's same-ori
 no-JavaScript form carries a token derived from the learner's id, so another site cannot post
 answers for them. Learner text travels as JSON and is put on pages with ``textContent`` or
 Jinja's escaping, never as markup.
+
+Every input is checked at the door: a websocket message over :data:`MAX_MESSAGE` is refused by
+tornado from its frame header (close 1009) before it is read; a form over :data:`MAX_FORM` gets
+413; text that is not valid Unicode, JSON nested too deep or numbers out of range are refused
+with the store's own edge check (:func:`~courseware.store._service.check_value`) before anything
+is kept.
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,10 +49,12 @@ import tornado.websocket
 
 from ..content import ContentError, ModuleContent, find_modules, load_module
 from ..feedback._web import CoderBusy, CoderHost, shared_host
+from ..store import Store, open_store
+from ..store._service import check_value
 from ._config import AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site
-from ._seminar import Seminar, SeminarError
+from ._seminar import Seminar, SeminarError, open_session
 from ._serve import build_app, is_loopback
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,13 @@ PARTICIPANT_COOKIE = "cw_participant"
 PRESENTER_COOKIE = "cw_presenter"
 PRESENTER_UPDATE_SECONDS = 0.15
 MAX_MESSAGE = 8 * 1024
+"""Largest websocket message a seminar page sends (an answer of a few hundred characters)."""
+MAX_FORM = 16 * 1024
+"""Largest form post to the join page."""
+LEARNER_OPEN = ("/join", "/seminar/ws/learner", "/courseware/static/", "/courseware/brand/logo")
+"""Paths (below the base URL) everyone may open during a seminar: the join page and its assets,
+and the presenter's pages, which check the presenter themselves."""
+PRESENTER_PAGES = ("/seminar/present", "/seminar/results.csv", "/seminar/ws/presenter")
 
 
 @dataclass
@@ -65,7 +81,6 @@ class SeminarHub:
     public_url: str | None = None
     learners: set[LearnerSocket] = field(default_factory=set)
     presenters: set[PresenterSocket] = field(default_factory=set)
-    form_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     coder: CoderHost | None = None
     """The reply coder that groups written answers by code (default: this process's one copy)."""
     _pending: bool = False
@@ -74,7 +89,9 @@ class SeminarHub:
         self.seminar.subscribe(self._changed)
 
     def form_token(self, participant: str) -> str:
-        return hmac.new(self.form_secret, participant.encode(), hashlib.sha256).hexdigest()
+        """The no-JavaScript form's token: keyed by the learner's own (HttpOnly) id, which another
+        site cannot read, and valid across a restart of the server."""
+        return hmac.new(participant.encode(), b"seminar-form", hashlib.sha256).hexdigest()
 
     def is_presenter(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(
@@ -126,12 +143,38 @@ class SeminarHub:
             socket.send(state)
 
     def allows(self, handler: tornado.web.RequestHandler) -> bool:
-        """The gate on the gallery and module pages: during a seminar only the presenter opens
-        modules (learners answer through the join page, and start no kernels)."""
+        """The gate on everything but the join page: during a seminar only the presenter opens
+        modules, the gallery, Voila's and the kernels' APIs (learners answer through the join
+        page, and start no kernels)."""
         return self.is_presenter(handler.get_cookie(PRESENTER_COOKIE))
 
+    def allows_request(self, request: Any) -> bool:
+        """:meth:`allows`, before any handler exists (for :func:`~._serve.install_gate`)."""
+        morsel = request.cookies.get(PRESENTER_COOKIE)
+        return self.is_presenter(morsel.value if morsel is not None else None)
+
+    def open_to_all(self, path: str) -> bool:
+        """Whether ``path`` is the join page, its assets, or a presenter page (which checks)."""
+        base = self.site.base_url.rstrip("/")
+        if not path.startswith(base + "/"):
+            return False
+        rest = path[len(base) :]
+        return any(
+            rest == p or (p.endswith("/") and rest.startswith(p)) for p in LEARNER_OPEN
+        ) or any(rest == p or rest.startswith(p + "/") for p in PRESENTER_PAGES)
+
     def refuse(self, handler: tornado.web.RequestHandler) -> None:
-        handler.redirect(f"{self.site.base_url}join", status=303)
+        """A page a browser opened goes to the join page; anything else is refused (403)."""
+        request = handler.request
+        if (
+            request.method in ("GET", "HEAD")
+            and "upgrade" not in request.headers.get("Connection", "").lower()
+        ):
+            handler.redirect(f"{self.site.base_url}join", status=303)
+            return
+        handler.set_status(403)
+        handler.set_header("Content-Type", "text/plain; charset=utf-8")
+        handler.finish("During the seminar this is for the presenter only.\n")
 
     def join_url(self, request: Any) -> str:
         """The address learners open: ``public_url`` if given, else as the presenter reached us."""
@@ -188,41 +231,71 @@ class _Page(tornado.web.RequestHandler):
 class JoinHandler(_Page):
     """The learner's page: the open question as a form (works without JavaScript)."""
 
-    def participant(self) -> str:
+    def participant(self) -> str | None:
+        """This browser's participant id (a new one if it has none this seminar knows), or
+        ``None`` if the room is full and this browser holds no place in it."""
+        seminar = self.hub.seminar
         participant = self.get_cookie(PARTICIPANT_COOKIE)
-        if not self.hub.seminar.knows(participant):
-            participant = self.hub.seminar.join()
+        if not seminar.knows(participant):
+            participant = None
+        if not seminar.room_for(participant):
+            return None
+        if participant is None:
+            participant = seminar.new_participant()
             self.set_cookie(
                 PARTICIPANT_COOKIE, participant, httponly=True, samesite="Lax", path="/"
             )
-        assert participant is not None
         return participant
 
-    def get(self) -> None:
-        try:
-            participant = self.participant()
-        except SeminarError as exc:
-            self.page("seminar_join.html", status=503, state=None, message=str(exc), token="")
-            return
-        state = self.hub.seminar.learner_state(participant)
-        sent = self.get_argument("sent", "")
-        message = "Thank you: your answer has been sent." if sent == "1" else ""
+    def full(self) -> None:
+        self.set_header("Retry-After", "30")
+        self.page("seminar_full.html", status=503, title="This seminar is full")
+
+    def join_page(
+        self, participant: str, status: int = 200, message: str = "", **draft: Any
+    ) -> None:
         self.page(
             "seminar_join.html",
+            status=status,
             title=f"Join: {self.hub.seminar.title}",
-            state=state,
+            state=self.hub.seminar.learner_state(participant),
             message=message,
             token=self.hub.form_token(participant),
+            draft=draft.get("draft", ""),
         )
 
+    def get(self) -> None:
+        participant = self.participant()
+        if participant is None:
+            self.full()
+            return
+        sent = self.get_argument("sent", "")
+        message = "Thank you: your answer has been sent." if sent == "1" else ""
+        self.join_page(participant, message=message)
+
     def post(self) -> None:
-        participant = self.get_cookie(PARTICIPANT_COOKIE)
+        if len(self.request.body) > MAX_FORM:
+            raise tornado.web.HTTPError(413, "an answer form is at most %d bytes", MAX_FORM)
+        cookie = self.get_cookie(PARTICIPANT_COOKIE) or ""
         token = self.get_body_argument("token", "")
-        if not self.hub.seminar.knows(participant) or not hmac.compare_digest(
-            token, self.hub.form_token(str(participant))
-        ):
+        expected = self.hub.form_token(cookie).encode()
+        if not cookie or not hmac.compare_digest(token.encode("utf-8", "replace"), expected):
             raise tornado.web.HTTPError(403, "reload the page and try again")
-        assert participant is not None
+        text = self.get_body_argument("text", None)
+        if not self.hub.seminar.knows(cookie):
+            # This browser's id is from before a restart and had answered nothing: give it a
+            # new one and keep what was typed, so nothing is lost.
+            participant = self.participant()
+            if participant is None:
+                self.full()
+                return
+            self.join_page(
+                participant,
+                status=409,
+                message="The seminar restarted: please send your answer again.",
+                draft=text or "",
+            )
+            return
         choice_text = self.get_body_argument("choice", None)
         try:
             choice = int(choice_text) if choice_text not in (None, "") else None
@@ -230,21 +303,10 @@ class JoinHandler(_Page):
             choice = -1
         try:
             self.hub.seminar.answer(
-                participant,
-                self.get_body_argument("question", ""),
-                choice=choice,
-                text=self.get_body_argument("text", None),
+                cookie, self.get_body_argument("question", ""), choice=choice, text=text
             )
         except SeminarError as exc:
-            state = self.hub.seminar.learner_state(participant)
-            self.page(
-                "seminar_join.html",
-                status=400,
-                title=f"Join: {self.hub.seminar.title}",
-                state=state,
-                message=str(exc),
-                token=self.hub.form_token(participant),
-            )
+            self.join_page(cookie, status=400, message=str(exc), draft=text or "")
             return
         self.redirect(self.request.path + "?sent=1", status=303)
 
@@ -306,22 +368,37 @@ class _Socket(tornado.websocket.WebSocketHandler):
     def hub(self) -> SeminarHub:
         return _hub(self)
 
+    @property
+    def max_message_size(self) -> int:
+        """Tornado refuses a bigger message from its frame header (close 1009), unread."""
+        return MAX_MESSAGE
+
     def send(self, text: str) -> None:
         try:
             self.write_message(text)
         except tornado.websocket.WebSocketClosedError:
             self.on_close()
 
+    def error(self, message: str) -> None:
+        self.send(json.dumps({"type": "error", "message": message}))
+
     def read(self, message: str | bytes) -> dict[str, Any] | None:
+        """The message as a checked JSON object (valid Unicode, finite numbers in range, at most
+        32 levels deep), or ``None`` after telling the sender what was wrong."""
         if isinstance(message, bytes) or len(message) > MAX_MESSAGE:
-            self.send(json.dumps({"type": "error", "message": "Message too large."}))
+            self.error("Message too large.")
             return None
         try:
             data = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
+        try:
+            check_value(data, "message")
+        except ValueError as exc:  # names the field and the problem, never echoes the text
+            self.error(f"Refused: {exc}.")
+            return None
         if not isinstance(data, dict):
-            self.send(json.dumps({"type": "error", "message": "Not understood."}))
+            self.error("Not understood.")
             return None
         return data
 
@@ -333,13 +410,18 @@ class LearnerSocket(_Socket):
 
     def open(self) -> None:
         participant = self.get_cookie(PARTICIPANT_COOKIE)
-        if not self.hub.seminar.knows(participant):
-            self.send(json.dumps({"type": "error", "message": "Please reload the page to join."}))
+        if participant is None or not self.hub.seminar.knows(participant):
+            self.error("Please reload the page to join.")
             self.close(4401, "unknown participant")
+            return
+        try:
+            self.hub.seminar.connect(participant)
+        except SeminarError as exc:
+            self.error(str(exc))
+            self.close(4429, "no place")
             return
         self.participant = participant
         self.hub.learners.add(self)
-        self.hub.seminar.connected += 1
         self.hub.update_presenters_soon()
         self.send_state()
 
@@ -351,25 +433,25 @@ class LearnerSocket(_Socket):
         if data is None or self.participant is None:
             return
         if data.get("type") != "answer":
-            self.send(json.dumps({"type": "error", "message": "Not understood."}))
+            self.error("Not understood.")
             return
+        question = data.get("question")
+        choice, text = data.get("choice"), data.get("text")
         try:
-            self.hub.seminar.answer(
-                self.participant,
-                str(data.get("question", "")),
-                choice=data.get("choice"),
-                text=data.get("text"),
-            )
+            if not isinstance(question, str):
+                raise SeminarError("That question is not open for answers any more.")
+            self.hub.seminar.answer(self.participant, question, choice=choice, text=text)
         except SeminarError as exc:
-            self.send(json.dumps({"type": "error", "message": str(exc)}))
+            self.error(str(exc))
             return
-        self.send(json.dumps({"type": "ack", "question": data.get("question")}))
+        self.send(json.dumps({"type": "ack", "question": question}))
         self.send_state()
 
     def on_close(self) -> None:
         if self in self.hub.learners:
             self.hub.learners.discard(self)
-            self.hub.seminar.connected -= 1
+            if self.participant is not None:
+                self.hub.seminar.disconnect(self.participant)
             self.hub.update_presenters_soon()
 
 
@@ -391,6 +473,7 @@ class PresenterSocket(_Socket):
             return
         seminar = self.hub.seminar
         action = data.get("type")
+        target = data.get("answer") if action in ("approve", "reject", "withdraw") else None
         try:
             if action == "open":
                 seminar.open(str(data.get("question", "")))
@@ -399,11 +482,13 @@ class PresenterSocket(_Socket):
             elif action == "reset":
                 seminar.reset()
             elif action in ("approve", "reject"):
-                seminar.moderate(str(data.get("answer", "")), approve=action == "approve")
+                seminar.moderate(str(target), approve=action == "approve")
+            elif action == "withdraw":
+                seminar.withdraw(str(target))
             else:
                 raise SeminarError("Not understood.")
         except SeminarError as exc:
-            self.send(json.dumps({"type": "error", "message": str(exc)}))
+            self.error(str(exc))
 
     def on_close(self) -> None:
         self.hub.presenters.discard(self)
@@ -459,9 +544,15 @@ def build_seminar(
     public_url: str | None = None,
     min_group: int | None = None,
     extra_args: Sequence[str] = (),
+    store: Store | None = None,
+    new_session: bool = False,
 ) -> SeminarServer:
     """Everything ``courseware seminar`` starts: the module apps (this module preheated), the
-    gallery, and the seminar pages over one :class:`Seminar`."""
+    gallery, and the seminar pages over one :class:`Seminar`.
+
+    The seminar is kept in ``store`` (default: :func:`~courseware.store.open_store`): the
+    module's latest session there carries on (after a crash or restart nothing is lost) unless
+    ``new_session``."""
     root = Path(root).resolve()
     content = find_module(module, root)
     try:
@@ -469,8 +560,13 @@ def build_seminar(
     except ValueError:
         raise AppsError(f"module {content.id!r} is not under {root}") from None
     resolved = resolve_config(root, config, preheat=[content.id], min_group=min_group)
-    seminar = Seminar(
-        content, min_group=resolved.seminar.min_group, max_text=resolved.seminar.max_text
+    seminar = open_session(
+        store if store is not None else open_store(),
+        content,
+        new=new_session,
+        min_group=resolved.seminar.min_group,
+        max_text=resolved.seminar.max_text,
+        max_people=resolved.seminar.max_people,
     )
     site = Site(resolved, "/")
     hub = SeminarHub(seminar, site, entry_for(content, root, "/").url, public_url)
@@ -498,6 +594,13 @@ def run_seminar(module: str | Path, *, open_browser: bool = False, **options: An
     server = build_seminar(module, **options)
     print(f"Presenter view (keep this link to yourself): {server.presenter_url}", flush=True)
     print(f"Learners join at: {server.join_url}", flush=True)
+    seminar = server.hub.seminar
+    if seminar.log is not None:
+        print(
+            f"Session {seminar.log.session} (round {seminar.round}): every answer is saved as it "
+            "comes in; run again after a restart to carry on, or with --new-session to start afresh.",
+            flush=True,
+        )
     if open_browser:
         import webbrowser
 

@@ -14,7 +14,12 @@ first route that matches):
 * ``/voila/static/``, ``/voila/labextensions/``, ``/voila/templates/``: cached and compressed;
 * ``/courseware/api/status``: kernel counts as JSON, answered only to loopback clients;
 * ``/courseware/api/feedback/code``: the reply coder for this server's kernels (one model per
-  server, loaded on first use; kernels get its address and token in their environment).
+  server, loaded on first use; kernels get its address and token in their environment);
+* ``/voila/tree``: to the gallery (Voila's file tree is not for learners, and loads a CDN).
+
+The HTTP server refuses a body over :data:`MAX_BODY` from its ``Content-Length`` before reading
+it (tornado's default, 100 MB, would let one request stall the loop and take the memory), and a
+gate (:func:`install_gate`, used by seminars) decides on every request before any handler runs.
 
 Every route is below ``base_url`` (``/`` alone; ``/user/<name>/courseware/`` inside a learner's
 server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._proxy`).
@@ -22,6 +27,7 @@ server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._p
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -68,6 +74,8 @@ NOT_NEEDED_EXTENSIONS = [
     "jupyterlab_pygments",  # code highlighting; our apps strip all code
 ]
 """JupyterLab extensions Voila would load into every page (12 requests) that module apps never use."""
+MAX_BODY = 1024 * 1024
+"""Largest HTTP request body: the reply coder's requests (256 KB) are the largest we expect."""
 ALLOWED_MESSAGES = [
     "comm_open",
     "comm_close",
@@ -88,11 +96,69 @@ def gate_refuses(handler: tornado.web.RequestHandler) -> bool:
     return True
 
 
+KERNEL_ROUTES = ("/voila/query/", "/courseware/api/")
+"""Routes kernels call themselves, each answering only to a secret (a kernel id, a token) or to
+loopback: a gate lets them through."""
+
+
+class _GatedHandler(tornado.web.RequestHandler):
+    """Whatever was asked for, the gate's answer (a redirect to the join page, or 403)."""
+
+    def prepare(self) -> None:
+        self.settings["courseware_gate"].refuse(self)
+
+
+def install_gate(app: tornado.web.Application, base_url: str) -> None:
+    """Put the app's gate (``courseware_gate`` setting) in front of every route, Voila's own
+    included: a request it does not let through never reaches a handler."""
+    gate = app.settings.get("courseware_gate")
+    if gate is None:
+        return
+    find = app.find_handler
+    exempt = tuple(base_url.rstrip("/") + route for route in KERNEL_ROUTES)
+
+    def find_handler(request: Any, **kwargs: Any) -> Any:
+        path = request.path or ""
+        if gate.open_to_all(path) or path.startswith(exempt):
+            return find(request, **kwargs)
+        if gate.allows_request(request):
+            return find(request, **kwargs)
+        return app.get_handler_delegate(request, _GatedHandler)
+
+    app.find_handler = find_handler  # type: ignore[method-assign]
+
+
+class TreeRedirectHandler(tornado.web.RequestHandler):
+    """Voila's file tree: the gallery is this server's index."""
+
+    def get(self, path: str = "") -> None:
+        self.redirect(self.settings["courseware_site"].base_url)
+
+
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'self'; form-action 'self'; "
+    "base-uri 'self'; object-src 'none'"
+)
+"""Our own pages (gallery, "room is full", not found) load only this server's files, and only
+this server may frame them (a module notebook's preview in JupyterLab)."""
+
+
+def set_page_headers(handler: tornado.web.RequestHandler) -> None:
+    handler.set_header("Content-Security-Policy", PAGE_POLICY)
+    handler.set_header("X-Frame-Options", "SAMEORIGIN")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Referrer-Policy", "same-origin")
+
+
 class _SiteHandler(tornado.web.RequestHandler):
     @property
     def site(self) -> Site:
         site: Site = self.settings["courseware_site"]
         return site
+
+    def set_default_headers(self) -> None:
+        set_page_headers(self)
 
 
 class Gallery:
@@ -169,6 +235,7 @@ class LogoHandler(_SiteHandler):
 def render_full_page(handler: tornado.web.RequestHandler, site: Site) -> None:
     """The friendly 'room is full' answer: 503 with Retry-After, as an accessible page."""
     handler.set_status(503)
+    set_page_headers(handler)
     handler.set_header("Retry-After", "60")
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("Cache-Control", "no-store")
@@ -240,9 +307,17 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
     proxy_token: str | None = None
 
     def listen(self) -> None:
-        """Listen (and run until stopped); behind jupyter-server-proxy, only for the proxy."""
+        """Listen (and run until stopped) with real body limits; behind jupyter-server-proxy,
+        only for the proxy."""
+        install_gate(self.app, self.server_url)
         if self.proxy_token:
             guard(self.app, self.proxy_token, self.server_url)
+        listen = self.app.listen
+        # Voila calls app.listen(port, ip): the limits must reach the HTTPServer it makes (in
+        # the Application's settings tornado ignores them).
+        self.app.listen = functools.partial(
+            listen, max_body_size=MAX_BODY, max_buffer_size=MAX_BODY + 64 * 1024
+        )
         super().listen()
 
     def init_settings(self) -> dict[str, Any]:
@@ -310,6 +385,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             (url + "/courseware/static/(.*)", CoursewareStaticHandler, {"path": str(STATIC)}),
             (url + "/courseware/brand/logo", LogoHandler),
             (url + "/courseware/api/status", StatusHandler),
+            (url_path_join(self.server_url, r"/voila/tree(/.*)?"), TreeRedirectHandler),
             (
                 url + "/courseware/" + CODER_ROUTE,
                 TokenCodeHandler,

@@ -186,7 +186,15 @@ class StaticHandler(LearnsPreloads, CompressingMixin, MultiStaticFileHandler):  
 
 
 class TemplateStaticHandler(CompressingMixin, TemplateStaticFileHandler):  # type: ignore[misc]
-    """Voila's template files (``?v=`` versioned already), compressed."""
+    """Voila's template files (``?v=`` versioned already), compressed. A path that is not
+    ``<template>/static/<file>`` is 404 (Voila's handler fails on it with 500)."""
+
+    def parse_url_path(self, url_path: str) -> str:
+        parts = url_path.split("/", 2)
+        if len(parts) != 3 or parts[1] != "static" or not parts[0] or not parts[2]:
+            raise tornado.web.HTTPError(404)
+        path: str = super().parse_url_path(url_path)
+        return path
 
 
 class LabextensionsHandler(LearnsPreloads, CompressingMixin, FileFindHandler):

@@ -100,6 +100,10 @@
     };
     socket.onclose = function (event) {
       if (event.code === 4401) { return; }
+      if (event.code === 4429) {  // the room is full: keep the message, try again later
+        setTimeout(connect, 15000);
+        return;
+      }
       say("Connection lost; trying again…");
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 10000);

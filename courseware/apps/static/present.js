@@ -72,7 +72,18 @@
       box.appendChild(el("h3", {}, "Approved answers"));
       if (!r.approved.length) { box.appendChild(el("p", {}, "None approved yet.")); }
       var list = el("ul", { "class": "cw-texts", id: "cw-approved" });
-      r.approved.forEach(function (text) { list.appendChild(el("li", {}, text)); });
+      r.approved.forEach(function (text, i) {
+        var li = el("li");
+        li.appendChild(el("span", { "class": "cw-text" }, text));
+        var id = (state.withdraw || [])[i];
+        if (id) {  // the room screen hides these controls
+          var back = el("button", { type: "button", "class": "cw-secondary cw-controls", "aria-label": "Withdraw: " + text }, "Withdraw");
+          back.addEventListener("click", function () { send({ type: "withdraw", answer: id }); });
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(back);
+        }
+        list.appendChild(li);
+      });
       box.appendChild(list);
     }
     if (q.id !== lastQuestion || r.total !== lastTotal) {
