@@ -14,8 +14,10 @@ import asyncio
 import html
 import json
 import logging
+import math
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +41,10 @@ from ._hubapi import HubGroups, check_group_name
 from ._roles import Permissions
 
 __all__ = [
+    "RATE_LIMIT_ENV",
     "ROUTES",
     "BatchWriter",
+    "FairShare",
     "ServiceState",
     "cohort_page",
     "make_app",
@@ -148,6 +152,86 @@ class BatchWriter:
             self._task.cancel()
 
 
+class FairShare:
+    """Each user's share of the service: a token bucket per user, refilled at ``rate`` a second
+    up to ``burst``.
+
+    A request costs one token, plus one per :data:`BYTES_PER_TOKEN` of body, plus
+    :data:`REFUSAL_COST` more when it is refused (4xx), so a client sending garbage runs dry
+    long before an honest one (an autosave a second, an outbox catching up after an outage:
+    a few 3 MB batches). A user out of tokens gets 429 at once, before the body is read or
+    parsed, so one user's flood costs the service a cheap refusal per request, and everyone
+    else's saves still find the service free. Keeps at most ``max_users`` buckets (the least
+    recently used go first: a forgotten bucket was full anyway, or soon would be).
+    """
+
+    BYTES_PER_TOKEN = 256 * 1024
+    REFUSAL_COST = 5
+
+    def __init__(self, rate: float = 20.0, burst: float = 120.0, max_users: int = 20_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_users = max_users
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.refused = 0
+        """Requests answered 429 (for the service's health figures)."""
+
+    @classmethod
+    def parse(cls, text: str) -> FairShare | None:
+        """``RATE/BURST`` (e.g. ``20/120``); ``off`` or ``0``: no limit (``None``)."""
+        text = text.strip()
+        if text in ("off", "0"):
+            return None
+        rate, sep, burst = text.partition("/")
+        try:
+            share = cls(float(rate), float(burst) if sep else float(rate) * 6)
+        except ValueError:
+            raise ValueError(f"{RATE_LIMIT_ENV}: {text!r} is not RATE/BURST, e.g. 20/120") from None
+        if not (share.rate > 0 and share.burst >= 1 + MAX_REQUEST_BYTES // cls.BYTES_PER_TOKEN):
+            raise ValueError(
+                f"{RATE_LIMIT_ENV}: the rate must be above 0 and the burst at least"
+                f" {1 + MAX_REQUEST_BYTES // cls.BYTES_PER_TOKEN} (the largest request's cost)"
+            )
+        return share
+
+    def cost(self, body_bytes: int) -> float:
+        return 1.0 + body_bytes // self.BYTES_PER_TOKEN
+
+    def _level(self, user: str, now: float) -> float:
+        level, when = self._buckets.get(user, (self.burst, now))
+        return min(self.burst, level + (now - when) * self.rate)
+
+    def take(self, user: str, cost: float) -> float:
+        """Spend ``cost`` of ``user``'s tokens: 0 if there were enough, else the seconds until
+        there will be (nothing is spent then)."""
+        now = time.monotonic()
+        level = self._level(user, now)
+        if level < cost:
+            self._store(user, level, now)
+            self.refused += 1
+            return (cost - level) / self.rate
+        self._store(user, level - cost, now)
+        return 0.0
+
+    def charge(self, user: str, cost: float) -> None:
+        """Spend ``cost`` more (a refusal, or a body longer than declared): may go below 0."""
+        now = time.monotonic()
+        self._store(user, self._level(user, now) - cost, now)
+
+    def _store(self, user: str, level: float, now: float) -> None:
+        self._buckets[user] = (level, now)
+        self._buckets.move_to_end(user)
+        while len(self._buckets) > self.max_users:
+            self._buckets.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+RATE_LIMIT_ENV = "COURSEWARE_RATE_LIMIT"
+"""``RATE/BURST``: each user's share of the service (:class:`FairShare`); ``off``: none."""
+
+
 @dataclass
 class ServiceState:
     """What every handler shares."""
@@ -163,6 +247,8 @@ class ServiceState:
     through that group sees only those modules' events. A course not listed: any module."""
     coder: CoderHost | None = None
     """The reply coder's host (None: the process's shared one, loaded on first use)."""
+    fair_share: FairShare | None = field(default_factory=FairShare)
+    """Each user's share of the service (``None``: unlimited)."""
 
 
 def visible_to_others(
@@ -193,11 +279,16 @@ def visible_to_others(
 class JSONHandler(web.RequestHandler):
     """JSON errors, no caching."""
 
+    _retry_after = 0
+    """Seconds a 429 asks the client to wait (``Retry-After``)."""
+
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 429 and self._retry_after:
+            self.set_header("Retry-After", str(self._retry_after))
         self.send({"status": status_code, "message": self.error_message(**kwargs)})
 
     def error_message(self, **kwargs: Any) -> str:
@@ -210,7 +301,7 @@ class JSONHandler(web.RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Log a refusal with the path cut short (tornado's own line quotes the whole URI)."""
         if isinstance(value, web.HTTPError):
-            if value.log_message:
+            if value.log_message and value.status_code != 429:  # a flood: counted, not logged
                 message = value.log_message % value.args if value.args else value.log_message
                 log.info("%d %s: %s", value.status_code, _short(self.request.path), message[:500])
             return
@@ -250,9 +341,12 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         self.state = state
         self.hub_auth = state.hub_auth
         self._body = bytearray()
+        self._discard = False
+        self._charged: str | None = None
 
     def data_received(self, chunk: bytes) -> None:
-        self._body += chunk
+        if not self._discard:  # a body after a refusal is read (small) but never kept
+            self._body += chunk
 
     async def prepare(self) -> None:
         declared = self.request.headers.get("Content-Length", "").strip()
@@ -282,6 +376,49 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         self._hub_auth_user_cache = self.check_hub_user_or_403(model)
         self.current_user = self._hub_auth_user_cache
         self.perms = Permissions.from_model(model)
+        await self.take_share(int(declared) if declared.isdigit() else 0)
+
+    async def take_share(self, declared: int) -> None:
+        """429 (with ``Retry-After``) for a user who has used up their share of the service.
+
+        The body is never kept or parsed. The request is refused once its body has gone by
+        (at most :data:`MAX_REQUEST_BYTES`): refusing before would make tornado close the
+        connection unread, and the client could lose the answer saying why.
+        """
+        share = self.state.fair_share
+        if share is None:
+            return
+        wait = share.take(self.perms.name, share.cost(declared))
+        if wait <= 0:
+            self._charged = self.perms.name
+            return
+        self._discard = True
+        self._retry_after = max(1, math.ceil(wait))
+        # Refused in place of the method, which tornado calls once the request is read:
+        # refusing in prepare() would make it close the connection.
+        setattr(self, self.request.method.lower(), self._refuse_share)
+
+    def _share_refusal(self) -> web.HTTPError:
+        return web.HTTPError(
+            429,
+            "too many requests from %s at once: wait %d s (each user has a share of the"
+            " service, so no one user can slow everyone else's saves)",
+            self.perms.name,
+            self._retry_after,
+        )
+
+    def _refuse_share(self, *args: Any, **kwargs: Any) -> None:
+        raise self._share_refusal()
+
+    def on_finish(self) -> None:
+        """A refused request costs its user more of their share (garbage runs dry first)."""
+        share = self.state.fair_share
+        if share is not None and self._charged is not None:
+            extra = share.cost(len(self._body)) - share.cost(0)  # a body longer than declared
+            if 400 <= self.get_status() < 500:
+                extra += share.REFUSAL_COST
+            if extra > 0:
+                share.charge(self._charged, extra)
 
     def check_hub_user_or_403(self, model: dict[str, Any]) -> dict[str, Any]:
         from jupyterhub.services.auth import UserNotAllowed
@@ -818,7 +955,13 @@ def _log_request(handler: web.RequestHandler) -> None:
 
     A path is cut at 200 characters, so a hostile 30 KB URL cannot flood the log."""
     status = handler.get_status()
-    level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    level = (
+        logging.DEBUG
+        if status < 400 or status == 429  # 429: a flood, counted by FairShare, not logged
+        else logging.WARNING
+        if status < 500
+        else logging.ERROR
+    )
     if log.isEnabledFor(level):
         request = handler.request
         millis = 1000.0 * request.request_time()
