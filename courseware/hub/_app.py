@@ -36,7 +36,7 @@ from ..store._service import (
     MAX_VALUE_BYTES,
     event_fields,
 )
-from ._db import Database, EventRow, NewEvent, PollRow
+from ._db import Database, EventRow, KeyConflict, NewEvent, PollRow
 from ._hubapi import HubGroups, check_group_name
 from ._roles import Permissions
 
@@ -75,7 +75,7 @@ class BatchWriter:
     def __init__(self, db: Database, *, max_batch: int = 2000) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int | None]]]] = (
+        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int]]]] = (
             asyncio.Queue()
         )
         self._task: asyncio.Task[None] | None = None
@@ -83,14 +83,15 @@ class BatchWriter:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def write(self, events: list[NewEvent]) -> list[int | None]:
+    async def write(self, events: list[NewEvent]) -> list[int]:
         """Store ``events`` (in one transaction with others queued meanwhile); their ids.
 
-        ``None`` for an event whose idempotency key was already used for different content.
-        If the shared transaction fails, each request is stored alone, so one request's bad
+        Each request is stored whole or not at all: :class:`KeyConflict` if one of its events
+        reuses an idempotency key for different content (nothing of it is stored then). If
+        the shared transaction fails, each request is stored alone, so one request's bad
         events fail only that request.
         """
-        future: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((events, future))
         return await future
 
@@ -102,7 +103,7 @@ class BatchWriter:
                 batch.append(self._queue.get_nowait())
                 count += len(batch[-1][0])
             try:
-                ids = await self.db.insert_events([e for events, _ in batch for e in events])
+                results = await self.db.insert_requests([events for events, _ in batch])
             except Exception as e:
                 if len(batch) == 1:
                     log.error("storing %d events failed: %s", count, e)
@@ -114,36 +115,34 @@ class BatchWriter:
                     for events, future in batch:
                         await self._store_alone(events, future)
             else:
-                start = 0
-                for events, future in batch:
-                    self._settle(future, ids[start : start + len(events)])
-                    start += len(events)
+                for (_, future), result in zip(batch, results, strict=True):
+                    self._settle(future, result)
             for _ in batch:
                 self._queue.task_done()
 
-    async def _store_alone(
-        self, events: list[NewEvent], future: asyncio.Future[list[int | None]]
-    ) -> None:
+    async def _store_alone(self, events: list[NewEvent], future: asyncio.Future[list[int]]) -> None:
         try:
-            ids = await self.db.insert_events(events)
+            (result,) = await self.db.insert_requests([events])
         except Exception as e:
             log.error("storing %d events failed: %s", len(events), e)
             self._settle(future, error=e)
         else:
-            self._settle(future, ids)
+            self._settle(future, result)
 
     @staticmethod
     def _settle(
-        future: asyncio.Future[list[int | None]],
-        ids: list[int | None] | None = None,
+        future: asyncio.Future[list[int]],
+        result: list[int] | KeyConflict | None = None,
         error: Exception | None = None,
     ) -> None:
         if future.done():
             return
+        if error is None and isinstance(result, KeyConflict):
+            error = result
         if error is not None:
             future.set_exception(error)
         else:
-            future.set_result(ids or [])
+            future.set_result(result if isinstance(result, list) else [])
 
     async def stop(self) -> None:
         """Store everything queued or being stored (their replies can still go out), then stop."""
@@ -295,7 +294,8 @@ class JSONHandler(web.RequestHandler):
         """The refusal's reason as written by the handler (``HTTPError``'s message)."""
         exc = kwargs.get("exc_info")
         if exc and isinstance(exc[1], web.HTTPError) and exc[1].log_message:
-            return str(exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message)
+            message = exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message
+            return _cut(str(message), MAX_MESSAGE)
         return str(self._reason)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
@@ -441,7 +441,8 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
             raise web.HTTPError(400, "the request body is not valid JSON: %s", e) from None
 
     def refuse(self, message: str, *args: Any) -> web.HTTPError:
-        return web.HTTPError(403, message, *args)
+        """403, with any name from the request cut short (a 30 KB name is not echoed back)."""
+        return web.HTTPError(403, message, *(_cut(a) if isinstance(a, str) else a for a in args))
 
     async def members(self, group: str) -> frozenset[str]:
         """The group's members, from the hub (cached); 400 for a name the hub could not hold."""
@@ -554,16 +555,16 @@ class EventsHandler(APIHandler):
             events.append(NewEvent(value=fields.pop("value_json"), **fields))
         try:
             ids = await self.state.writer.write(events)
+        except KeyConflict as conflict:
+            raise web.HTTPError(
+                409,
+                "events[%d].key: already used for a different event (an idempotency key"
+                " names one event; use a new key for new content); none of these events"
+                " was stored",
+                conflict.index,
+            ) from None
         except Exception:
             raise web.HTTPError(503, "the database is unavailable; try again") from None
-        for index, found in enumerate(ids):
-            if found is None:
-                raise web.HTTPError(
-                    409,
-                    "events[%d].key: already used for a different event (an idempotency key"
-                    " names one event; use a new key for new content)",
-                    index,
-                )
         self.send({"ids": ids})
 
     async def get(self) -> None:
@@ -729,9 +730,12 @@ class PollAnswerHandler(APIHandler):
             1,
             key,
         )
-        (stored,) = await self.state.writer.write([event])
-        if stored is None:
-            raise web.HTTPError(409, "key: already used for a different answer")
+        try:
+            (stored,) = await self.state.writer.write([event])
+        except KeyConflict:
+            raise web.HTTPError(409, "key: already used for a different answer") from None
+        except Exception:
+            raise web.HTTPError(503, "the database is unavailable; try again") from None
         self.send({"id": stored})
 
 
@@ -946,6 +950,21 @@ def _valid_unicode(text: str) -> bool:
     return True
 
 
+MAX_MESSAGE = 600
+"""Longest error message: a reason, never a long echo of what was sent."""
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class NotFoundHandler(JSONHandler):
+    """Any path no endpoint serves: a JSON 404 naming it (cut short), like every refusal."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404, "no such endpoint: %s", _short(self.request.path))
+
+
 def _short(path: str) -> str:
     return path if len(path) <= 200 else path[:200] + "…"
 
@@ -979,6 +998,7 @@ def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.
     secret = os.environ.get("COURSEWARE_COOKIE_SECRET", "").encode() or os.urandom(32)
     return web.Application(
         handlers,
+        default_handler_class=NotFoundHandler,
         log_function=_log_request,
         cookie_secret=secret,
         hub_auth=state.hub_auth,
