@@ -319,6 +319,25 @@ def test_group_names_and_poll_ids_get_an_answer_with_a_reason(
     assert_answered(status, raw, kind, html=template.startswith("cohort"))
 
 
+def test_an_unknown_path_or_a_non_ascii_poll_id_is_a_json_404(
+    hub: Hub, tokens: dict[str, str], watch: dict[str, Any]
+) -> None:
+    """Arabic-Indic three is a digit to Python's ``int`` but names no poll."""
+    made = hub.call(
+        "POST",
+        f"api/groups/{COURSE}/polls",
+        tokens["sam"],
+        {"question": "Q?", "options": ["a", "b"]},
+    )
+    assert made[0] == 201
+    poll = str(made[1]["poll"]["id"])
+    same = "".join(chr(0x0660 + int(d)) for d in poll)
+    for path in (f"api/polls/{quoted(same)}", "api/nothing-here", "api/polls/1/elsewhere"):
+        status, raw, _ = send(hub, tokens["hal"], "GET", path)
+        answer = assert_answered(status, raw)
+        assert status == 404 and answer["message"].startswith("no such endpoint"), answer
+
+
 FILTERS = st.dictionaries(
     st.sampled_from(["learner", "group", "module", "item", "kind", "kind_prefix"]),
     NAMES | TEXT,

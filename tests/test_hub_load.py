@@ -8,6 +8,7 @@ benchmarks/hub_load.py repeats the same run and prints its figures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 from fixtures.hub import load
 from fixtures.hub.hubtest import Hub
+
+from courseware.hub import FairShare
 
 from conftest import FIGURES, run_coroutine
 
@@ -78,3 +81,25 @@ def test_200_learners_save_unharmed_while_one_attacks(hub: Hub) -> None:
     assert p95 <= P95_GOAL_MS, (
         f"honest p95 {p95:.1f} ms (p50 {p50:.1f} ms) over {len(figures.latencies)} saves"
     )
+
+
+def test_a_users_share_refills_and_refusals_cost_more() -> None:
+    """The share itself: the burst, then the rate; a refusal spends 5 more; users apart."""
+    share = FairShare(rate=1000.0, burst=120.0)
+    assert all(share.take("hal", 1.0) == 0 for _ in range(120))
+    assert share.take("hal", 1.0) > 0  # the burst is spent: 429, nothing taken
+    assert share.take("ben", share.cost(4 * 2**20)) == 0  # another user: a full share
+    assert share.cost(4 * 2**20) == 17  # a 4 MiB body: 1 + 16
+    time.sleep(0.05)  # 50 tokens back at 1,000 a second (capped at the burst)
+    assert share.take("hal", 40.0) == 0
+    share.charge("hal", 1000.0)  # refusals may take it below zero: a wait of its own
+    assert share.take("hal", 1.0) > 0.5
+    assert FairShare.parse("off") is None and FairShare.parse("20/120") is not None
+    with pytest.raises(ValueError, match="the burst at least 17"):
+        FairShare.parse("20/10")
+    with pytest.raises(ValueError, match="RATE/BURST"):
+        FairShare.parse("fast")
+    small = FairShare(max_users=3)
+    for name in "abcd":
+        small.take(name, 1.0)
+    assert len(small) == 3  # the least recently used forgotten (it refills anyway)

@@ -506,7 +506,9 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return visible_to_others(rows, withdrawals)
 
     async def poll(self, poll_id: str) -> PollRow:
-        number = int(poll_id) if len(poll_id) <= 19 else 0  # digits only (the route's pattern)
+        number = (
+            int(poll_id) if len(poll_id) <= 19 else 0
+        )  # ASCII digits only (the route's pattern)
         found = await self.state.db.polls(poll_id=number) if 0 < number <= BIGINT_MAX else []
         if not found:
             raise web.HTTPError(404, "no poll %s", _short(poll_id))
@@ -925,10 +927,10 @@ ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("api/events/latest", LatestHandler),
     (r"api/groups/([^/]+)/aggregates", AggregatesHandler),
     (r"api/groups/([^/]+)/polls", GroupPollsHandler),
-    (r"api/polls/(\d+)", PollHandler),
-    (r"api/polls/(\d+)/answers", PollAnswerHandler),
-    (r"api/polls/(\d+)/close", PollCloseHandler),
-    (r"api/polls/(\d+)/results", PollResultsHandler),
+    (r"api/polls/([0-9]+)", PollHandler),
+    (r"api/polls/([0-9]+)/answers", PollAnswerHandler),
+    (r"api/polls/([0-9]+)/close", PollCloseHandler),
+    (r"api/polls/([0-9]+)/results", PollResultsHandler),
     (r"cohort/([^/]+)", CohortPageHandler),
     ("api/feedback/code", FeedbackCodeHandler),
 ]
