@@ -6,7 +6,9 @@ own hub tokens autosaving once a second over kept-alive connections, and one hos
 sending everything issue 16 lists from four connections (a schema of 2**31, lone surrogates,
 NaN and Infinity, 990-deep nesting, oversize values and bodies, reused idempotency keys,
 30 KB group names, made-up groups and poll ids, a flood of its own saves). Each learner then
-reads back what it saved. Prints medians over the repeats as ``name: value unit (goal …)``.
+reads back what it saved. Before each repeat the same learners save without the attacker, as a
+baseline for the machine's own state. Prints medians over the repeats as
+``name: value unit (goal …)``.
 Only 127.0.0.1 is contacted.
 
     .venv/bin/python benchmarks/hub_load.py [--learners 200] [--duration 10] [--repeats 3]
@@ -49,6 +51,7 @@ def main() -> None:
     repeats = max(1, min(args.repeats, 5))
     load_before = os.getloadavg()[0]
     runs: list[load.Figures] = []
+    alone: list[load.Figures] = []
     waits: list[float] = []
     with TemporaryPostgres(durable=True) as pg, tempfile.TemporaryDirectory() as folder:
         hub = Hub(
@@ -63,6 +66,13 @@ def main() -> None:
             hostile = ("hal", hub.token("hal"))
             service = hub.service_process()
             for _ in range(repeats):
+                alone.append(  # the same learners without the attacker, just before: a baseline
+                    asyncio.run(
+                        load.run(
+                            hub.service, tokens, hostile, duration=duration, hostile_connections=0
+                        )
+                    )
+                )
                 cpu_before, wait_before = run_queue_seconds(service.pid)
                 runs.append(
                     asyncio.run(
@@ -98,6 +108,11 @@ def main() -> None:
         f" repeats: {', '.join(f'{v:.0f}' for v in p95)} ms)"
     )
     print(f"hub_load_honest_p50_ms: {median([r.percentile(50) for r in runs]):.1f} ms")
+    baseline = [r.percentile(95) for r in alone]
+    print(
+        f"hub_load_alone_p95_ms: {median(baseline):.1f} ms (the same learners without the"
+        f" attacker, just before each repeat: {', '.join(f'{v:.0f}' for v in baseline)} ms)"
+    )
     print(
         f"hub_load_honest_writes: {median([len(r.latencies) for r in runs]):.0f} writes per repeat"
     )
