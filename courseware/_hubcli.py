@@ -27,7 +27,7 @@ def _layout(args: argparse.Namespace) -> HubLayout:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, init_hub
+    from .hub._init import HubInitError, init_hub, parse_modules_option
 
     try:
         result = init_hub(
@@ -35,6 +35,8 @@ def _init(args: argparse.Namespace) -> int:
             users=args.users,
             allow_groups=args.allow_group,
             courses=args.course or ["clinical-empathy"],
+            course_modules=parse_modules_option(args.modules),
+            curriculum=args.curriculum,
             layout=_layout(args),
             ip=args.ip,
             port=args.port,
@@ -108,6 +110,20 @@ def add_hub_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         nargs="*",
         metavar="ID",
         help="course ids, each with its own nbgrader course folder (default: clinical-empathy)",
+    )
+    init.add_argument(
+        "--modules",
+        action="append",
+        default=[],
+        metavar="COURSE=MODULE,MODULE",
+        help="a course's module ids, so its tutors read only those (repeatable; default: the"
+        " modules its courses/COURSE.yaml lists, if there is one)",
+    )
+    init.add_argument(
+        "--curriculum",
+        type=Path,
+        help="the course repository holding courses/ (default: the working folder, else the"
+        " checkout the courseware runs from)",
     )
     init.add_argument(
         "--ip", default="127.0.0.1", help="address the hub listens on (default: 127.0.0.1 only)"

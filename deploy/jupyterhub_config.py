@@ -13,6 +13,10 @@ Start with ``jupyterhub -f deploy/jupyterhub_config.py`` after setting, in the h
   each course's modules. A tutor reading through a course's group sees only its modules' events,
   even of a learner enrolled in two courses (without it, a tutor sees the learner's work in any
   module). Set it whenever a learner can be in more than one course.
+* ``COURSEWARE_RATE_LIMIT`` (optional) — each user's share of the courseware service,
+  ``RATE/BURST`` requests (default ``20/120``; a large body costs more, a refused one more
+  still), or ``off``. A user past it gets 429 and the outbox retries later, so one user's flood
+  never slows everyone else's saves.
 * ``COURSEWARE_FORMGRADERS`` (optional) — ``course=/path/to/course/dir`` pairs separated by
   spaces: each runs nbgrader's formgrader as a hub service at ``/services/<course>/`` that only
   ``formgrade-<course>`` may open, as the grader account ``grader-<course>`` (nbgrader's
@@ -45,6 +49,7 @@ configure_hub(
     min_group_size=int(os.environ.get("COURSEWARE_MIN_GROUP_SIZE", "5")),
     groups=os.environ.get("COURSEWARE_HUB_GROUPS", "1") != "0",
     course_modules=os.environ.get("COURSEWARE_COURSE_MODULES", ""),
+    rate_limit=os.environ.get("COURSEWARE_RATE_LIMIT", ""),
 )
 
 # nbgrader's formgrader for each course, as a hub service run by the course's grader account

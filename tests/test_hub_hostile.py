@@ -59,7 +59,12 @@ def hub(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub
         database_url=url,
         groups=GROUPS,
         courses=["coursea", "courseb"],
-        env={"COURSEWARE_COURSE_MODULES": f"coursea={MODULE_A} courseb={MODULE_B}"},
+        env={
+            "COURSEWARE_COURSE_MODULES": f"coursea={MODULE_A} courseb={MODULE_B}",
+            # hal's attacks here test what each answer says, hundreds a second: a share large
+            # enough never to answer 429 (tests/test_hub_load.py runs the default share).
+            "COURSEWARE_RATE_LIMIT": "2000/12000",
+        },
     ).start()
     try:
         with psycopg.connect(url, autocommit=True) as conn:

@@ -29,6 +29,7 @@ from courseware.hub import (
     init_hub,
     migrate,
 )
+from courseware.hub._config import COURSE_MODULES_ENV, parse_course_modules
 
 from conftest import run_coroutine
 
@@ -199,6 +200,7 @@ def test_init_twice_gives_the_same_hub(
             "COURSEWARE_SERVICE_PORT",
             "COURSEWARE_FORMGRADERS",
             "COURSEWARE_DATABASE_URL",
+            "COURSEWARE_COURSE_MODULES",
         ):
             os.environ.pop(name, None)
     assert c.JupyterHub.authenticator_class == "pam"
@@ -218,3 +220,119 @@ def test_init_twice_gives_the_same_hub(
     assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(layout.jupyter_config_dir)
     assert url not in str(c.Spawner.environment)
     assert c.Spawner.cmd == [str(open_folder / "venv" / "bin" / "jupyterhub-singleuser")]
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def scoped_grader_accounts() -> Iterator[None]:
+    """The formgraders' accounts for the scoping test's courses, removed if `hub init` made them."""
+    import pwd
+
+    made = []
+    for name in ("grader-creative-medicine-cpd", "grader-mbchb-y3"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            made.append(name)
+    yield
+    for name in made:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+def test_init_writes_each_courses_modules_so_tutors_reads_are_scoped(
+    postgres: Any, open_folder: Path, scoped_grader_accounts: None
+) -> None:
+    """A learner in two courses: the written config tells the service each course's modules,
+    from the course file in the repository or from --modules, so a tutor of one course never
+    reads the learner's work in the other."""
+    layout = HubLayout(open_folder / "root")
+    options: dict[str, Any] = {
+        "admin": "hubadmin",
+        "users": ["learner1"],
+        "courses": ["creative-medicine-cpd", "mbchb-y3"],
+        "course_modules": {"mbchb-y3": ["breaking-bad-news-spikes", "responding-with-nurse"]},
+        "curriculum": REPO,
+        "layout": layout,
+        "port": 18100,
+        "external_database": postgres.create_database("init_modules"),
+        "proxy": find_chp(),
+        "python": fake_venv(open_folder),
+    }
+    result = init_hub(**options)
+    assert "Course mbchb-y3: tutors read its modules only (breaking-bad-news-spikes," in (
+        result.summary()
+    )
+    os.environ.pop("COURSEWARE_FORMGRADERS", None)
+    try:
+        c = load_config(layout.hub_config)
+    finally:
+        for name in (
+            "COURSEWARE_COURSES",
+            "COURSEWARE_SERVICE_PORT",
+            "COURSEWARE_FORMGRADERS",
+            "COURSEWARE_DATABASE_URL",
+            COURSE_MODULES_ENV,
+        ):
+            os.environ.pop(name, None)
+    service = next(s for s in c.JupyterHub.services if s["name"] == "courseware")
+    # What the service reads at start (courseware.hub._main.serve): each course's modules.
+    assert parse_course_modules(service["environment"][COURSE_MODULES_ENV]) == {
+        "creative-medicine-cpd": frozenset(
+            {
+                "creative-and-reflective-writing",
+                "performative-medicine",
+                "a-parent-in-the-childrens-emergency-department",
+                "sixteen-with-type-1-diabetes",
+            }
+        ),
+        "mbchb-y3": frozenset({"breaking-bad-news-spikes", "responding-with-nurse"}),
+    }
+
+    # A course with no module list (no file, no --modules) is named, so the deployer knows.
+    result = init_hub(**{**options, "course_modules": {}})
+    assert "Course mbchb-y3: no module list" in result.summary()
+    text = layout.hub_config.read_text()
+    assert "'creative-medicine-cpd=creative-and-reflective-writing,performative-medicine," in text
+    assert "mbchb-y3=" not in text.split(COURSE_MODULES_ENV, 1)[1].splitlines()[0]
+
+    # Modules for a course not being set up, or not a module id: refused before anything changes.
+    before = layout.hub_config.read_text()
+    for bad, message in (
+        ({"mbchb-y4": ["responding-with-nurse"]}, "'mbchb-y4' is not one of the courses"),
+        ({"mbchb-y3": ["Breaking Bad News"]}, "'Breaking Bad News' is not a module id"),
+    ):
+        with pytest.raises(HubInitError, match=message):
+            init_hub(**{**options, "course_modules": bad})
+    # A course id too long for its formgrader's Unix account (32 characters) is refused too.
+    with pytest.raises(HubInitError, match="at most 25 characters"):
+        init_hub(**{**options, "courses": ["postgraduate-clinical-empathy"]})
+    assert layout.hub_config.read_text() == before
+
+
+def test_the_modules_option_is_checked_before_anything_is_written() -> None:
+    with tempfile.TemporaryDirectory() as prefix:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "courseware.cli",
+                "hub",
+                "init",
+                "--admin",
+                "hubadmin",
+                "--course",
+                "mbchb-y3",
+                "--modules",
+                "breaking-bad-news-spikes",
+                "--prefix",
+                prefix,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "--modules 'breaking-bad-news-spikes': write COURSE=MODULE,MODULE" in done.stderr
+        assert list(Path(prefix).iterdir()) == []

@@ -173,10 +173,10 @@ def _attempts_on_anas_data(poll_202: int) -> dict[str, tuple[str, str, Any]]:
             f"api/groups/{SMALL}/polls",
             {"question": "q?", "options": ["a", "b"]},
         ),
-        r"api/polls/(\d+)": ("GET", f"api/polls/{poll_202}", None),
-        r"api/polls/(\d+)/answers": ("POST", f"api/polls/{poll_202}/answers", {"choice": 0}),
-        r"api/polls/(\d+)/close": ("POST", f"api/polls/{poll_202}/close", None),
-        r"api/polls/(\d+)/results": ("GET", f"api/polls/{poll_202}/results", None),
+        r"api/polls/([0-9]+)": ("GET", f"api/polls/{poll_202}", None),
+        r"api/polls/([0-9]+)/answers": ("POST", f"api/polls/{poll_202}/answers", {"choice": 0}),
+        r"api/polls/([0-9]+)/close": ("POST", f"api/polls/{poll_202}/close", None),
+        r"api/polls/([0-9]+)/results": ("GET", f"api/polls/{poll_202}/results", None),
         "cohort/([^/]+)": ("GET", f"cohort/{SMALL}", None),
     }
 

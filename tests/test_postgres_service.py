@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from courseware.hub import MIGRATIONS, BatchWriter, SchemaTooNew, open_database
-from courseware.hub._db import Database, NewEvent
+from courseware.hub._db import Database, KeyConflict, NewEvent
 from courseware.store import Event
 from courseware.store._sql import SQLAlchemyStore
 
@@ -182,3 +182,36 @@ def test_one_requests_bad_events_fail_only_that_request(postgres: Any) -> None:
     assert isinstance(hal, Exception)
     assert len(ana) == 1 and len(ben) == 2
     assert sorted(r.learner for r in stored) == ["ana", "ben", "ben"]
+
+
+def test_a_request_with_a_conflicting_key_stores_none_of_its_events(database_url: str) -> None:
+    """Group commit, both dialects: the request reusing a key for other content (or using one
+    key twice within itself) gets a KeyConflict naming that event and stores nothing; the
+    requests committed with it are stored, in order."""
+
+    async def work(db: Database) -> tuple[list[Any], list[Any]]:
+        await db.migrate()
+        await db.insert_events([new("hal", 1, "used")])
+        results = await db.insert_requests(
+            [
+                [new("ana", 1, "a1")],
+                [new("hal", 2, None), new("hal", 3, "used")],  # "used" held other content
+                [new("ben", 1, "b1"), new("ben", 2, "b2")],
+                [new("hal", 4, "twice"), new("hal", 5, "twice")],  # one key, two contents
+                [new("hal", 1, "used")],  # a resend of what "used" holds: its id
+            ]
+        )
+        return results, await db.select_events()
+
+    results, stored = run(_with_db(database_url, work))
+    ana, hal, ben, twice, resend = results
+    assert isinstance(hal, KeyConflict) and hal.index == 1
+    assert isinstance(twice, KeyConflict) and twice.index == 1
+    assert len(ana) == 1 and len(ben) == 2 and ben[0] < ben[1]
+    assert [(r.learner, json.loads(r.value)["n"]) for r in stored] == [
+        ("hal", 1),
+        ("ana", 1),
+        ("ben", 1),
+        ("ben", 2),
+    ]
+    assert resend == [stored[0].id]

@@ -5,7 +5,7 @@ Run by the hub (``python -m courseware.hub``); learners' kernels reach it throug
 never imported into a learner's kernel.
 """
 
-from ._app import ROUTES, BatchWriter, ServiceState, make_app, visible_to_others
+from ._app import ROUTES, BatchWriter, FairShare, ServiceState, make_app, visible_to_others
 from ._config import configure_hub, formgrader_services, grader_account
 from ._db import MIGRATIONS, Database, SchemaTooNew, open_database
 from ._init import (
@@ -44,6 +44,7 @@ __all__ = [
     "SERVICE_NAME",
     "BatchWriter",
     "Database",
+    "FairShare",
     "HubInitError",
     "HubLayout",
     "Permissions",

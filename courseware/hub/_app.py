@@ -14,8 +14,10 @@ import asyncio
 import html
 import json
 import logging
+import math
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +36,15 @@ from ..store._service import (
     MAX_VALUE_BYTES,
     event_fields,
 )
-from ._db import Database, EventRow, NewEvent, PollRow
+from ._db import Database, EventRow, KeyConflict, NewEvent, PollRow
 from ._hubapi import HubGroups, check_group_name
 from ._roles import Permissions
 
 __all__ = [
+    "RATE_LIMIT_ENV",
     "ROUTES",
     "BatchWriter",
+    "FairShare",
     "ServiceState",
     "cohort_page",
     "make_app",
@@ -71,7 +75,7 @@ class BatchWriter:
     def __init__(self, db: Database, *, max_batch: int = 2000) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int | None]]]] = (
+        self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[list[int]]]] = (
             asyncio.Queue()
         )
         self._task: asyncio.Task[None] | None = None
@@ -79,14 +83,15 @@ class BatchWriter:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def write(self, events: list[NewEvent]) -> list[int | None]:
+    async def write(self, events: list[NewEvent]) -> list[int]:
         """Store ``events`` (in one transaction with others queued meanwhile); their ids.
 
-        ``None`` for an event whose idempotency key was already used for different content.
-        If the shared transaction fails, each request is stored alone, so one request's bad
+        Each request is stored whole or not at all: :class:`KeyConflict` if one of its events
+        reuses an idempotency key for different content (nothing of it is stored then). If
+        the shared transaction fails, each request is stored alone, so one request's bad
         events fail only that request.
         """
-        future: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((events, future))
         return await future
 
@@ -98,7 +103,7 @@ class BatchWriter:
                 batch.append(self._queue.get_nowait())
                 count += len(batch[-1][0])
             try:
-                ids = await self.db.insert_events([e for events, _ in batch for e in events])
+                results = await self.db.insert_requests([events for events, _ in batch])
             except Exception as e:
                 if len(batch) == 1:
                     log.error("storing %d events failed: %s", count, e)
@@ -110,42 +115,125 @@ class BatchWriter:
                     for events, future in batch:
                         await self._store_alone(events, future)
             else:
-                start = 0
-                for events, future in batch:
-                    self._settle(future, ids[start : start + len(events)])
-                    start += len(events)
+                for (_, future), result in zip(batch, results, strict=True):
+                    self._settle(future, result)
             for _ in batch:
                 self._queue.task_done()
 
-    async def _store_alone(
-        self, events: list[NewEvent], future: asyncio.Future[list[int | None]]
-    ) -> None:
+    async def _store_alone(self, events: list[NewEvent], future: asyncio.Future[list[int]]) -> None:
         try:
-            ids = await self.db.insert_events(events)
+            (result,) = await self.db.insert_requests([events])
         except Exception as e:
             log.error("storing %d events failed: %s", len(events), e)
             self._settle(future, error=e)
         else:
-            self._settle(future, ids)
+            self._settle(future, result)
 
     @staticmethod
     def _settle(
-        future: asyncio.Future[list[int | None]],
-        ids: list[int | None] | None = None,
+        future: asyncio.Future[list[int]],
+        result: list[int] | KeyConflict | None = None,
         error: Exception | None = None,
     ) -> None:
         if future.done():
             return
+        if error is None and isinstance(result, KeyConflict):
+            error = result
         if error is not None:
             future.set_exception(error)
         else:
-            future.set_result(ids or [])
+            future.set_result(result if isinstance(result, list) else [])
 
     async def stop(self) -> None:
         """Store everything queued or being stored (their replies can still go out), then stop."""
         await self._queue.join()
         if self._task is not None:
             self._task.cancel()
+
+
+class FairShare:
+    """Each user's share of the service: a token bucket per user, refilled at ``rate`` a second
+    up to ``burst``.
+
+    A request costs one token, plus one per :data:`BYTES_PER_TOKEN` of body, plus
+    :data:`REFUSAL_COST` more when it is refused (4xx), so a client sending garbage runs dry
+    long before an honest one (an autosave a second, an outbox catching up after an outage:
+    a few 3 MB batches). A user out of tokens gets 429 at once, before the body is read or
+    parsed, so one user's flood costs the service a cheap refusal per request, and everyone
+    else's saves still find the service free. Keeps at most ``max_users`` buckets (the least
+    recently used go first: a forgotten bucket was full anyway, or soon would be). A 429 is
+    sent after holding the request up to a second, so a flood slows itself down.
+    """
+
+    BYTES_PER_TOKEN = 256 * 1024
+    REFUSAL_COST = 5
+    HELD = 8
+    """Most of one user's refused requests held before their 429 (the rest answered at once)."""
+
+    def __init__(self, rate: float = 20.0, burst: float = 120.0, max_users: int = 20_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_users = max_users
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.refused = 0
+        """Requests answered 429 (for the service's health figures)."""
+        self.held: dict[str, int] = {}
+        """Requests of each user being held before their 429."""
+
+    @classmethod
+    def parse(cls, text: str) -> FairShare | None:
+        """``RATE/BURST`` (e.g. ``20/120``); ``off`` or ``0``: no limit (``None``)."""
+        text = text.strip()
+        if text in ("off", "0"):
+            return None
+        rate, sep, burst = text.partition("/")
+        try:
+            share = cls(float(rate), float(burst) if sep else float(rate) * 6)
+        except ValueError:
+            raise ValueError(f"{RATE_LIMIT_ENV}: {text!r} is not RATE/BURST, e.g. 20/120") from None
+        if not (share.rate > 0 and share.burst >= 1 + MAX_REQUEST_BYTES // cls.BYTES_PER_TOKEN):
+            raise ValueError(
+                f"{RATE_LIMIT_ENV}: the rate must be above 0 and the burst at least"
+                f" {1 + MAX_REQUEST_BYTES // cls.BYTES_PER_TOKEN} (the largest request's cost)"
+            )
+        return share
+
+    def cost(self, body_bytes: int) -> float:
+        return 1.0 + body_bytes // self.BYTES_PER_TOKEN
+
+    def _level(self, user: str, now: float) -> float:
+        level, when = self._buckets.get(user, (self.burst, now))
+        return min(self.burst, level + (now - when) * self.rate)
+
+    def take(self, user: str, cost: float) -> float:
+        """Spend ``cost`` of ``user``'s tokens: 0 if there were enough, else the seconds until
+        there will be (nothing is spent then)."""
+        now = time.monotonic()
+        level = self._level(user, now)
+        if level < cost:
+            self._store(user, level, now)
+            self.refused += 1
+            return (cost - level) / self.rate
+        self._store(user, level - cost, now)
+        return 0.0
+
+    def charge(self, user: str, cost: float) -> None:
+        """Spend ``cost`` more (a refusal, or a body longer than declared): may go below 0."""
+        now = time.monotonic()
+        self._store(user, self._level(user, now) - cost, now)
+
+    def _store(self, user: str, level: float, now: float) -> None:
+        self._buckets[user] = (level, now)
+        self._buckets.move_to_end(user)
+        while len(self._buckets) > self.max_users:
+            self._buckets.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+RATE_LIMIT_ENV = "COURSEWARE_RATE_LIMIT"
+"""``RATE/BURST``: each user's share of the service (:class:`FairShare`); ``off``: none."""
 
 
 @dataclass
@@ -163,6 +251,8 @@ class ServiceState:
     through that group sees only those modules' events. A course not listed: any module."""
     coder: CoderHost | None = None
     """The reply coder's host (None: the process's shared one, loaded on first use)."""
+    fair_share: FairShare | None = field(default_factory=FairShare)
+    """Each user's share of the service (``None``: unlimited)."""
 
 
 def visible_to_others(
@@ -193,24 +283,30 @@ def visible_to_others(
 class JSONHandler(web.RequestHandler):
     """JSON errors, no caching."""
 
+    _retry_after = 0
+    """Seconds a 429 asks the client to wait (``Retry-After``)."""
+
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 429 and self._retry_after:
+            self.set_header("Retry-After", str(self._retry_after))
         self.send({"status": status_code, "message": self.error_message(**kwargs)})
 
     def error_message(self, **kwargs: Any) -> str:
         """The refusal's reason as written by the handler (``HTTPError``'s message)."""
         exc = kwargs.get("exc_info")
         if exc and isinstance(exc[1], web.HTTPError) and exc[1].log_message:
-            return str(exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message)
+            message = exc[1].log_message % exc[1].args if exc[1].args else exc[1].log_message
+            return _cut(str(message), MAX_MESSAGE)
         return str(self._reason)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Log a refusal with the path cut short (tornado's own line quotes the whole URI)."""
         if isinstance(value, web.HTTPError):
-            if value.log_message:
+            if value.log_message and value.status_code != 429:  # a flood: counted, not logged
                 message = value.log_message % value.args if value.args else value.log_message
                 log.info("%d %s: %s", value.status_code, _short(self.request.path), message[:500])
             return
@@ -250,9 +346,12 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         self.state = state
         self.hub_auth = state.hub_auth
         self._body = bytearray()
+        self._discard = False
+        self._charged: str | None = None
 
     def data_received(self, chunk: bytes) -> None:
-        self._body += chunk
+        if not self._discard:  # a body after a refusal is read (small) but never kept
+            self._body += chunk
 
     async def prepare(self) -> None:
         declared = self.request.headers.get("Content-Length", "").strip()
@@ -282,6 +381,63 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         self._hub_auth_user_cache = self.check_hub_user_or_403(model)
         self.current_user = self._hub_auth_user_cache
         self.perms = Permissions.from_model(model)
+        await self.take_share(int(declared) if declared.isdigit() else 0)
+
+    async def take_share(self, declared: int) -> None:
+        """429 (with ``Retry-After``) for a user who has used up their share of the service.
+
+        The body is never kept or parsed. The request is refused once its body has gone by
+        (at most :data:`MAX_REQUEST_BYTES`): refusing before would make tornado close the
+        connection unread, and the client could lose the answer saying why.
+        """
+        share = self.state.fair_share
+        if share is None:
+            return
+        wait = share.take(self.perms.name, share.cost(declared))
+        if wait <= 0:
+            self._charged = self.perms.name
+            return
+        self._discard = True
+        self._retry_after = max(1, math.ceil(wait))
+        # Refused in place of the method, which tornado calls once the request is read:
+        # refusing in prepare() would make it close the connection.
+        setattr(self, self.request.method.lower(), self._refuse_share)
+
+    def _share_refusal(self) -> web.HTTPError:
+        return web.HTTPError(
+            429,
+            "too many requests from %s at once: wait %d s (each user has a share of the"
+            " service, so no one user can slow everyone else's saves)",
+            self.perms.name,
+            self._retry_after,
+        )
+
+    async def _refuse_share(self, *args: Any, **kwargs: Any) -> None:
+        """Answer 429 after holding the request up to a second (a tarpit): a client that
+        floods on a few connections then sends a few requests a second, not hundreds, while
+        the event loop stays free. At most :data:`FairShare.HELD` requests a user are held."""
+        share = self.state.fair_share
+        assert share is not None
+        name = self.perms.name
+        if share.held.get(name, 0) < share.HELD:
+            share.held[name] = share.held.get(name, 0) + 1
+            try:
+                await asyncio.sleep(min(1.0, self._retry_after))
+            finally:
+                share.held[name] -= 1
+                if not share.held[name]:
+                    del share.held[name]
+        raise self._share_refusal()
+
+    def on_finish(self) -> None:
+        """A refused request costs its user more of their share (garbage runs dry first)."""
+        share = self.state.fair_share
+        if share is not None and self._charged is not None:
+            extra = share.cost(len(self._body)) - share.cost(0)  # a body longer than declared
+            if 400 <= self.get_status() < 500:
+                extra += share.REFUSAL_COST
+            if extra > 0:
+                share.charge(self._charged, extra)
 
     def check_hub_user_or_403(self, model: dict[str, Any]) -> dict[str, Any]:
         from jupyterhub.services.auth import UserNotAllowed
@@ -304,7 +460,8 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
             raise web.HTTPError(400, "the request body is not valid JSON: %s", e) from None
 
     def refuse(self, message: str, *args: Any) -> web.HTTPError:
-        return web.HTTPError(403, message, *args)
+        """403, with any name from the request cut short (a 30 KB name is not echoed back)."""
+        return web.HTTPError(403, message, *(_cut(a) if isinstance(a, str) else a for a in args))
 
     async def members(self, group: str) -> frozenset[str]:
         """The group's members, from the hub (cached); 400 for a name the hub could not hold."""
@@ -368,7 +525,9 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return visible_to_others(rows, withdrawals)
 
     async def poll(self, poll_id: str) -> PollRow:
-        number = int(poll_id) if len(poll_id) <= 19 else 0  # digits only (the route's pattern)
+        number = (
+            int(poll_id) if len(poll_id) <= 19 else 0
+        )  # ASCII digits only (the route's pattern)
         found = await self.state.db.polls(poll_id=number) if 0 < number <= BIGINT_MAX else []
         if not found:
             raise web.HTTPError(404, "no poll %s", _short(poll_id))
@@ -417,16 +576,16 @@ class EventsHandler(APIHandler):
             events.append(NewEvent(value=fields.pop("value_json"), **fields))
         try:
             ids = await self.state.writer.write(events)
+        except KeyConflict as conflict:
+            raise web.HTTPError(
+                409,
+                "events[%d].key: already used for a different event (an idempotency key"
+                " names one event; use a new key for new content); none of these events"
+                " was stored",
+                conflict.index,
+            ) from None
         except Exception:
             raise web.HTTPError(503, "the database is unavailable; try again") from None
-        for index, found in enumerate(ids):
-            if found is None:
-                raise web.HTTPError(
-                    409,
-                    "events[%d].key: already used for a different event (an idempotency key"
-                    " names one event; use a new key for new content)",
-                    index,
-                )
         self.send({"ids": ids})
 
     async def get(self) -> None:
@@ -592,9 +751,12 @@ class PollAnswerHandler(APIHandler):
             1,
             key,
         )
-        (stored,) = await self.state.writer.write([event])
-        if stored is None:
-            raise web.HTTPError(409, "key: already used for a different answer")
+        try:
+            (stored,) = await self.state.writer.write([event])
+        except KeyConflict:
+            raise web.HTTPError(409, "key: already used for a different answer") from None
+        except Exception:
+            raise web.HTTPError(503, "the database is unavailable; try again") from None
         self.send({"id": stored})
 
 
@@ -784,10 +946,10 @@ ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("api/events/latest", LatestHandler),
     (r"api/groups/([^/]+)/aggregates", AggregatesHandler),
     (r"api/groups/([^/]+)/polls", GroupPollsHandler),
-    (r"api/polls/(\d+)", PollHandler),
-    (r"api/polls/(\d+)/answers", PollAnswerHandler),
-    (r"api/polls/(\d+)/close", PollCloseHandler),
-    (r"api/polls/(\d+)/results", PollResultsHandler),
+    (r"api/polls/([0-9]+)", PollHandler),
+    (r"api/polls/([0-9]+)/answers", PollAnswerHandler),
+    (r"api/polls/([0-9]+)/close", PollCloseHandler),
+    (r"api/polls/([0-9]+)/results", PollResultsHandler),
     (r"cohort/([^/]+)", CohortPageHandler),
     ("api/feedback/code", FeedbackCodeHandler),
 ]
@@ -809,6 +971,21 @@ def _valid_unicode(text: str) -> bool:
     return True
 
 
+MAX_MESSAGE = 600
+"""Longest error message: a reason, never a long echo of what was sent."""
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class NotFoundHandler(JSONHandler):
+    """Any path no endpoint serves: a JSON 404 naming it (cut short), like every refusal."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404, "no such endpoint: %s", _short(self.request.path))
+
+
 def _short(path: str) -> str:
     return path if len(path) <= 200 else path[:200] + "…"
 
@@ -818,7 +995,13 @@ def _log_request(handler: web.RequestHandler) -> None:
 
     A path is cut at 200 characters, so a hostile 30 KB URL cannot flood the log."""
     status = handler.get_status()
-    level = logging.DEBUG if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    level = (
+        logging.DEBUG
+        if status < 400 or status == 429  # 429: a flood, counted by FairShare, not logged
+        else logging.WARNING
+        if status < 500
+        else logging.ERROR
+    )
     if log.isEnabledFor(level):
         request = handler.request
         millis = 1000.0 * request.request_time()
@@ -836,6 +1019,7 @@ def make_app(state: ServiceState, prefix: str = "/services/courseware/") -> web.
     secret = os.environ.get("COURSEWARE_COOKIE_SECRET", "").encode() or os.urandom(32)
     return web.Application(
         handlers,
+        default_handler_class=NotFoundHandler,
         log_function=_log_request,
         cookie_secret=secret,
         hub_auth=state.hub_auth,

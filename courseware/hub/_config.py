@@ -86,6 +86,7 @@ def configure_hub(
     python: str = sys.executable,
     groups: bool = True,
     course_modules: str | Mapping[str, Iterable[str]] = "",
+    rate_limit: str = "",
     learner_config: str | Path | None = LEARNER_JUPYTER_CONFIG,
 ) -> None:
     """Add the courseware service, its scopes and roles, and the learners' store to ``c``.
@@ -98,6 +99,8 @@ def configure_hub(
     ``course_modules`` lists each course's modules (``{"mbchb-y3": ["breaking-bad-news"]}`` or
     ``"mbchb-y3=breaking-bad-news"``): a tutor reading through a course's group then sees only
     those modules' events, even of a learner who is also in another course.
+    ``rate_limit`` is each user's share of the service, ``RATE/BURST`` (requests a second, and
+    at most at once; default ``20/120``) or ``off`` (see :class:`courseware.hub.FairShare`).
     ``learner_config`` is :data:`LEARNER_JUPYTER_CONFIG` as learners' servers see it (another path
     when they run from another image, as on Kubernetes; ``None`` adds nothing).
     """
@@ -117,6 +120,11 @@ def configure_hub(
         environment["COURSEWARE_SERVICE_IP"] = bind_ip
     if modules_text := _course_modules_text(course_modules):
         environment[COURSE_MODULES_ENV] = modules_text
+    if rate_limit.strip():
+        from ._app import RATE_LIMIT_ENV, FairShare
+
+        FairShare.parse(rate_limit)  # a typo fails the hub's start, not every request
+        environment[RATE_LIMIT_ENV] = rate_limit.strip()
     c.JupyterHub.services = [
         *_existing(c.JupyterHub.services, list),
         {

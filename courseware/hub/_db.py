@@ -29,6 +29,7 @@ __all__ = [
     "MIGRATIONS",
     "Database",
     "EventRow",
+    "KeyConflict",
     "NewEvent",
     "PollRow",
     "SchemaTooNew",
@@ -102,6 +103,22 @@ _EVENT_COLUMNS = "id, learner, module, item, kind, value, time, schema, idem_key
 
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer courseware than this one."""
+
+
+class KeyConflict(Exception):
+    """A request's event reuses an idempotency key for other content: none of it is stored."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"events[{index}].key: already used for a different event")
+        self.index = index
+
+
+class _Conflicts(Exception):
+    """Raised inside a transaction to roll it back: these positions conflict."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__(positions)
+        self.positions = positions
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,6 @@ class Database(ABC):
     async def _migrate_steps(self, steps: Sequence[Migration]) -> int:
         """Apply ``steps`` not yet applied, each in one transaction, under a lock; new version."""
 
-    @abstractmethod
     async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
         """Store ``events`` in order in one transaction; their ids.
 
@@ -199,6 +215,43 @@ class Database(ABC):
         a key already used for *different* content stores nothing and gives ``None`` (a
         conflict the caller reports), so a reused key never silently drops a write.
         """
+        return await self._insert(events, strict=False)
+
+    async def insert_requests(
+        self, requests: Sequence[Sequence[NewEvent]]
+    ) -> list[list[int] | KeyConflict]:
+        """Store several requests' events in one transaction (group commit), each request whole
+        or not at all: a request with a conflicting key (see :meth:`insert_events`) stores
+        nothing and gets a :class:`KeyConflict` naming its first such event; the others are
+        stored together. Their ids, or the conflict, per request."""
+        owner = [r for r, events in enumerate(requests) for _ in events]
+        offset = [0] * len(requests)
+        for r in range(1, len(requests)):
+            offset[r] = offset[r - 1] + len(requests[r - 1])
+        left = list(range(len(owner)))  # positions (in all requests' events) still to store
+        conflicts: dict[int, int] = {}
+        while True:
+            try:
+                ids = await self._insert([_event_at(requests, owner, offset, i) for i in left])
+                break
+            except _Conflicts as found:  # rolled back: store the rest without those requests
+                for position in sorted(found.positions):
+                    where = left[position]
+                    request = owner[where]
+                    conflicts.setdefault(request, where - offset[request])
+                left = [i for i in left if owner[i] not in conflicts]
+        stored = {where: int(i or 0) for where, i in zip(left, ids, strict=True)}  # none is None
+        return [
+            KeyConflict(conflicts[r])
+            if r in conflicts
+            else [stored[offset[r] + k] for k in range(len(events))]
+            for r, events in enumerate(requests)
+        ]
+
+    @abstractmethod
+    async def _insert(self, events: Sequence[NewEvent], strict: bool = True) -> list[int | None]:
+        """Store ``events`` in one transaction; ``strict``: roll it back and raise
+        :class:`_Conflicts` if any key conflicts (else give ``None`` for each such event)."""
 
     def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
         """``column IN (...)`` in this dialect, with its parameters."""
@@ -285,6 +338,12 @@ class Database(ABC):
             "UPDATE polls SET closed = %s WHERE id = %s AND closed IS NULL RETURNING id",
             (time.time(), poll_id),
         )
+
+
+def _event_at(
+    requests: Sequence[Sequence[NewEvent]], owner: list[int], offset: list[int], where: int
+) -> NewEvent:
+    return requests[owner[where]][where - offset[owner[where]]]
 
 
 def _insert_sql() -> str:
@@ -386,9 +445,11 @@ class PostgresDatabase(Database):
                 current = step.version
             return current
 
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
+    async def _insert(self, events: Sequence[NewEvent], strict: bool = True) -> list[int | None]:
         received = time.time()
         ids: list[int | None] = []
+        if not events:
+            return ids
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             await cur.executemany(
                 _insert_sql(), [_insert_params(e, received) for e in events], returning=True
@@ -404,6 +465,9 @@ class PostgresDatabase(Database):
                     row = await cur.fetchone()
                     assert row is not None
                     ids[index] = _same_event(row, events[index])
+            conflicting = [i for i, found in enumerate(ids) if found is None]
+            if strict and conflicting:
+                raise _Conflicts(conflicting)  # leaving the block rolls the transaction back
         return ids
 
 
@@ -487,7 +551,7 @@ class SQLiteDatabase(Database):
         version: int = await self._run(migrate)
         return version
 
-    async def insert_events(self, events: Sequence[NewEvent]) -> list[int | None]:
+    async def _insert(self, events: Sequence[NewEvent], strict: bool = True) -> list[int | None]:
         received = time.time()
         sql = self._sql(_insert_sql())
         existing = self._sql(_EXISTING)
@@ -504,6 +568,9 @@ class SQLiteDatabase(Database):
                     else:
                         found = db.execute(existing, (event.learner, event.key)).fetchone()
                         ids.append(_same_event(found, event))
+                conflicting = [i for i, found in enumerate(ids) if found is None]
+                if strict and conflicting:
+                    raise _Conflicts(conflicting)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -26,17 +26,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .._paths import curriculum_root
 
 __all__ = [
     "HubInitError",
     "HubLayout",
     "check_learners_can_run",
+    "course_modules_for",
     "database_url",
     "deploy_file",
     "init_hub",
+    "parse_modules_option",
     "start_hub",
     "stop_hub",
 ]
@@ -457,6 +461,8 @@ def _install_nbgrader(layout: HubLayout, courses: Iterable[str]) -> list[Path]:
 # -- the hub config -----------------------------------------------------------------------------
 _COURSE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_MAX_COURSE_ID = 32 - len("grader-")
+_MODULE_ID = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")  # content/_schema.py's Slug
 
 
 def _set_literal(names: Iterable[str]) -> str:
@@ -480,8 +486,10 @@ def _hub_config(
     proxy: str,
     python: Path,
     course_dirs: list[Path],
+    course_modules: dict[str, list[str]],
 ) -> str:
     bindir = python.parent
+    modules_text = " ".join(f"{c}={','.join(m)}" for c, m in course_modules.items())
     formgraders = " ".join(f"{c}={d}" for c, d in zip(courses, course_dirs, strict=True))
     groups = {f"nbgrader-{c}": {"users": users} for c in courses}
     extra_env = ""
@@ -514,6 +522,9 @@ c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 os.environ["COURSEWARE_COURSES"] = {" ".join(courses)!r}
 os.environ["COURSEWARE_SERVICE_PORT"] = "{service_port}"
 os.environ["COURSEWARE_FORMGRADERS"] = {formgraders!r}
+# Each course's modules: a tutor reads a learner only in their own course's modules, even a
+# learner enrolled in two courses (empty: no course narrowed).
+os.environ["COURSEWARE_COURSE_MODULES"] = {modules_text!r}
 os.environ["COURSEWARE_DATABASE_URL"] = Path({str(layout.database_url_file)!r}).read_text().strip()
 load_subconfig(str(deploy_file("jupyterhub_config.py")))  # noqa: F821
 # The service's environment has it now; the hub's own (inherited by the proxy) need not.
@@ -548,12 +559,69 @@ os.environ["PATH"] = {str(bindir)!r} + os.pathsep + os.environ.get("PATH", "/usr
 {extra_env}'''
 
 
+def course_modules_for(
+    courses: Sequence[str],
+    given: Mapping[str, Sequence[str]] | None = None,
+    curriculum: str | Path | None = None,
+) -> dict[str, list[str]]:
+    """Each course's module ids: as ``given``, else from ``courses/<course>.yaml`` under
+    ``curriculum`` (default: the course repository this runs from); a course with neither is
+    left out (its tutors' reads are not narrowed to its modules)."""
+    from ..content._course import load_course
+    from ..content._errors import ContentError
+
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(courses))
+    if unknown:
+        raise HubInitError(
+            f"--modules {unknown[0]}=…: {unknown[0]!r} is not one of the courses"
+            f" ({', '.join(courses)}); give it with --course too"
+        )
+    root = Path(curriculum) if curriculum is not None else curriculum_root()
+    found: dict[str, list[str]] = {}
+    for course in courses:
+        if course in given:
+            modules = list(given[course])
+        elif (path := root / "courses" / f"{course}.yaml").is_file():
+            try:
+                modules = list(load_course(path).spec.modules)
+            except ContentError as e:
+                raise HubInitError(f"course file {path}: {e}") from None
+        else:
+            continue
+        if not modules:
+            raise HubInitError(f"--modules {course}=: list at least one module id")
+        for module in modules:
+            if not _MODULE_ID.match(module):
+                raise HubInitError(
+                    f"--modules {course}=…: {module!r} is not a module id"
+                    " (lower-case letters, digits and -)"
+                )
+        found[course] = list(dict.fromkeys(modules))
+    return found
+
+
+def parse_modules_option(pairs: Iterable[str]) -> dict[str, list[str]]:
+    """``--modules COURSE=MODULE,MODULE`` options as a mapping (a course given twice: both lists)."""
+    found: dict[str, list[str]] = {}
+    for pair in pairs:
+        course, sep, modules = pair.partition("=")
+        if not sep or not course.strip():
+            raise HubInitError(f"--modules {pair!r}: write COURSE=MODULE,MODULE")
+        found.setdefault(course.strip(), []).extend(
+            m.strip() for m in modules.split(",") if m.strip()
+        )
+    return found
+
+
 def init_hub(
     *,
     admin: str,
     users: Sequence[str] = (),
     allow_groups: Sequence[str] = (),
     courses: Sequence[str] = ("clinical-empathy",),
+    course_modules: Mapping[str, Sequence[str]] | None = None,
+    curriculum: str | Path | None = None,
     layout: HubLayout | None = None,
     ip: str = "127.0.0.1",
     port: int = 8000,
@@ -569,7 +637,9 @@ def init_hub(
 
     Ports not given follow ``port``: the hub on ``port + 81`` (8081), the proxy's API on
     ``port + 1`` (8001), the courseware service on ``port + 2101`` (10101). ``external_database``
-    (a ``postgresql://`` URL) skips the local cluster.
+    (a ``postgresql://`` URL) skips the local cluster. Each course's modules (for scoping tutors'
+    reads, ``COURSEWARE_COURSE_MODULES``) are ``course_modules[course]``, else those its course
+    file under ``curriculum`` lists (:func:`course_modules_for`).
     """
     layout = layout or HubLayout.from_prefix(None)
     if os.geteuid() != 0:
@@ -582,11 +652,17 @@ def init_hub(
     for course in courses:
         if not _COURSE_NAME.match(course):
             raise HubInitError(f"--course {course!r}: use lower-case letters, digits and -")
+        if len(course) > _MAX_COURSE_ID:
+            raise HubInitError(
+                f"--course {course!r}: at most {_MAX_COURSE_ID} characters (its formgrader's Unix"
+                f" account, grader-{course}, must fit Unix's 32)"
+            )
     for name in [admin, *users]:
         if not _USER_NAME.match(name):
             raise HubInitError(
                 f"{name!r} is not a Unix user name (lower-case letters, digits, _ . -)"
             )
+    modules = course_modules_for(courses, course_modules, curriculum)
     python = Path(python)
     check_learners_can_run(python)
     proxy = _find_proxy(proxy)
@@ -632,6 +708,7 @@ def init_hub(
         proxy=proxy,
         python=python,
         course_dirs=course_dirs,
+        course_modules=modules,
     )
     layout.hub_config.write_text(text, encoding="utf-8")
     layout.hub_config.chmod(0o644)
@@ -655,6 +732,16 @@ def init_hub(
         f"Formgraders run as the hub accounts {', '.join(graders)} (Unix system accounts"
         " without a login, created if missing; they are in formgrade-<course>)",
     ]
+    for course in courses:
+        if course in modules:
+            notes.append(
+                f"Course {course}: tutors read its modules only ({', '.join(modules[course])})"
+            )
+        elif len(courses) > 1:
+            notes.append(
+                f"Course {course}: no module list (no --modules, no courses/{course}.yaml), so"
+                " its tutors read a learner's work in every module, other courses' included"
+            )
     if ip in ("127.0.0.1", "::1", "localhost"):
         notes.append(
             "Only this machine can reach it: put a TLS reverse proxy in front, or give --ip."

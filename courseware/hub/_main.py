@@ -19,7 +19,7 @@ from jupyterhub.services.auth import HubOAuth
 from tornado.httpserver import HTTPServer
 
 from ..store._service import MAX_REQUEST_BYTES
-from ._app import BatchWriter, ServiceState, make_app
+from ._app import RATE_LIMIT_ENV, BatchWriter, FairShare, ServiceState, make_app
 from ._config import COURSE_MODULES_ENV, parse_course_modules
 from ._db import open_database
 from ._hubapi import HubGroups
@@ -52,12 +52,15 @@ async def serve(
     ip: str | None = None,
     group_cache_seconds: float = 60.0,
     course_modules: str | None = None,
+    rate_limit: str | None = None,
 ) -> None:
     """Migrate, then serve until SIGTERM or SIGINT; in-flight writes finish before exit.
 
     ``url`` and ``prefix`` default to what the hub passes (``JUPYTERHUB_SERVICE_URL`` and
     ``JUPYTERHUB_SERVICE_PREFIX``); ``ip`` to ``$COURSEWARE_SERVICE_IP``, else the URL's host;
-    ``course_modules`` to ``$COURSEWARE_COURSE_MODULES`` (``course=module,module …``).
+    ``course_modules`` to ``$COURSEWARE_COURSE_MODULES`` (``course=module,module …``);
+    ``rate_limit`` (each user's share, ``RATE/BURST`` or ``off``) to ``$COURSEWARE_RATE_LIMIT``,
+    else :class:`FairShare`'s default.
     """
     if course_modules is None:
         course_modules = os.environ.get(COURSE_MODULES_ENV, "")
@@ -65,6 +68,9 @@ async def serve(
         course_groups(course)["learners"]: modules
         for course, modules in parse_course_modules(course_modules).items()
     }
+    if rate_limit is None:
+        rate_limit = os.environ.get(RATE_LIMIT_ENV, "").strip()
+    fair_share = FairShare.parse(rate_limit) if rate_limit else FairShare()
     url = url or os.environ.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:10101"
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/courseware/"
     where = urllib.parse.urlsplit(url)
@@ -82,6 +88,7 @@ async def serve(
         min_group_size=min_group_size,
         schema_version=version,
         course_modules=scoped,
+        fair_share=fair_share,
     )
     # The body limit belongs to the HTTP server (tornado ignores it in Application settings);
     # handlers refuse a declared oversize body with 413 before this limit is reached.
