@@ -82,6 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
             open_browser=args.open_browser,
             preheat=args.preheat,
             max_kernels=args.max_kernels,
+            warm_kernels=args.warm,
             extra_args=args.voila_args,
             base_url=args.base_url,
         )
@@ -205,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--preheat", action="append", default=[], metavar="MODULE_ID", help="keep kernels warm"
     )
     serve.add_argument("--max-kernels", type=int, help="live learner kernels at most")
+    serve.add_argument(
+        "--warm",
+        type=int,
+        metavar="N",
+        help="kernels kept ready for any module's next page view (default 2; 0 for none)",
+    )
     serve.add_argument(
         "--base-url", default="/", help="path every page is served under (behind a proxy)"
     )

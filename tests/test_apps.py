@@ -3,10 +3,12 @@ accounting, the preheat cell, static caching rules."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import html
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -231,6 +233,85 @@ def test_a_started_kernel_is_charged_to_its_ticket(tmp_path: Path) -> None:
         return during, after, manager.learner_kernel_count()
 
     assert run_coroutine(scenario()) == (1, 1, 0)
+
+
+async def _evaluate(manager: CountingKernelManager, kernel_id: str, expression: str) -> str:
+    """The repr of ``expression`` in a kernel, asked as a page's client would."""
+    client = manager.get_kernel(kernel_id).client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        reply = await client.execute(
+            "", silent=True, user_expressions={"x": expression}, reply=True, timeout=60
+        )
+        value: str = reply["content"]["user_expressions"]["x"]["data"]["text/plain"]
+        return value
+    finally:
+        client.stop_channels()
+
+
+async def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+
+
+def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
+    """Real kernels: the warm one has the courseware imported before anyone asks; a page view
+    of any notebook takes it, in the notebook's folder with the request's environment, charged
+    to the view's ticket; the spare is replaced only once views have stopped arriving."""
+    (tmp_path / "stream" / "some-module").mkdir(parents=True)
+
+    async def scenario() -> None:
+        manager = kernel_manager_class(preheat=False)(
+            max_kernels=5,
+            connection_dir=str(tmp_path),
+            root_dir=str(tmp_path),
+            warm_kernels=1,
+            warm_delay=1.0,
+        )
+        manager.schedule_warm_fill(0)
+        await _until(lambda: manager.status()["warm_kernels"] == 1, 90, "no warm kernel started")
+        (warm,) = manager._warm_ready
+        assert manager.status()["pooled_kernels"] == 0 and manager.learner_kernel_count() == 0
+        imported = "sorted(m for m in ('courseware.widgets', 'ipywidgets') if m in sys.modules)"
+        before = await _evaluate(manager, warm, imported.replace("sys.", "__import__('sys')."))
+        assert before == "['courseware.widgets', 'ipywidgets']", "imports are done in advance"
+
+        ticket = manager.admit()
+        assert ticket is not None
+        started = time.monotonic()
+        with admitted_as(ticket):
+            taken = await manager.start_kernel(
+                kernel_name="python3",
+                path="stream/some-module",
+                env={"VOILA_REQUEST_URL": "http://127.0.0.1/voila/render/x.ipynb"},
+            )
+        claim_seconds = time.monotonic() - started
+        assert taken == warm and ticket.kernel_id == warm
+        assert manager.status()["warm_kernels"] == 0 and manager.learner_kernel_count() == 1
+        where = await _evaluate(manager, taken, "__import__('os').getcwd()")
+        assert where == repr(str(tmp_path / "stream" / "some-module"))
+        url = await _evaluate(manager, taken, "__import__('os').environ['VOILA_REQUEST_URL']")
+        assert url == repr("http://127.0.0.1/voila/render/x.ipynb")
+        assert claim_seconds < 5, f"taking a warm kernel took {claim_seconds:.1f} s"
+
+        # Another view while none is ready starts its own kernel at once (never waits).
+        other_ticket = manager.admit()
+        with admitted_as(other_ticket):
+            fresh = await manager.start_kernel(kernel_name="python3", path="stream")
+        assert fresh != warm and other_ticket is not None and other_ticket.kernel_id == fresh
+
+        await asyncio.sleep(1.5)  # quiet long enough, but both views are still rendering
+        assert not manager._warm_starting and not manager._warm_ready, "refill during a render"
+        manager.release(ticket)
+        manager.release(other_ticket)
+        await _until(lambda: manager.status()["warm_kernels"] == 1, 90, "no refill")
+        assert manager.learner_kernel_count() == 2
+        await manager.shutdown_all(now=True)
+
+    run_coroutine(scenario())
 
 
 def test_preheated_notebooks_wait_for_their_learner() -> None:

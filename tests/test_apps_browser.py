@@ -228,6 +228,31 @@ def test_a_preheated_kernel_shows_this_learners_latest_work(
     assert log.count("Using pre-heated kernel") >= 2
 
 
+def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(
+    page: Page, apps_server: VoilaServer
+) -> None:
+    """A module nobody preheated opens in a warm kernel (imports done before the request), which
+    ran nothing of the module before it was taken: a reload shows the words just saved."""
+    entry = next(e for e in gallery_entries(MODULES) if e.id != PREHEATED)
+    wait_for_learner_kernels(apps_server, 0, 30)
+    deadline = time.monotonic() + 90
+    while status(apps_server)["warm_kernels"] < 1:
+        assert time.monotonic() < deadline, "no warm kernel started"
+        time.sleep(0.25)
+    words = f"Written at {time.time()}: the silence said more than the questions."
+    page.goto(apps_server.url + entry.url.lstrip("/"))
+    box = page.locator(".cw-reflection-text textarea").first
+    box.fill(words)
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
+    while status(apps_server)["warm_kernels"] < 1:  # the reload is served by a warm kernel too
+        assert time.monotonic() < deadline, "the warm kernels never refilled"
+        time.sleep(0.25)
+    page.reload()
+    expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
+    log = apps_server.log_path.read_text(encoding="utf-8")
+    assert log.count("page view took warm kernel") >= 2
+
+
 def test_the_room_fills_up_and_kernels_come_back(
     browser: Browser, apps_server: VoilaServer
 ) -> None:

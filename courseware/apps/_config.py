@@ -138,6 +138,15 @@ class Serving(_Model):
         default_factory=list, description="module ids whose kernels are started before anyone asks"
     )
     pool_size: int = Field(default=2, ge=1, le=50, description="preheated kernels per module")
+    warm_kernels: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description=(
+            "kernels kept started for any module's next page view, about 100 MB each (default: 2;"
+            " none in a learner's own server on a hub, where one learner would pay for them)"
+        ),
+    )
     reclaim_after: int = Field(
         default=120,
         ge=5,
@@ -148,6 +157,12 @@ class Serving(_Model):
     @property
     def kernel_cap(self) -> int:
         return self.max_kernels if self.max_kernels is not None else default_max_kernels()
+
+    @property
+    def warm_count(self) -> int:
+        if self.warm_kernels is not None:
+            return self.warm_kernels
+        return 0 if os.environ.get("JUPYTERHUB_USER") else 2
 
 
 class SeminarRules(_Model):

@@ -14,6 +14,16 @@ answers). :data:`PREHEAT_CELL` is put in front of the notebook of every preheate
 what the module needs (the slow part) and then blocks in ``voila.utils.wait_for_request()`` until a
 page claims the kernel. No cell of the module runs before its learner's request.
 
+Warm kernels (``warm_kernels``, two by default) serve any module: started before anyone asks,
+they import what every module needs (:data:`WARM_CODE`) and wait, not blocked, for a page view of
+any notebook. A view that finds one ready takes it: the kernel moves to the notebook's folder and
+takes on the request's environment (:func:`claim_code`), then Voila runs the notebook in it as in a
+kernel of its own. A view that finds none starts a kernel at once, as plain Voila would: no view
+ever waits for a warm kernel to finish starting. Refills wait until no view has arrived for
+``warm_delay`` seconds and no admitted view is still starting its kernel, so a class arriving at
+once is not slowed by kernels it cannot use. Modules preheated by Voila's pool (``serve.preheat``)
+still take their own pool's kernels first.
+
 Kernels of closed pages are reclaimed twice over: the page's shutdown beacon works again (see
 :mod:`._serve`, Voila issue 1458), and jupyter_server's culler shuts down any kernel with no page
 connected that has been idle for ``reclaim_after`` seconds (a phone that slept, a crashed tab).
@@ -21,9 +31,13 @@ connected that has been idle for ``reclaim_after`` seconds (a phone that slept, 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
+import json
 import logging
+import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +47,7 @@ from typing import Any
 
 import nbformat
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Integer
+from traitlets import Float, Integer, Unicode
 from voila.voila_kernel_manager import voila_kernel_manager_factory
 
 from ..content import ContentError, load_module
@@ -53,6 +67,22 @@ if _cw_os.environ.get("VOILA_PREHEAT") == "True":
 del _cw_os
 """
 """Put first in a preheated notebook: warm imports, then wait for the learner's request."""
+
+
+WARM_CODE = "import courseware, courseware.content, courseware.widgets, ipywidgets"
+"""Run in a warm kernel before anyone asks: the imports every module's first cell pays for."""
+
+
+def claim_code(path: str, env: dict[str, str]) -> str:
+    """Code that turns a warm kernel into the kernel of a page view: its notebook's folder (where
+    ``open_module()`` looks) and the request's environment (Voila's request variables, the hub
+    identity and store the server was given)."""
+    return (
+        "import os as _cw_os, json as _cw_json\n"
+        f"_cw_os.chdir({path!r})\n"
+        f"_cw_os.environ.update(_cw_json.loads({json.dumps(env)!r}))\n"
+        "del _cw_os, _cw_json\n"
+    )
 
 
 @dataclass(eq=False)
@@ -84,23 +114,44 @@ class CountingKernelManager(AsyncMappingKernelManager):
         40, config=True, help="Live learner kernels at most; further page views get 'room is full'."
     )
 
+    warm_kernels = Integer(
+        0, config=True, help="Kernels kept started, with the courseware imported, for any module."
+    )
+    warm_delay = Float(
+        3.0, config=True, help="Seconds with no page view arriving before warm kernels refill."
+    )
+    warm_kernel_name = Unicode("python3", config=True, help="The kernel spec of warm kernels.")
+
     def __init__(self, **kwargs: Any) -> None:
         self._pool_ids: set[str] = set()
         self._tickets: set[Ticket] = set()
+        self._warm_ready: list[str] = []  # started and imported, oldest first
+        self._warm_starting: set[str] = set()
+        self._last_arrival = 0.0
+        self._fill_task: asyncio.Task[None] | None = None
+        self._fill_timer: asyncio.TimerHandle | None = None
+        self._closing = False
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
 
     async def start_kernel(  # type: ignore[override]
         self, *, kernel_id: str | None = None, **kwargs: Any
     ) -> str:
-        """Start a kernel, noting whether it is for the preheated pool or a learner's page view."""
-        kernel_id = kernel_id or str(uuid.uuid4())
+        """Start a kernel, noting whether it is for the preheated pool or a learner's page view;
+        a learner's view takes a warm kernel when one is ready."""
         pooled = (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True"
+        if not pooled and kernel_id is None:
+            self._last_arrival = time.monotonic()
+            warm = await self._claim_warm(kwargs)
+            if warm is not None:
+                return warm
+        kernel_id = kernel_id or str(uuid.uuid4())
         if pooled:
             self._pool_ids.add(kernel_id)
         else:
             ticket = _TICKET.get()
             if ticket is not None and ticket.kernel_id is None:
                 ticket.kernel_id = kernel_id
+            self.schedule_warm_fill()
         try:
             started: str = await super().start_kernel(kernel_id=kernel_id, **kwargs)
         except BaseException:
@@ -112,7 +163,114 @@ class CountingKernelManager(AsyncMappingKernelManager):
         self, kernel_id: str, *args: Any, **kwargs: Any
     ) -> None:
         self._pool_ids.discard(kernel_id)
+        with contextlib.suppress(ValueError):
+            self._warm_ready.remove(kernel_id)
         await super().shutdown_kernel(kernel_id, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
+        self._closing = True
+        if self._fill_timer is not None:
+            self._fill_timer.cancel()
+        await super().shutdown_all(now=now)
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        """The culler reclaims idle kernels of closed pages; a warm kernel waiting is not one."""
+        if kernel_id in self._warm_ready:
+            return
+        await super().cull_kernel_if_idle(kernel_id)  # type: ignore[no-untyped-call]
+
+    # -- warm kernels ----------------------------------------------------------------------------
+
+    async def _claim_warm(self, kwargs: dict[str, Any]) -> str | None:
+        """A ready warm kernel, made the kernel of this page view; ``None`` if there is none."""
+        if kwargs.get("kernel_name", self.warm_kernel_name) != self.warm_kernel_name:
+            return None
+        live = set(self.list_kernel_ids())
+        while self._warm_ready:
+            kernel_id = self._warm_ready.pop(0)
+            if kernel_id not in live:
+                continue
+            path = str(kwargs.get("path") or self.root_dir)
+            env = {k: str(v) for k, v in (kwargs.get("env") or {}).items()}
+            self.claimed_from_pool(kernel_id)
+            try:
+                cwd = self.cwd_for_path(path)  # type: ignore[no-untyped-call]
+                await self._run(kernel_id, claim_code(cwd, env))
+            except Exception as exc:  # a warm kernel that cannot take the view is not used
+                self.log.warning("warm kernel %s could not be claimed: %s", kernel_id, exc)
+                await self.shutdown_kernel(kernel_id, now=True)
+                continue
+            self.log.info("page view took warm kernel %s", kernel_id)
+            self.schedule_warm_fill()
+            return kernel_id
+        return None
+
+    async def _run(self, kernel_id: str, code: str, timeout: float = 60) -> None:
+        """Run ``code`` in a kernel and wait for it to finish; raise if it failed."""
+        client: Any = self.get_kernel(kernel_id).client()  # an AsyncKernelClient
+        client.start_channels()
+        try:
+            await asyncio.wait_for(client.wait_for_ready(), timeout)
+            reply = await client.execute(
+                code, silent=True, store_history=False, reply=True, timeout=timeout
+            )
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(
+                    f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}"
+                )
+        finally:
+            client.stop_channels()
+
+    def schedule_warm_fill(self, delay: float | None = None) -> None:
+        """Refill the warm kernels once page views have stopped arriving for a while."""
+        if self.warm_kernels <= 0 or self._closing:
+            return
+        if self._fill_timer is not None:
+            self._fill_timer.cancel()
+        loop = asyncio.get_event_loop()
+        wait = self.warm_delay if delay is None else delay
+        self._fill_timer = loop.call_later(wait, self._start_fill)
+
+    def _start_fill(self) -> None:
+        self._fill_timer = None
+        if self._fill_task is None or self._fill_task.done():
+            self._fill_task = asyncio.ensure_future(self._fill())
+
+    def _arrivals_settled(self) -> bool:
+        quiet = time.monotonic() - self._last_arrival >= self.warm_delay
+        return quiet and not self._tickets  # no admitted view is still being rendered
+
+    async def _fill(self) -> None:
+        """Start warm kernels one at a time until there are ``warm_kernels``, backing off while
+        page views arrive (a refill must never compete with a learner's own kernel)."""
+        while not self._closing and len(self._warm_ready) < self.warm_kernels:
+            if not self._arrivals_settled():
+                self.schedule_warm_fill()
+                return
+            if self.learner_kernel_count() + len(self._warm_ready) >= self.max_kernels:
+                return  # the room is full: warm kernels would only take memory
+            kernel_id = str(uuid.uuid4())
+            self._pool_ids.add(kernel_id)
+            self._warm_starting.add(kernel_id)
+            try:
+                await super().start_kernel(
+                    kernel_id=kernel_id,
+                    kernel_name=self.warm_kernel_name,
+                    path="",  # type: ignore[arg-type]
+                    env=dict(os.environ),
+                )
+                await self._run(kernel_id, WARM_CODE)
+            except Exception as exc:
+                self.log.warning("could not start a warm kernel: %s", exc)
+                self._pool_ids.discard(kernel_id)
+                if kernel_id in self:
+                    await super().shutdown_kernel(kernel_id, now=True)  # type: ignore[no-untyped-call]
+                return
+            finally:
+                self._warm_starting.discard(kernel_id)
+            if self._closing:
+                return
+            self._warm_ready.append(kernel_id)
 
     def claimed_from_pool(self, kernel_id: str) -> None:
         """A pooled kernel now serves a page: it counts as a learner's from here on."""
@@ -122,7 +280,9 @@ class CountingKernelManager(AsyncMappingKernelManager):
             ticket.kernel_id = kernel_id
 
     def pooled_kernel_count(self) -> int:
-        return len(self._pool_ids & set(self.list_kernel_ids()))
+        """Kernels in Voila's preheated pools (warm kernels are counted apart)."""
+        warm = self._warm_starting | set(self._warm_ready)
+        return len((self._pool_ids - warm) & set(self.list_kernel_ids()))
 
     def learner_kernel_count(self) -> int:
         """Kernels serving pages, plus admitted views whose kernel has not started yet."""
@@ -148,6 +308,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
             "kernels": len(self.list_kernel_ids()),
             "learner_kernels": self.learner_kernel_count(),
             "pooled_kernels": self.pooled_kernel_count(),
+            "warm_kernels": len(self._warm_ready),
             "max_kernels": int(self.max_kernels),
         }
 

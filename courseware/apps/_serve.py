@@ -347,6 +347,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             kernel_spec_manager=self.kernel_spec_manager,
             allowed_message_types=ALLOWED_MESSAGES,
             max_kernels=serving.kernel_cap,
+            warm_kernels=serving.warm_count,
             cull_idle_timeout=serving.reclaim_after,
             cull_interval=max(1, min(60, serving.reclaim_after // 4)),
             cull_connected=False,
@@ -374,6 +375,9 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
         tornado.ioloop.IOLoop.current().add_callback(
             lambda: readvertise(self.coder_url(), coder_token)
         )
+        if isinstance(self.kernel_manager, CountingKernelManager):
+            manager = self.kernel_manager  # warm kernels start once the server runs
+            tornado.ioloop.IOLoop.current().add_callback(lambda: manager.schedule_warm_fill(0.5))
         voila_conf = {
             "template_paths": self.template_paths,
             "config": self.config,
@@ -553,15 +557,23 @@ def serve(
     open_browser: bool = False,
     preheat: Sequence[str] = (),
     max_kernels: int | None = None,
+    warm_kernels: int | None = None,
     extra_args: Sequence[str] = (),
     base_url: str = "/",
 ) -> None:
     """Serve the modules under ``root`` until interrupted, every page below ``base_url``.
 
     ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
-    the modules if there is one; ``preheat`` (module ids) and ``max_kernels`` add to it.
+    the modules if there is one; ``preheat`` (module ids), ``max_kernels`` and ``warm_kernels``
+    add to it.
     """
-    resolved = resolve_config(Path(root), config, preheat=list(preheat), max_kernels=max_kernels)
+    resolved = resolve_config(
+        Path(root),
+        config,
+        preheat=list(preheat),
+        max_kernels=max_kernels,
+        warm_kernels=warm_kernels,
+    )
     build_app(
         root,
         config=resolved,
