@@ -38,6 +38,24 @@ Stage = Literal[
     "all-stages",
 ]
 
+Setting = Literal[
+    "general-practice",
+    "community-and-home",
+    "care-home",
+    "emergency-department",
+    "hospital-ward",
+    "outpatient-clinic",
+    "critical-care",
+    "surgical-and-perioperative",
+    "maternity",
+    "mental-health",
+    "palliative-and-hospice",
+    "telephone-and-video",
+    "education-and-training",
+    "team-and-workplace",
+]
+"""Where a case takes place: the curriculum's spread of settings is reported from these."""
+
 STREAM_TITLES: dict[str, str] = {
     "foundation-year": "Medical Foundation Year",
     "undergraduate": "Undergraduate",
@@ -324,4 +342,5 @@ class VignetteSpec(Data):
     nodes: Annotated[dict[str, Node], MinLen(1)]
     counters: dict[Slug, Counter] = field(default_factory=dict)
     perspective: Perspective | None = None
+    setting: Setting | None = None
     reflect: str | None = None
