@@ -20,19 +20,30 @@ pytestmark = pytest.mark.browser
 FOUNDATION = MODULES / "foundation-year" / "what-is-clinical-empathy"
 
 
-def shortest_way_to_an_ending(vignette: Vignette) -> list[str]:
-    """Choice labels leading from the start to the nearest ending, worked out from the model."""
-    start = vignette.spec.start
-    queue: deque[tuple[str, list[str]]] = deque([(start, [])])
-    seen = {start}
+def shortest_way_to_an_ending(vignette: Vignette, start: str | None = None) -> list[str]:
+    """Choice labels leading from the start (or ``start``) to the nearest ending, worked out from
+    the model; when the case has a write-first node, the nearest ending by way of one (so the
+    learner writes), unless the walk starts after it."""
+    start = start or vignette.spec.start
+    must_write = start == vignette.spec.start and any(
+        node.compose_first for node in vignette.spec.nodes.values()
+    )
+
+    def wrote(node_id: str, before: bool) -> bool:
+        return before or bool(vignette.node(node_id).compose_first)
+
+    first = (start, wrote(start, False))
+    queue: deque[tuple[tuple[str, bool], list[str]]] = deque([(first, [])])
+    seen = {first}
     while queue:
-        node_id, labels = queue.popleft()
-        if vignette.node(node_id).end:
+        (node_id, written), labels = queue.popleft()
+        if vignette.node(node_id).end and (written or not must_write):
             return labels
         for _, choice in vignette.offered(node_id):
-            if choice.to not in seen:
-                seen.add(choice.to)
-                queue.append((choice.to, [*labels, choice.label]))
+            state = (choice.to, wrote(choice.to, written))
+            if state not in seen:
+                seen.add(state)
+                queue.append((state, [*labels, choice.label]))
     raise AssertionError("no ending reachable")
 
 
