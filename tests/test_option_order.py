@@ -14,6 +14,7 @@ import pytest
 from test_widgets import click, comm_message
 
 from courseware.apps import Seminar
+from courseware.apps._seminar import open_session
 from courseware.content import ContentError, load_module, load_vignette
 from courseware.content._order import display_order
 from courseware.grading import ANSWERS_FILE, open_assessment, read_answers
@@ -152,7 +153,7 @@ def test_a_seminar_shuffles_once_per_session_for_the_whole_room() -> None:
     assert len(orders) > 1  # another session, another order
     room = Seminar(module, min_group=1)
     room.open(question)
-    learner = room.join()
+    learner = room.new_participant()
     shown = room.learner_state(learner)["question"]["options"]
     assert shown == room.presenter_state()["question"]["options"]  # one order for everyone
     room.answer(learner, question, choice=1)  # the second button on the learner's screen
@@ -160,6 +161,25 @@ def test_a_seminar_shuffles_once_per_session_for_the_whole_room() -> None:
     assert room.answer_of(learner) == {"choice": 1}
     (row,) = [r for r in room.export_rows() if shown[1] in r and 1 in r]
     assert row
+
+
+def test_a_restarted_seminar_keeps_its_sessions_order(tmp_path: Path) -> None:
+    """The server restarts mid-session (the store replays it): the room sees the same order and
+    the votes already cast stay under the options they were cast for."""
+    module = load_module(GALLERY)
+    store = SQLiteStore(tmp_path / "responses.sqlite")
+    question = "night-call.call"
+    first = open_session(store, module, owner="presenter", min_group=1)
+    first.open(question)
+    learner = first.new_participant()
+    first.answer(learner, question, choice=2)
+    voted_for = first.questions[question].options[2]
+    again = open_session(store, module, owner="presenter", min_group=1)  # after the restart
+    assert again.questions[question].options == first.questions[question].options
+    assert again.results(question).counts[2] == 1
+    assert again.questions[question].options[2] == voted_for
+    fresh = [open_session(store, module, owner="presenter", new=True) for _ in range(6)]
+    assert len({s.questions[question].options for s in fresh}) > 1  # a new session reshuffles
 
 
 FIXED = """\

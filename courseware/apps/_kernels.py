@@ -46,8 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Float, Integer, Unicode
+from traitlets import Float, Integer, TraitError, Unicode
 from voila.voila_kernel_manager import voila_kernel_manager_factory
 
 from ..content import ContentError, load_module
@@ -127,6 +128,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
         self._tickets: set[Ticket] = set()
         self._warm_ready: list[str] = []  # started and imported, oldest first
         self._warm_starting: set[str] = set()
+        self._claiming: set[str] = set()  # warm kernels being handed to a page view
         self._last_arrival = 0.0
         self._fill_task: asyncio.Task[None] | None = None
         self._fill_timer: asyncio.TimerHandle | None = None
@@ -174,8 +176,17 @@ class CountingKernelManager(AsyncMappingKernelManager):
         await super().shutdown_all(now=now)
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
-        """The culler reclaims idle kernels of closed pages; a warm kernel waiting is not one."""
-        if kernel_id in self._warm_ready:
+        """The culler reclaims idle kernels of closed pages. A warm kernel waiting, or one being
+        claimed by a page view this moment, is not one; nor is a kernel still starting (it has no
+        activity time yet, which jupyter_server's culler would log as an error)."""
+        if kernel_id in self._warm_ready or kernel_id in self._claiming:
+            return
+        kernel = self._kernels.get(kernel_id)
+        if kernel is None:
+            return
+        try:
+            kernel.last_activity  # noqa: B018 (reading it validates the trait)
+        except TraitError:
             return
         await super().cull_kernel_if_idle(kernel_id)  # type: ignore[no-untyped-call]
 
@@ -193,13 +204,20 @@ class CountingKernelManager(AsyncMappingKernelManager):
             path = str(kwargs.get("path") or self.root_dir)
             env = {k: str(v) for k, v in (kwargs.get("env") or {}).items()}
             self.claimed_from_pool(kernel_id)
+            self._claiming.add(kernel_id)
             try:
                 cwd = self.cwd_for_path(path)  # type: ignore[no-untyped-call]
                 await self._run(kernel_id, claim_code(cwd, env))
+                # idle since it warmed up: now it is a page's kernel, active from this moment
+                kernel: Any = self.get_kernel(kernel_id)
+                kernel.last_activity = utcnow()
             except Exception as exc:  # a warm kernel that cannot take the view is not used
                 self.log.warning("warm kernel %s could not be claimed: %s", kernel_id, exc)
-                await self.shutdown_kernel(kernel_id, now=True)
+                if kernel_id in self:
+                    await self.shutdown_kernel(kernel_id, now=True)
                 continue
+            finally:
+                self._claiming.discard(kernel_id)
             self.log.info("page view took warm kernel %s", kernel_id)
             self.schedule_warm_fill()
             return kernel_id
