@@ -6,6 +6,7 @@ import ast
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from ._course import COURSES_DIR, check_course_links, find_courses, load_course
@@ -69,6 +70,7 @@ def check_paths(
                 problems.update(_teaching(path))
     problems.update(_check_links(roots))
     problems.update(_missing_registers(roots))
+    problems.update(_modules_in_no_course(roots))
     return sorted(p for p in problems if warnings or not p.warning)
 
 
@@ -83,6 +85,18 @@ def _missing_registers(roots: list[Path]) -> list[Problem]:
         and root.name == "modules"
         and not (root / PEOPLE_FILE).is_file()
         and find_modules(root)
+    ]
+
+
+def _modules_in_no_course(roots: list[Path]) -> list[Problem]:
+    """A warning at each module no course lists, when a whole ``modules/`` folder is checked."""
+    from ._course import modules_in_no_course
+
+    return [
+        problem
+        for root in roots
+        if root.is_dir() and root.resolve().name == "modules"
+        for problem in modules_in_no_course(root)
     ]
 
 
@@ -177,7 +191,20 @@ def _teaching(path: Path) -> list[Problem]:
 
 
 def _check_vignette(path: Path) -> list[Problem]:
-    load_vignette(path)
+    vignette = load_vignette(path)
+    if vignette.spec.setting is None and "modules" in path.resolve().parent.parent.parts:
+        doc = YamlDocument.unparsed(path, path.read_text(encoding="utf-8"))
+        return [
+            replace(
+                doc.problem(
+                    ["id"],
+                    "no setting: say where the case takes place (setting: general-practice, "
+                    "emergency-department, ...; see docs/authoring.md), so the curriculum's "
+                    "spread of settings can be reported",
+                ),
+                warning=True,
+            )
+        ]
     return []
 
 

@@ -10,7 +10,7 @@ assessed component is, against the word tariff for its credits (:data:`WORD_TARI
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -283,3 +283,41 @@ def check_course_links(
 def find_courses(root: str | Path) -> list[Path]:
     folder = Path(root) / COURSES_DIR
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def modules_in_no_course(modules_root: str | Path) -> list[Problem]:
+    """A warning at the ``module.yaml`` of each module under ``modules_root`` that no course of
+    the curriculum (``courses/`` beside it) lists. Nothing when the curriculum has no courses, or
+    when a course file does not load (its own check reports it; guessing would warn wrongly)."""
+    from ._models import Module
+    from ._module import MODULE_FILE, find_modules
+    from ._schema import load_validated
+
+    root = Path(modules_root)
+    paths = find_courses(root.parent)
+    if not paths:
+        return []
+    listed: set[str] = set()
+    for path in paths:
+        try:
+            listed.update(load_course(path).spec.modules)
+        except ContentError:
+            return []
+    problems = []
+    for directory in find_modules(root):
+        try:
+            doc, module = load_validated(directory / MODULE_FILE, Module)
+        except ContentError:
+            continue  # reported by the module's own check
+        if module.id not in listed:
+            problems.append(
+                replace(
+                    doc.problem(
+                        ["id"],
+                        f"module {module.id!r} belongs to no course: add it to a course in "
+                        f"{COURSES_DIR}/ (under modules: or in one of its parts)",
+                    ),
+                    warning=True,
+                )
+            )
+    return problems
