@@ -127,13 +127,16 @@ def _within(path: Path, roots: list[Path]) -> bool:
 def _check_links(paths: list[Path]) -> list[Problem]:
     """Cross-file links: prerequisites and course modules name real modules; assessments exist.
 
-    Modules are looked up under the checked paths and in the curriculum's own ``modules/``.
+    Modules are looked up under the checked paths, beside a checked ``courses/`` folder and in
+    the curriculum's own ``modules/``.
     """
     from .._paths import curriculum_root
 
     root = curriculum_root()
+    folders = [p for p in paths if p.is_dir()]
+    repositories = [p.parent for p in folders if p.resolve().name == COURSES_DIR]
     modules: dict[Path, tuple[YamlDocument, Module]] = {}
-    for folder in [*(p for p in paths if p.is_dir()), root / "modules"]:
+    for folder in [*folders, *(r / "modules" for r in repositories), root / "modules"]:
         for directory in find_modules(folder):
             try:
                 modules[directory.resolve()] = load_validated(directory / MODULE_FILE, Module)
@@ -148,7 +151,9 @@ def _check_links(paths: list[Path]) -> list[Problem]:
                     problems.append(
                         doc.problem(["prerequisites", i], f"no module with id {prerequisite!r}")
                     )
-    course_files = {p.resolve() for folder in [*paths, root] for p in find_courses(folder)}
+    course_files = {
+        p.resolve() for folder in [*paths, *repositories, root] for p in find_courses(folder)
+    }
     course_files |= {p.resolve() for p in paths if _is_course(p)}
     for path in sorted(course_files):
         if not _within(path, paths):

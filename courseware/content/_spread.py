@@ -66,7 +66,7 @@ class CurriculumSpread:
         unused = [s for s, n in self.settings.items() if not n]
         lines = [
             f"ages of {self.aged} of {self.people} people in the register: {ages or 'none'}",
-            f"settings of {self.cases} cases: "
+            f"settings of {self.cases} case{'' if self.cases == 1 else 's'}: "
             + (", ".join(f"{s} {n}" for n, s in used) or "none")
             + (
                 f"; no setting given: {self.cases_without_setting}"
