@@ -380,3 +380,29 @@ def test_link_gives_a_course_with_parts_one_link_per_module_in_order() -> None:
     told = result.stderr.splitlines()
     assert [line for line in told if line.startswith("[")] == [f"[{p.title}]" for p in spiral.parts]
     assert told.index(f"[{spiral.parts[1].title}]") == len(spiral.parts[0].modules) + 1
+
+
+def test_the_authoring_guides_course_examples_are_valid(tmp_path: Path) -> None:
+    """docs/authoring.md, "Courses": the course file and the parts example load and link."""
+    from courseware.content._check import check_paths
+
+    guide = (REPO / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Courses (`courses/<id>.yaml`)") :]
+    course, parts = (block.split("\n", 1)[1] for block in section.split("```yaml")[1:3])
+    course = course[: course.index("```")]
+    parts = parts[: parts.index("```")]
+    folder = tmp_path / "courses"
+    folder.mkdir()
+    (folder / "creative-medicine-cpd.yaml").write_text(course, encoding="utf-8")
+    spec = load_course(folder / "creative-medicine-cpd.yaml").spec
+    assert spec.hours is not None and spec.hours.total == spec.notional_hours == 150
+    assert [str(p) for p in check_paths([folder])] == []
+    in_parts = course[: course.index("modules:")] + parts + course[course.index("notional_hours") :]
+    (folder / "creative-medicine-cpd.yaml").write_text(in_parts, encoding="utf-8")
+    assert load_course(folder / "creative-medicine-cpd.yaml").spec.modules == [
+        "what-is-clinical-empathy",
+        "empathic-opportunities-and-cues",
+        "responding-with-nurse",
+        "culture-language-and-communities",
+    ]
+    assert [str(p) for p in check_paths([folder])] == []
