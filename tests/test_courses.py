@@ -351,6 +351,8 @@ def test_the_gallery_shows_every_course_with_its_parts() -> None:
         start = html.index(f'data-course="{course.id}"')
         card = html[start : html.index("\n    </li>", start)]
         assert f"{course.notional_hours} notional hours" in card
+        if course.hours is not None:
+            assert f"module study {course.hours.module_study:g} · directed reading" in card
         position = 0
         for number, part in enumerate(course.parts, 1):
             heading = card.index(f'id="part-{course.id}-{number}">{escape(part.title)}</h4>')
