@@ -25,7 +25,19 @@ def _check(args: argparse.Namespace) -> int:
         f"{' (--strict: warnings fail)' if args.strict and warned else ''}",
         file=sys.stderr,
     )
+    _print_spread(paths)
     return 1 if count or (args.strict and warned) else 0
+
+
+def _print_spread(paths: Sequence[Path]) -> None:
+    """After a check of a whole ``modules/`` folder: its people's ages and its cases' settings."""
+    from .content._spread import curriculum_spread
+
+    for path in paths:
+        if path.is_dir() and path.resolve().name == "modules":
+            print(f"Curriculum spread in {path}:", file=sys.stderr)
+            for line in curriculum_spread(path).summary():
+                print(f"  {line}", file=sys.stderr)
 
 
 def _new_module(args: argparse.Namespace) -> int:
@@ -99,7 +111,11 @@ def _link(args: argparse.Namespace) -> int:
     except AppsError as exc:
         print(exc, file=sys.stderr)
         return 1
+    part = ""
     for number, link in enumerate(links, 1):
+        if link.part and link.part != part:
+            part = link.part
+            print(f"[{part}]", file=sys.stderr)
         print(link.url)
         if len(links) > 1:
             print(f"{number}. {link.title}", file=sys.stderr)

@@ -101,6 +101,11 @@ def test_gallery_is_branded_searchable_and_accessible(page: Page, apps_server: V
     expect(page.get_by_role("img", name="Stoneygate Centre")).to_be_visible()
     expect(page.get_by_role("main")).to_have_count(1)
     assert not (found := axe_violations(page)), describe(found)
+    # a course in parts: each part a heading, its modules a list named by the part and course
+    spiral = page.locator('[data-course="mbchb-empathy-spiral"]')
+    expect(spiral.get_by_role("heading", level=4)).to_have_count(5)
+    year_3 = spiral.get_by_role("list", name="Year 3: into the clinic MBChB empathy thread")
+    expect(year_3.get_by_role("link", name="Breaking bad news: SPIKES")).to_be_visible()
     # the skip link is the first thing the keyboard reaches, is visible then, and leads to main
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to the modules")

@@ -197,3 +197,71 @@ def test_check_assignments_from_inside_the_course_folder(tmp_path: Path) -> None
     result = check_here()
     assert result.returncode == 1, result.stdout + result.stderr
     assert "reflect.yaml" in result.stdout
+
+
+def spread_curriculum(tmp_path: Path, setting: str | None) -> Path:
+    """``modules/`` with the demo module (its case in ``setting``) and a register of four ages."""
+    root = tmp_path / "modules"
+    module = root / "foundation-year" / "demo"
+    shutil.copytree(FIXTURES / "modules" / "demo", module)
+    if setting:
+        case = module / "vignettes" / "waiting-room.yaml"
+        case.write_text(case.read_text() + f"setting: {setting}\n")
+    people = "\n".join(
+        f"  - {{name: Person {name}, {age}background: someone, module: demo}}"
+        for name, age in [
+            ("Ann", "age: 16, "),
+            ("Bea", "age: 17, "),
+            ("Cal", "age: 91, "),
+            ("Dee", ""),
+        ]
+    )
+    (root / "people.yaml").write_text(f"people:\n{people}\n")
+    return root
+
+
+def test_check_of_the_modules_folder_reports_the_age_and_setting_spread(tmp_path: Path) -> None:
+    result = run_check(spread_curriculum(tmp_path, "maternity"))
+    told = result.stderr.splitlines()
+    count = next(i for i, line in enumerate(told) if " problem" in line and " warning" in line)
+    spread = told[count + 1 :]
+    assert spread[0].startswith("Curriculum spread in ")
+    assert spread[1] == (
+        "  ages of 3 of 4 people in the register: under 18 2, 18-29 0, 30-49 0, 50-69 0, "
+        "70-84 0, 85+ 1"
+    )
+    assert spread[2] == "  settings of 1 case: maternity 1"
+    assert spread[3].startswith("  settings with no case yet: general-practice, ")
+    assert "maternity" not in spread[3]
+    assert not any("spread" in line for line in result.stdout.splitlines())  # not a problem
+    module_only = run_check(tmp_path / "modules" / "foundation-year" / "demo")
+    assert "Curriculum spread" not in module_only.stderr
+
+
+def test_a_case_under_modules_without_a_setting_is_a_warning(tmp_path: Path) -> None:
+    root = spread_curriculum(tmp_path, None)
+    result = run_check(root)
+    case = root / "foundation-year" / "demo" / "vignettes" / "waiting-room.yaml"
+    assert f"{case}:1: warning: id: no setting: say where the case takes place" in result.stdout
+    assert "  settings of 1 case: none; no setting given: 1" in result.stderr.splitlines()
+    strict = subprocess.run(
+        [sys.executable, "-m", "courseware.cli", "check", "--strict", str(case)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert strict.returncode == 1 and "no setting" in strict.stdout
+    elsewhere = tmp_path / "drafts" / "demo"  # not yet in the curriculum: no warning
+    shutil.copytree(root / "foundation-year" / "demo", elsewhere)
+    assert "no setting" not in run_check(elsewhere).stdout
+
+
+def test_the_shipped_curriculum_has_a_setting_for_every_case_and_ages_across_the_bands() -> None:
+    from courseware.content._spread import curriculum_spread
+
+    spread = curriculum_spread(REPO / "modules")
+    assert spread.cases_without_setting == 0 and spread.cases >= 19
+    assert spread.aged >= 30 and spread.ages["under 18"] >= 1 and spread.ages["85+"] >= 1
+    result = run_check()
+    assert "Curriculum spread in" in result.stderr

@@ -33,6 +33,7 @@ nodes:
     title: "End"
     text: "The end."
     end: true
+setting: hospital-ward
 """
 
 

@@ -129,6 +129,16 @@ AWARD_TITLES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class PathwayPart:
+    """A part of a course (a year of a spiral thread): its steps are ``steps[start:stop]``."""
+
+    title: str
+    summary: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class Pathway:
     """A course shown in the gallery: its modules in order, linked where they are served."""
 
@@ -140,6 +150,13 @@ class Pathway:
     credits: int | None
     steps: tuple[tuple[str, str | None], ...]  # (title or id, url when the module is served)
     links: tuple[str | None, ...] = ()  # each step's hub link for learners, when configured
+    parts: tuple[PathwayPart, ...] = ()  # the course's parts, when it has them
+    hours: tuple[tuple[str, float], ...] = ()  # where the notional hours go, when stated
+
+    @property
+    def groups(self) -> tuple[PathwayPart, ...]:
+        """The parts, or the whole course as one untitled part."""
+        return self.parts or (PathwayPart("", "", 0, len(self.steps)),)
 
 
 def course_files(root: Path) -> list[Path]:
@@ -176,6 +193,12 @@ def course_pathways(
                 else None
                 for m in spec.modules
             )
+        parts, start = [], 0
+        for part in spec.parts:
+            stop = start + len(part.modules)
+            parts.append(PathwayPart(part.title, part.summary or "", start, stop))
+            start = stop
+        hours = spec.hours
         pathways.append(
             Pathway(
                 spec.id,
@@ -186,6 +209,15 @@ def course_pathways(
                 spec.credits,
                 steps,
                 links,
+                tuple(parts),
+                (
+                    ("module study", hours.module_study),
+                    ("directed reading", hours.directed_reading),
+                    ("seminars", hours.seminars),
+                    ("assessment", hours.assessment),
+                )
+                if hours is not None
+                else (),
             )
         )
     return pathways

@@ -35,6 +35,7 @@ class ModuleLink:
     module: str
     title: str
     url: str
+    part: str = ""  # the title of the course part the module is in, if the course has parts
 
 
 def _modules(root: Path) -> dict[str, str]:
@@ -49,16 +50,19 @@ def _modules(root: Path) -> dict[str, str]:
     return found
 
 
-def _module_ids(target: str, root: Path, modules: dict[str, str]) -> list[str]:
+def _module_ids(target: str, root: Path, modules: dict[str, str]) -> list[tuple[str, str]]:
+    """(module id, part title or "") for the module, or for each module of the course."""
     if target in modules:
-        return [target]
+        return [(target, "")]
     folder = Path(target)
     if (folder / "module.yaml").is_file():
-        return [load_module(folder).spec.id]
+        return [(load_module(folder).spec.id, "")]
     for path in find_courses(root):
         course = load_course(path).spec
         if course.id == target:
-            return list(course.modules)
+            if course.parts:
+                return [(m, part.title) for part in course.parts for m in part.modules]
+            return [(m, "") for m in course.modules]
     raise AppsError(f"no module or course with id {target!r} under {root}")
 
 
@@ -97,10 +101,10 @@ def module_links(
         ids = _module_ids(target, root, modules)
     except ContentError as exc:
         raise AppsError(str(exc)) from None
-    missing = [m for m in ids if m not in modules]
+    missing = [m for m, _ in ids if m not in modules]
     if missing:
         raise AppsError(f"{target}: no module {', '.join(missing)} under {root}")
     return [
-        ModuleLink(m, modules[m], pull_link(hub, repository, app_module_path(m), branch))
-        for m in ids
+        ModuleLink(m, modules[m], pull_link(hub, repository, app_module_path(m), branch), part)
+        for m, part in ids
     ]

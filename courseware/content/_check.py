@@ -6,6 +6,7 @@ import ast
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from ._course import COURSES_DIR, check_course_links, find_courses, load_course
@@ -69,6 +70,7 @@ def check_paths(
                 problems.update(_teaching(path))
     problems.update(_check_links(roots))
     problems.update(_missing_registers(roots))
+    problems.update(_modules_in_no_course(roots))
     return sorted(p for p in problems if warnings or not p.warning)
 
 
@@ -83,6 +85,18 @@ def _missing_registers(roots: list[Path]) -> list[Problem]:
         and root.name == "modules"
         and not (root / PEOPLE_FILE).is_file()
         and find_modules(root)
+    ]
+
+
+def _modules_in_no_course(roots: list[Path]) -> list[Problem]:
+    """A warning at each module no course lists, when a whole ``modules/`` folder is checked."""
+    from ._course import modules_in_no_course
+
+    return [
+        problem
+        for root in roots
+        if root.is_dir() and root.resolve().name == "modules"
+        for problem in modules_in_no_course(root)
     ]
 
 
@@ -113,13 +127,16 @@ def _within(path: Path, roots: list[Path]) -> bool:
 def _check_links(paths: list[Path]) -> list[Problem]:
     """Cross-file links: prerequisites and course modules name real modules; assessments exist.
 
-    Modules are looked up under the checked paths and in the curriculum's own ``modules/``.
+    Modules are looked up under the checked paths, beside a checked ``courses/`` folder and in
+    the curriculum's own ``modules/``.
     """
     from .._paths import curriculum_root
 
     root = curriculum_root()
+    folders = [p for p in paths if p.is_dir()]
+    repositories = [p.parent for p in folders if p.resolve().name == COURSES_DIR]
     modules: dict[Path, tuple[YamlDocument, Module]] = {}
-    for folder in [*(p for p in paths if p.is_dir()), root / "modules"]:
+    for folder in [*folders, *(r / "modules" for r in repositories), root / "modules"]:
         for directory in find_modules(folder):
             try:
                 modules[directory.resolve()] = load_validated(directory / MODULE_FILE, Module)
@@ -134,7 +151,9 @@ def _check_links(paths: list[Path]) -> list[Problem]:
                     problems.append(
                         doc.problem(["prerequisites", i], f"no module with id {prerequisite!r}")
                     )
-    course_files = {p.resolve() for folder in [*paths, root] for p in find_courses(folder)}
+    course_files = {
+        p.resolve() for folder in [*paths, *repositories, root] for p in find_courses(folder)
+    }
     course_files |= {p.resolve() for p in paths if _is_course(p)}
     for path in sorted(course_files):
         if not _within(path, paths):
@@ -177,7 +196,20 @@ def _teaching(path: Path) -> list[Problem]:
 
 
 def _check_vignette(path: Path) -> list[Problem]:
-    load_vignette(path)
+    vignette = load_vignette(path)
+    if vignette.spec.setting is None and "modules" in path.resolve().parent.parent.parts:
+        doc = YamlDocument.unparsed(path, path.read_text(encoding="utf-8"))
+        return [
+            replace(
+                doc.problem(
+                    ["id"],
+                    "no setting: say where the case takes place (setting: general-practice, "
+                    "emergency-department, ...; see docs/authoring.md), so the curriculum's "
+                    "spread of settings can be reported",
+                ),
+                warning=True,
+            )
+        ]
     return []
 
 

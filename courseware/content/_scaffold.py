@@ -71,6 +71,7 @@ self_check:
 CASE = """\
 id: first-case
 title: "A first case"
+setting: general-practice
 start: arrival
 counters:
   trust:
