@@ -29,6 +29,7 @@ from courseware.grading import (
 )
 from courseware.grading._agreement import agreement, icc_absolute, weighted_kappa
 from courseware.grading._assessment import find_key, render_answer
+from courseware.grading._course import GradingError
 from courseware.grading._exports import neutralise, pseudonym, write_csv
 from courseware.grading._feedback import strip_hidden
 from courseware.grading._moderation import decide, round_half, second_marking_sample
@@ -677,3 +678,135 @@ def test_saved_answers_list_items_that_do_not_exist(tmp_path: Path) -> None:
     AssessedAnswers(tmp_path).save("bonus-question", {"option": 1})
     shown = Assessment(tmp_path).saved().data
     assert "answers for items that do not exist, ignored: bonus-question" in shown
+
+
+# --- the marking book: an old book upgraded, re-marks recorded ----------------------------------------
+
+OLD_BOOK = """
+CREATE TABLE scripts (
+    script TEXT PRIMARY KEY, assignment TEXT NOT NULL, student TEXT NOT NULL,
+    notebook TEXT NOT NULL, cell TEXT NOT NULL, rubric TEXT NOT NULL, time REAL NOT NULL,
+    UNIQUE (assignment, student, notebook, cell));
+CREATE TABLE allocations (
+    script TEXT NOT NULL REFERENCES scripts(script), role TEXT NOT NULL, marker TEXT NOT NULL,
+    time REAL NOT NULL, PRIMARY KEY (script, role));
+CREATE TABLE marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    role TEXT NOT NULL, marker TEXT NOT NULL, levels TEXT NOT NULL, comments TEXT NOT NULL,
+    comment TEXT NOT NULL, total REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE agreed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    total REAL NOT NULL, comment TEXT NOT NULL, method TEXT NOT NULL, by TEXT NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+CRITERIA = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
+
+
+def old_levels(level: str, learning: str, **other: str) -> str:
+    import json
+
+    return json.dumps({**dict.fromkeys(CRITERIA, level), **other, "learning": learning})
+
+
+def old_book(path: Path) -> None:
+    """A marking book as the version summing REFLECT points left it: three marked scripts."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.executescript(OLD_BOOK)
+    given = {  # script: (levels, old points total)
+        "S-00000001": (old_levels("thoughtful", "confirmatory"), 8.0),  # passed by points
+        "S-00000002": (old_levels("critical", "transformative", presence="reflection"), 19.0),
+        "S-00000003": (old_levels("critical", "none"), 15.0),
+    }
+    for n, (script, (levels, total)) in enumerate(given.items()):
+        db.execute(
+            "INSERT INTO scripts VALUES (?,?,?,?,?,?,?)",
+            (script, "reflective-essay", f"s{n}", "reflective-essay", "essay", "reflect", 1.0),
+        )
+        db.execute("INSERT INTO allocations VALUES (?,?,?,?)", (script, "first", "alice", 1.0))
+        db.execute(
+            "INSERT INTO marks (script, role, marker, levels, comments, comment, total, time)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (script, "first", "alice", levels, '{"presence": "candid"}', "Old words", total, 2.0),
+        )
+        db.execute(
+            "INSERT INTO agreed (script, total, comment, method, by, time) VALUES (?,?,?,?,?,?)",
+            (script, total, "old feedback", "first mark", "moderation", 3.0),
+        )
+    db.commit()
+    db.close()
+
+
+def test_an_old_marking_book_is_upgraded_keeping_every_mark(tmp_path: Path) -> None:
+    from courseware.grading._marking import MarkingBook
+    from courseware.grading._moderation import (
+        agree_marks,
+        mark_grade,
+        mark_total,
+        marking_rubric,
+    )
+
+    shutil.copytree(ASSIGNMENTS / "rubrics", tmp_path / "rubrics")
+    old_book(tmp_path / "marking.sqlite")
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        marks = book.marks("reflective-essay")
+        # every mark as it was given: levels (with the old learning row), comments, points
+        assert [m["first"].total for m in marks.values()] == [8.0, 19.0, 15.0]
+        assert marks["S-00000001"]["first"].levels["learning"] == "confirmatory"
+        assert marks["S-00000002"]["first"].comments == {"presence": "candid"}
+        assert all(m["first"].overall is None for m in marks.values())
+        assert [a.total for a in book.agreed("reflective-essay").values()] == [8.0, 19.0, 15.0]
+        # marking by level needs the course's standard, and says how to give it
+        with pytest.raises(GradingError, match="--course-file"):
+            marking_rubric(tmp_path, book, "reflective-essay")
+        book.set_standard("reflective-essay", standard(7, "reflection"))
+        rubric = marking_rubric(tmp_path, book, "reflective-essay")
+        marks = book.marks("reflective-essay")
+    first = {s: m["first"] for s, m in marks.items()}
+    assert all(m.derived for m in first.values())
+    assert [mark_grade(rubric, m) for m in first.values()] == [
+        "thoughtful",  # confirmatory learning no longer lifts thoughtful action to a pass
+        "critical-transformative",  # the median of the criteria; learning kept
+        "reflection",  # critical reflection needs learning; "none" stated reads as reflection
+    ]
+    assert [mark_total(rubric, m) for m in first.values()] == [6.5, 20.0, 10.0]
+    assert [m.total for m in first.values()] == [8.0, 19.0, 15.0]  # the points given, kept
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        agreed = agree_marks(book, "reflective-essay", rubric)
+        assert {a.level for a in agreed.values()} == {
+            "thoughtful",
+            "critical-transformative",
+            "reflection",
+        }
+        assert agreed["S-00000001"].total == 6.5 and rubric.band(6.5).fail
+        assert "Overall level: Thoughtful action" in agreed["S-00000001"].comment
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "marking.sqlite") as db:
+            (rows,) = db.execute("SELECT count(*) FROM agreed").fetchone()
+        assert rows == 6  # the old agreed marks are kept beside the new ones
+
+
+def test_a_remark_records_the_old_and_new_level(tmp_path: Path) -> None:
+    from courseware.grading._marking import MarkingBook
+    from courseware.grading._moderation import record_mark
+
+    rubric = load_rubric(RUBRIC).for_standard(standard(7, "reflection"))
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        script = book.add_script("reflective-essay", "s1", "reflective-essay", "essay", "reflect")
+        book.allocate(script, "first", "alice")
+        levels = {c.id: "reflection" for c in rubric.criteria}
+        first = record_mark(book, rubric, script, "alice", {**levels, "overall": "thoughtful"})
+        assert first.total == 6.5 and book.remarks("reflective-essay") == []
+        again = record_mark(book, rubric, script, "alice", {**levels, "overall": "reflection"})
+        assert again.total == 10
+        (remark,) = book.remarks("reflective-essay")
+        assert (remark.script, remark.role, remark.marker) == (script, "first", "alice")
+        assert (remark.old_level, remark.new_level) == ("thoughtful", "reflection")
+        assert (remark.old_total, remark.new_total) == (6.5, 10)
+        assert book.marks("reflective-essay")[script]["first"].overall == "reflection"
+        with pytest.raises(GradingError, match="above what the criteria support"):
+            record_mark(book, rubric, script, "alice", {**levels, "overall": "critical"})
+        assert len(book.remarks("reflective-essay")) == 1  # a refused mark records nothing
