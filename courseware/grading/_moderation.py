@@ -75,12 +75,15 @@ def decide(rubric: Rubric, marks: dict[str, float], *, sampled: bool) -> Decisio
     if second is None:
         return Decision("second")
     if rubric.band(first).id == rubric.band(second).id:
+        if rubric.by_level:
+            return Decision("agreed", first, "first and second marks at the same grade")
         return Decision(
             "agreed", round_half((first + second) / 2), "mean of first and second marks"
         )
     if third is None:
         return Decision("third")
-    return Decision("agreed", statistics.median([first, second, third]), "median of three marks")
+    method = "the middle grade of three marks" if rubric.by_level else "median of three marks"
+    return Decision("agreed", statistics.median([first, second, third]), method)
 
 
 def mark_total(rubric: Rubric, mark: Mark) -> float:
