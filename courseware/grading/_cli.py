@@ -311,7 +311,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     course = Course.open(args.course)
     with _book(course) as book:
         scripts = book.scripts(args.assignment)
-        rubric = _script_rubric(course, book, args.assignment) if scripts else None
+        wanted = scripts and args.research  # the registry needs no rubric
+        rubric = _script_rubric(course, book, args.assignment) if wanted else None
         if args.registry:
             progress = Progress("registry", quiet=args.quiet)
             try:
