@@ -58,7 +58,7 @@ def test_check_finds_unknown_modules_and_assignments(tmp_path: Path) -> None:
         )
         .replace("credits: 15", "credits: 10")
         .replace("weight: 60", "weight: 100")
-    )
+    ) + "fheq_level: 6\n"  # assessed work states its academic level
     path = write_course(tmp_path, text)
     result = subprocess.run(
         [sys.executable, "-m", "courseware.cli", "check", str(tmp_path)],

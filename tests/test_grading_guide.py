@@ -97,17 +97,22 @@ def first_marks(course: Path, env: dict[str, str]) -> dict[str, float]:
     for marker, queue in queues.items():
         for n, (script, _role) in enumerate(queue):
             level = ["thoughtful", "reflection", "critical"][n % 3]
-            levels = [f"{c.id}={level}" for c in rubric.criteria if c.id != "learning"]
+            levels = [f"{c.id}={level}" for c in rubric.criteria]
+            levels.append(f"overall={level}")
+            if level == "critical":
+                levels.append("learning=confirmatory")  # judged only within critical reflection
             args = [a for lv in levels for a in ("--level", lv)]
-            args += ["--level", "learning=confirmatory"]
             done = bash(
                 f"courseware grade mark {ESSAY} --marker {marker} --script {script} "
                 + " ".join(args),
                 course,
                 env,
             )
-            found = re.search(rf"{script}: (\d+(?:\.\d+)?) ", done.stdout)
+            found = re.search(rf"{script}: (\d+(?:\.\d+)?) \((.+)\) recorded", done.stdout)
             assert found, done.stdout
+            # the pass mark of a level-7 course (10 of 20) exactly when the level is reflection
+            points = {"thoughtful": 6.5, "reflection": 10, "critical": 15}[level]
+            assert float(found.group(1)) == points, done.stdout
             totals[students[script]] = float(found.group(1))
     return totals
 
@@ -133,6 +138,7 @@ def rows(path: Path, key: str = "student_id") -> dict[str, dict[str, str]]:
 def test_grading_guide_walked_literally(tmp_path: Path) -> None:
     course = tmp_path / "course"
     shutil.copytree(REPO / "assignments", course)
+    shutil.copytree(REPO / "courses", tmp_path / "courses")  # beside it, as in the repository
     with (course / "nbgrader_config.py").open("a") as config:
         config.write("\nc.Execute.timeout = 10\n")
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
@@ -151,7 +157,10 @@ def test_grading_guide_walked_literally(tmp_path: Path) -> None:
     assert sorted(totals) == ESSAYS
     # the flagged one was named too
     assert re.search(r"s022: 4/9 NEEDS REVIEW \(re-scored 0/9\)", out["autograde"])
-    assert "s017: graded 12/20" in out["confirm-failed"]
+    assert "s017: graded 10/20" in out["confirm-failed"]
+    # scripts printed the course's standard and each grade's points
+    assert "pass mark 50%, pass at Reflection or above" in out["first-allocation"]
+    assert "Thoughtful action: 6.5/20 (fail)" in out["first-allocation"]
     assert "s022: graded 1/9" in out["confirm-flagged"]
 
     essay = rows(course / "essay-registry.csv")  # written before the confirmations
@@ -174,11 +183,13 @@ def test_grading_guide_walked_literally(tmp_path: Path) -> None:
         for r in csv.DictReader((course / "grades.csv").open())
         if r["assignment"] == ESSAY
     }
-    want = {**totals, BROKEN: 12.0}
+    want = {**totals, BROKEN: 10.0}
     for student, score in want.items():
         assert essay[student]["status"] == "graded", essay[student]
         assert float(essay[student]["score"]) == score
         assert float(nbgrader_rows[student]["raw_score"]) == score
+    for student in ESSAYS:  # pass or fail by level, never by points alone
+        assert essay[student]["result"] == ("pass" if want[student] >= 10 else "fail")
     research = list(csv.DictReader((course / "final-research.csv").open()))
     assert sorted(float(r["score"]) for r in research if r["status"] == "graded") == sorted(
         want.values()

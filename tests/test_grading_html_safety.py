@@ -30,6 +30,8 @@ from conftest import FIXTURES, REPO, free_port
 sys.path.insert(0, str(FIXTURES / "grading"))
 from cohort import ESSAY, _cell, _edit_notebook, _write_submission
 
+COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # sets the essay's pass level
+
 BIN = Path(sys.executable).parent
 ESSAY_TEXT = (
     "<script>alert(1)</script> <img src=x onerror=alert(2)> "
@@ -81,6 +83,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin",
         "HOME": str(home),
         "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        # a worktree run (PYTHONPATH=$PWD) grades with the worktree's code
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     }
     nbgrader(course, env, "generate_assignment", ESSAY)
     release = course / "release" / ESSAY
@@ -326,7 +330,17 @@ def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path
     course, env = graded.course, graded.env
     command = [str(BIN / "courseware"), "grade"]
     steps = {
-        "scripts": [*command, "scripts", ESSAY, "--rubric", "reflect", "--cell", "essay"],
+        "scripts": [
+            *command,
+            "scripts",
+            ESSAY,
+            "--rubric",
+            "reflect",
+            "--cell",
+            "essay",
+            "--course-file",
+            str(COURSE_FILE),
+        ],
         "registry": [*command, "export", ESSAY, "--registry", str(tmp_path / "r.csv")],
         "research": [*command, "export", ESSAY, "--research", str(tmp_path / "p.csv")],
     }
@@ -363,13 +377,23 @@ def test_examiner_pack_shows_each_script_as_written(graded: Graded, tmp_path: Pa
 
     rubric = load_rubric(course / "rubrics" / "reflect.yaml")
     levels = [arg for c in rubric.criteria for arg in ("--level", f"{c.id}={c.levels[1].id}")]
+    levels += ["--level", "overall=thoughtful"]
 
     def mark_all(marker: str) -> None:
         for line in grade("queue", ESSAY, "--marker", marker).splitlines():
             script = line.split()[0]
             grade("mark", ESSAY, "--marker", marker, "--script", script, *levels)
 
-    grade("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay")
+    grade(
+        "scripts",
+        ESSAY,
+        "--rubric",
+        "reflect",
+        "--cell",
+        "essay",
+        "--course-file",
+        str(COURSE_FILE),
+    )
     grade("allocate", ESSAY, "--role", "first", "--markers", "alice")
     mark_all("alice")
     grade("allocate", ESSAY, "--role", "second", "--markers", "bob", "--all")

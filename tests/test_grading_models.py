@@ -29,10 +29,11 @@ from courseware.grading import (
 )
 from courseware.grading._agreement import agreement, icc_absolute, weighted_kappa
 from courseware.grading._assessment import find_key, render_answer
+from courseware.grading._course import GradingError
 from courseware.grading._exports import neutralise, pseudonym, write_csv
 from courseware.grading._feedback import strip_hidden
 from courseware.grading._moderation import decide, round_half, second_marking_sample
-from courseware.grading._rubric import load_rubric
+from courseware.grading._rubric import Standard, course_standard, load_rubric, pass_mark_for
 
 from conftest import REPO
 
@@ -261,31 +262,41 @@ def test_a_key_inside_the_submission_is_ignored(
 # --- rubric ---------------------------------------------------------------------------------------------
 
 
-def test_reflect_rubric() -> None:
+def test_reflect_rubric_is_marked_by_level() -> None:
     rubric = load_rubric(RUBRIC)
-    assert [c.id for c in rubric.criteria][:5] == [
+    assert rubric.by_level and rubric.overall is not None
+    assert [c.id for c in rubric.criteria] == [
         "writing-spectrum",
         "presence",
         "dilemma",
         "emotions",
         "meaning-making",
     ]
-    assert (rubric.min_total, rubric.max_total) == (0, 20)
-    assert [rubric.band(x).id for x in (0, 7.5, 8, 11.5, 12, 14, 20)] == [
-        "fail",
-        "fail",
-        "pass",
-        "pass",
-        "merit",
-        "distinction",
-        "distinction",
+    order = ["habitual", "thoughtful", "reflection", "critical"]
+    assert all([lv.id for lv in c.levels] == order for c in rubric.criteria)
+    assert [lv.id for lv in rubric.overall.levels] == order
+    assert [ln.id for ln in rubric.overall.learning] == ["confirmatory", "transformative"]
+    assert [g for g, _, _ in rubric.grades()] == [
+        "habitual",
+        "thoughtful",
+        "reflection",
+        "critical-confirmatory",
+        "critical-transformative",
     ]
-    levels = {c.id: c.levels[-1].id for c in rubric.criteria}
-    assert rubric.total(levels) == 20
+    levels = {c.id: "critical" for c in rubric.criteria}
+    assert rubric.grade({**levels, "overall": "critical", "learning": "transformative"}) == (
+        "critical-transformative"
+    )
     with pytest.raises(ValueError, match="no level 'superb'"):
-        rubric.total({**levels, "presence": "superb"})
+        rubric.grade({**levels, "presence": "superb", "overall": "reflection"})
     with pytest.raises(ValueError, match="missing"):
-        rubric.total({"presence": "critical"})
+        rubric.grade({"presence": "critical", "overall": "reflection"})
+    with pytest.raises(ValueError, match="needs a judgement of learning"):
+        rubric.grade({**levels, "overall": "critical"})
+    with pytest.raises(ValueError, match="choose an overall level"):
+        rubric.grade(levels)
+    with pytest.raises(ValueError, match="course's standard"):
+        rubric.total({**levels, "overall": "reflection"})
 
 
 def test_narrative_medicine_rubric_fits_both_parts() -> None:
@@ -342,41 +353,185 @@ def test_check_finds_an_answer_cell_its_rubric_does_not_fit(tmp_path: Path) -> N
 
 
 def test_rubric_errors_name_line_and_field(tmp_path: Path) -> None:
-    text = RUBRIC.read_text().replace(
-        'points: 2, descriptor: "Steps back', 'points: 0, descriptor: "Steps back'
+    text = NARRATIVE_RUBRIC.read_text().replace(
+        'points: 1, descriptor: "Points to', 'points: 0, descriptor: "Points to'
     )
-    bad = tmp_path / "reflect.yaml"
+    bad = tmp_path / "narrative-medicine.yaml"
     bad.write_text(text)
     with pytest.raises(ContentError) as caught:
         load_rubric(bad)
     line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip() == "levels:")
-    assert f"reflect.yaml:{line}: criteria.0.levels: levels must be listed lowest first" in str(
-        caught.value
+    assert (
+        f"narrative-medicine.yaml:{line}: criteria.0.levels: levels must be listed lowest first"
+        in str(caught.value)
     )
+    # a rubric by level: the same level ids as the overall levels, no points, no bands
+    text = RUBRIC.read_text().replace(
+        '{id: thoughtful, name: Thoughtful action, descriptor: "A clear',
+        '{id: thoughtful, name: Thoughtful action, points: 1, descriptor: "A clear',
+    )
+    text += "bands:\n  - {id: fail, name: Fail, min: 0, fail: true}\n"
+    bad = tmp_path / "reflect.yaml"
+    bad.write_text(text)
+    with pytest.raises(ContentError) as caught:
+        load_rubric(bad)
+    assert "criteria.0.levels: a rubric by level gives no points per level" in str(caught.value)
+    assert "bands: a rubric by level has no bands" in str(caught.value)
+
+
+# --- REFLECT by level: overall level, pass by the course's academic level ---------------------------
+
+COURSES = REPO / "courses"
+
+
+def standard(fheq: int, pass_level: str, out_of: float = 20) -> Standard:
+    return Standard("test", fheq, pass_mark_for(fheq), pass_level, out_of)
+
+
+def test_thoughtful_action_everywhere_with_confirmatory_learning_does_not_pass() -> None:
+    """The old scheme summed points: thoughtful action on every criterion (5) plus confirmatory
+    learning (3) reached the pass mark (8/20) with no writing at the reflection level."""
+    rubric = load_rubric(RUBRIC)
+    std = course_standard(COURSES / "creative-medicine-cpd.yaml", "reflective-essay", rubric, 20)
+    assert (std.fheq_level, std.pass_mark, std.pass_level) == (7, 50.0, "reflection")
+    marked = rubric.for_standard(std)
+    thoughtful = {c.id: "thoughtful" for c in rubric.criteria}
+    with pytest.raises(ValueError, match=r"learning .* is judged only within Critical reflection"):
+        marked.total({**thoughtful, "overall": "thoughtful", "learning": "confirmatory"})
+    with pytest.raises(ValueError, match="above what the criteria support"):
+        marked.total({**thoughtful, "overall": "reflection"})
+    total = marked.total({**thoughtful, "overall": "thoughtful"})
+    assert marked.band(total).fail and total < 20 * 0.5
+    # reflection on three of five criteria supports an overall reflection, which passes
+    mixed = {
+        **thoughtful,
+        "presence": "reflection",
+        "dilemma": "reflection",
+        "emotions": "critical",
+    }
+    assert rubric.ceiling(mixed) == "reflection"
+    total = marked.total({**mixed, "overall": "reflection"})
+    assert total == 10 and not marked.band(total).fail
+    # ... but the marker may judge the whole lower than the criteria allow
+    assert marked.band(marked.total({**mixed, "overall": "thoughtful"})).fail
+
+
+@pytest.mark.parametrize("fheq", [4, 5, 6, 7, 8])
+@pytest.mark.parametrize("out_of", [10, 15, 20, 25])
+def test_a_pass_is_the_pass_level_whatever_the_course_level(fheq: int, out_of: float) -> None:
+    """Score >= the pass mark of the course's FHEQ level exactly when the level >= the pass level."""
+    rubric = load_rubric(RUBRIC)
+    assert pass_mark_for(fheq) == (40 if fheq <= 6 else 50)
+    order = ["habitual", "thoughtful", "reflection", "critical"]
+    for pass_level in order[1:] if fheq <= 6 else order[2:]:
+        std = standard(fheq, pass_level, out_of)
+        points = rubric.grade_points(std)
+        values = list(points.values())
+        assert values == sorted(values) and len(set(values)) == len(values)
+        assert values[-1] == out_of and all(v * 2 == int(v * 2) for v in values)
+        for grade, level, _ in rubric.grades():
+            passes = points[grade] >= out_of * std.pass_mark / 100
+            assert passes == (order.index(level) >= order.index(pass_level)), (grade, std)
+        assert points[pass_level if pass_level != "critical" else "critical-confirmatory"] == (
+            out_of * std.pass_mark / 100
+        )
+
+
+def test_the_course_file_sets_the_standard(tmp_path: Path) -> None:
+    rubric = load_rubric(RUBRIC)
+    source = (COURSES / "creative-medicine-cpd.yaml").read_text()
+    course = tmp_path / "creative-medicine-cpd.yaml"
+    course.write_text(source.replace("pass_level: reflection", "pass_level: thoughtful"))
+    with pytest.raises(ValueError, match="pass_level must be reflection or above"):
+        course_standard(course, "reflective-essay", rubric, 20)
+    course.write_text(source.replace("    pass_level: reflection\n", ""))
+    with pytest.raises(ValueError, match="set its pass_level to one of"):
+        course_standard(course, "reflective-essay", rubric, 20)
+    with pytest.raises(ValueError, match="does not assess 'communication-skills'"):
+        course_standard(COURSES / "creative-medicine-cpd.yaml", "communication-skills", rubric, 9)
+    # at undergraduate levels the pass mark is 40%, and the course may pass thoughtful action
+    ug = tmp_path / "ug.yaml"
+    ug.write_text(
+        source.replace("id: creative-medicine-cpd", "id: ug")
+        .replace("award: msc-module", "award: undergraduate-thread")
+        .replace("fheq_level: 7", "fheq_level: 5")
+        .replace("pass_level: reflection", "pass_level: thoughtful")
+    )
+    std = course_standard(ug, "reflective-essay", rubric, 20)
+    assert (std.pass_mark, std.pass_level) == (40.0, "thoughtful")
+    marked = rubric.for_standard(std)
+    thoughtful = {c.id: "thoughtful" for c in rubric.criteria}
+    assert marked.total({**thoughtful, "overall": "thoughtful"}) == 8
+    # a rubric by points takes the pass mark from the course too, not from its bands
+    narrative = load_rubric(NARRATIVE_RUBRIC)
+    std = course_standard(
+        COURSES / "medical-humanities-cpd.yaml", "narrative-medicine", narrative, 10
+    )
+    assert std.pass_mark == 50 and narrative.for_standard(std).band(4.5).fail
+    assert not narrative.band(4.5).fail  # the rubric's own bands put the pass at 40%
+
+
+def test_course_files_need_an_academic_level_for_assessed_work(tmp_path: Path) -> None:
+    from courseware.content import ContentError as CourseError
+    from courseware.content._course import load_course
+
+    source = (COURSES / "creative-medicine-cpd.yaml").read_text()
+    course = tmp_path / "creative-medicine-cpd.yaml"
+    course.write_text(source.replace("fheq_level: 7\n", ""))
+    with pytest.raises(CourseError, match="add fheq_level"):
+        load_course(course)
+    course.write_text(source.replace("fheq_level: 7", "fheq_level: 6"))
+    with pytest.raises(CourseError, match="an MSc module is at FHEQ level 7"):
+        load_course(course)
+    for path in sorted(COURSES.glob("*.yaml")):
+        spec = load_course(path).spec
+        if spec.award == "msc-module":
+            assert spec.fheq_level == 7, path
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_agreement_by_level_is_on_the_ordinal_grades(seed: int) -> None:
+    rubric = load_rubric(RUBRIC).for_standard(standard(7, "reflection"))
+    points = [band.min for band in rubric.bands]
+    rng = random.Random(seed)
+    a = [rng.randint(0, 4) for _ in range(30)]
+    b = [min(4, max(0, x + rng.choice([-1, 0, 0, 1, 2]))) for x in a]
+    stats = agreement([points[x] for x in a], [points[y] for y in b], rubric)
+    assert stats.on == "levels"
+    assert stats.weighted_kappa == pytest.approx(kappa_by_hand(a, b, 5))
+    assert stats.icc == pytest.approx(icc_a1_by_hand([float(x) for x in a], [float(y) for y in b]))
+    assert stats.mean_difference == pytest.approx(
+        sum(y - x for x, y in zip(a, b, strict=True)) / 30
+    )
+    assert "weighted kappa (quadratic, levels)" in stats.lines()[1]
+    # a script's two marks agree only at the same grade; a level is never averaged
+    assert decide(rubric, {"first": 10, "second": 10}, sampled=True).total == 10
+    assert decide(rubric, {"first": 10, "second": 15}, sampled=True).status == "third"
+    assert decide(rubric, {"first": 6.5, "second": 20, "third": 15}, sampled=True).total == 15
 
 
 # --- moderation rules -------------------------------------------------------------------------------------
 
 
 def test_sample_small_cohort_is_everyone() -> None:
-    rubric = load_rubric(RUBRIC)
+    rubric = load_rubric(NARRATIVE_RUBRIC)
     marks = {f"S{i}": float(i) for i in range(9)}
     assert sorted(second_marking_sample(marks, rubric)) == sorted(marks)
 
 
 @pytest.mark.parametrize("size", [11, 40, 100, 237])
 def test_sample_has_fails_range_and_size(size: int) -> None:
-    rubric = load_rubric(RUBRIC)
+    rubric = load_rubric(NARRATIVE_RUBRIC)  # by points: 0-10, fail below 4
     rng = random.Random(size)
-    marks = {f"S{i:03d}": float(rng.randint(0, 40)) / 2 for i in range(size)}
+    marks = {f"S{i:03d}": float(rng.randint(0, 20)) / 2 for i in range(size)}
     sample = second_marking_sample(marks, rubric)
-    fails = {s for s, m in marks.items() if m < 8}
+    fails = {s for s, m in marks.items() if m < 4}
     assert fails <= set(sample)
     assert len(sample) >= max(math.ceil(size / 10), 10)
     assert len(sample) <= max(math.ceil(size / 10), 10) + len(fails)
     got = [marks[s] for s in sample]
     assert min(marks.values()) in got and max(marks.values()) in got
-    above = [m for m in got if m >= 8]
+    above = [m for m in got if m >= 4]
     assert len(above) >= len(got) - len(fails)  # passes are sampled, not crowded out by fails
     assert second_marking_sample(marks, rubric, all_scripts=True) == sorted(
         marks, key=lambda s: (marks[s], s)
@@ -384,14 +539,14 @@ def test_sample_has_fails_range_and_size(size: int) -> None:
 
 
 def test_decide() -> None:
-    rubric = load_rubric(RUBRIC)
+    rubric = load_rubric(NARRATIVE_RUBRIC)  # bands: fail < 4 <= pass < 6 <= merit < 7
     assert decide(rubric, {}, sampled=True).status == "first"
-    assert decide(rubric, {"first": 9}, sampled=False).total == 9
-    assert decide(rubric, {"first": 9}, sampled=True).status == "second"
-    assert decide(rubric, {"first": 9, "second": 10}, sampled=True).total == 9.5
-    assert decide(rubric, {"first": 9, "second": 10.5}, sampled=True).total == 10  # 9.75 -> 10
-    assert decide(rubric, {"first": 11, "second": 13}, sampled=True).status == "third"
-    assert decide(rubric, {"first": 11, "second": 16, "third": 12}, sampled=True).total == 12
+    assert decide(rubric, {"first": 4}, sampled=False).total == 4
+    assert decide(rubric, {"first": 4}, sampled=True).status == "second"
+    assert decide(rubric, {"first": 4, "second": 5}, sampled=True).total == 4.5
+    assert decide(rubric, {"first": 4, "second": 5.5}, sampled=True).total == 5  # 4.75 -> 5
+    assert decide(rubric, {"first": 5.5, "second": 6.5}, sampled=True).status == "third"
+    assert decide(rubric, {"first": 5.5, "second": 8, "third": 6}, sampled=True).total == 6
     assert round_half(9.25) == 9.5 and round_half(9.24) == 9.0
 
 
@@ -423,9 +578,9 @@ def icc_a1_by_hand(x: list[float], y: list[float]) -> float:
 @pytest.mark.parametrize("seed", range(5))
 def test_kappa_and_icc_match_hand_computation(seed: int) -> None:
     rng = random.Random(seed)
-    first = [float(rng.randint(0, 40)) / 2 for _ in range(25)]
-    second = [min(20.0, max(0.0, f + rng.choice([-2, -1, 0, 0, 1, 2.5]))) for f in first]
-    rubric = load_rubric(RUBRIC)
+    first = [float(rng.randint(0, 20)) / 2 for _ in range(25)]
+    second = [min(10.0, max(0.0, f + rng.choice([-1, -0.5, 0, 0, 0.5, 1.5]))) for f in first]
+    rubric = load_rubric(NARRATIVE_RUBRIC)
     a = [rubric.band_index(v) for v in first]
     b = [rubric.band_index(v) for v in second]
     assert weighted_kappa(a, b, 4) == pytest.approx(kappa_by_hand(a, b, 4))
@@ -440,9 +595,9 @@ def test_kappa_and_icc_match_hand_computation(seed: int) -> None:
 
 
 def test_agreement_with_too_few_scripts() -> None:
-    stats = agreement([10.0, 12.0], [10.0, 12.0], load_rubric(RUBRIC))
+    stats = agreement([5.0, 6.0], [5.0, 6.0], load_rubric(NARRATIVE_RUBRIC))
     assert stats.icc is None and stats.same_band == 1.0
-    assert agreement([], [], load_rubric(RUBRIC)).pairs == 0
+    assert agreement([], [], load_rubric(NARRATIVE_RUBRIC)).pairs == 0
 
 
 # --- exports and feedback ---------------------------------------------------------------------------------
@@ -523,3 +678,135 @@ def test_saved_answers_list_items_that_do_not_exist(tmp_path: Path) -> None:
     AssessedAnswers(tmp_path).save("bonus-question", {"option": 1})
     shown = Assessment(tmp_path).saved().data
     assert "answers for items that do not exist, ignored: bonus-question" in shown
+
+
+# --- the marking book: an old book upgraded, re-marks recorded ----------------------------------------
+
+OLD_BOOK = """
+CREATE TABLE scripts (
+    script TEXT PRIMARY KEY, assignment TEXT NOT NULL, student TEXT NOT NULL,
+    notebook TEXT NOT NULL, cell TEXT NOT NULL, rubric TEXT NOT NULL, time REAL NOT NULL,
+    UNIQUE (assignment, student, notebook, cell));
+CREATE TABLE allocations (
+    script TEXT NOT NULL REFERENCES scripts(script), role TEXT NOT NULL, marker TEXT NOT NULL,
+    time REAL NOT NULL, PRIMARY KEY (script, role));
+CREATE TABLE marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    role TEXT NOT NULL, marker TEXT NOT NULL, levels TEXT NOT NULL, comments TEXT NOT NULL,
+    comment TEXT NOT NULL, total REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE agreed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    total REAL NOT NULL, comment TEXT NOT NULL, method TEXT NOT NULL, by TEXT NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+CRITERIA = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
+
+
+def old_levels(level: str, learning: str, **other: str) -> str:
+    import json
+
+    return json.dumps({**dict.fromkeys(CRITERIA, level), **other, "learning": learning})
+
+
+def old_book(path: Path) -> None:
+    """A marking book as the version summing REFLECT points left it: three marked scripts."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.executescript(OLD_BOOK)
+    given = {  # script: (levels, old points total)
+        "S-00000001": (old_levels("thoughtful", "confirmatory"), 8.0),  # passed by points
+        "S-00000002": (old_levels("critical", "transformative", presence="reflection"), 19.0),
+        "S-00000003": (old_levels("critical", "none"), 15.0),
+    }
+    for n, (script, (levels, total)) in enumerate(given.items()):
+        db.execute(
+            "INSERT INTO scripts VALUES (?,?,?,?,?,?,?)",
+            (script, "reflective-essay", f"s{n}", "reflective-essay", "essay", "reflect", 1.0),
+        )
+        db.execute("INSERT INTO allocations VALUES (?,?,?,?)", (script, "first", "alice", 1.0))
+        db.execute(
+            "INSERT INTO marks (script, role, marker, levels, comments, comment, total, time)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (script, "first", "alice", levels, '{"presence": "candid"}', "Old words", total, 2.0),
+        )
+        db.execute(
+            "INSERT INTO agreed (script, total, comment, method, by, time) VALUES (?,?,?,?,?,?)",
+            (script, total, "old feedback", "first mark", "moderation", 3.0),
+        )
+    db.commit()
+    db.close()
+
+
+def test_an_old_marking_book_is_upgraded_keeping_every_mark(tmp_path: Path) -> None:
+    from courseware.grading._marking import MarkingBook
+    from courseware.grading._moderation import (
+        agree_marks,
+        mark_grade,
+        mark_total,
+        marking_rubric,
+    )
+
+    shutil.copytree(ASSIGNMENTS / "rubrics", tmp_path / "rubrics")
+    old_book(tmp_path / "marking.sqlite")
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        marks = book.marks("reflective-essay")
+        # every mark as it was given: levels (with the old learning row), comments, points
+        assert [m["first"].total for m in marks.values()] == [8.0, 19.0, 15.0]
+        assert marks["S-00000001"]["first"].levels["learning"] == "confirmatory"
+        assert marks["S-00000002"]["first"].comments == {"presence": "candid"}
+        assert all(m["first"].overall is None for m in marks.values())
+        assert [a.total for a in book.agreed("reflective-essay").values()] == [8.0, 19.0, 15.0]
+        # marking by level needs the course's standard, and says how to give it
+        with pytest.raises(GradingError, match="--course-file"):
+            marking_rubric(tmp_path, book, "reflective-essay")
+        book.set_standard("reflective-essay", standard(7, "reflection"))
+        rubric = marking_rubric(tmp_path, book, "reflective-essay")
+        marks = book.marks("reflective-essay")
+    first = {s: m["first"] for s, m in marks.items()}
+    assert all(m.derived for m in first.values())
+    assert [mark_grade(rubric, m) for m in first.values()] == [
+        "thoughtful",  # confirmatory learning no longer lifts thoughtful action to a pass
+        "critical-transformative",  # the median of the criteria; learning kept
+        "reflection",  # critical reflection needs learning; "none" stated reads as reflection
+    ]
+    assert [mark_total(rubric, m) for m in first.values()] == [6.5, 20.0, 10.0]
+    assert [m.total for m in first.values()] == [8.0, 19.0, 15.0]  # the points given, kept
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        agreed = agree_marks(book, "reflective-essay", rubric)
+        assert {a.level for a in agreed.values()} == {
+            "thoughtful",
+            "critical-transformative",
+            "reflection",
+        }
+        assert agreed["S-00000001"].total == 6.5 and rubric.band(6.5).fail
+        assert "Overall level: Thoughtful action" in agreed["S-00000001"].comment
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "marking.sqlite") as db:
+            (rows,) = db.execute("SELECT count(*) FROM agreed").fetchone()
+        assert rows == 6  # the old agreed marks are kept beside the new ones
+
+
+def test_a_remark_records_the_old_and_new_level(tmp_path: Path) -> None:
+    from courseware.grading._marking import MarkingBook
+    from courseware.grading._moderation import record_mark
+
+    rubric = load_rubric(RUBRIC).for_standard(standard(7, "reflection"))
+    with MarkingBook(tmp_path / "marking.sqlite") as book:
+        script = book.add_script("reflective-essay", "s1", "reflective-essay", "essay", "reflect")
+        book.allocate(script, "first", "alice")
+        levels = {c.id: "reflection" for c in rubric.criteria}
+        first = record_mark(book, rubric, script, "alice", {**levels, "overall": "thoughtful"})
+        assert first.total == 6.5 and book.remarks("reflective-essay") == []
+        again = record_mark(book, rubric, script, "alice", {**levels, "overall": "reflection"})
+        assert again.total == 10
+        (remark,) = book.remarks("reflective-essay")
+        assert (remark.script, remark.role, remark.marker) == (script, "first", "alice")
+        assert (remark.old_level, remark.new_level) == ("thoughtful", "reflection")
+        assert (remark.old_total, remark.new_total) == (6.5, 10)
+        assert book.marks("reflective-essay")[script]["first"].overall == "reflection"
+        with pytest.raises(GradingError, match="above what the criteria support"):
+            record_mark(book, rubric, script, "alice", {**levels, "overall": "critical"})
+        assert len(book.remarks("reflective-essay")) == 1  # a refused mark records nothing

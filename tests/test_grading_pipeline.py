@@ -42,6 +42,7 @@ from courseware.grading._course import Course, GradingError
 from courseware.grading._marking import MarkingBook
 from courseware.grading._moderation import (
     marking_queue,
+    marking_rubric,
     record_mark,
     script_text,
 )
@@ -79,20 +80,32 @@ def essay_number(text: str) -> int:
     return int(found.group(1))
 
 
+COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # FHEQ 7: pass at reflection, 50%
+CRITERIA = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
+LEVELS = ["habitual", "thoughtful", "reflection", "critical"]
+
+
 def first_levels(n: int) -> dict[str, str]:
     """What a marker judges essay ``n`` to be: a spread across the range, some fails."""
-    level = ["habitual", "thoughtful", "reflection", "critical"][n % 4]
-    learning = ["none", "confirmatory", "transformative"][n % 3]
-    crits = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
-    return {**dict.fromkeys(crits, level), "learning": learning}
+    level = LEVELS[n % 4]
+    levels = {**dict.fromkeys(CRITERIA, level), "overall": level}
+    if level == "critical":
+        levels["learning"] = ["confirmatory", "transformative"][n % 2]
+    return levels
 
 
 def total(levels: dict[str, str]) -> float:
-    points = {"habitual": 0, "thoughtful": 1, "reflection": 2, "critical": 3}
-    learning = {"none": 0, "confirmatory": 3, "transformative": 5}
-    return (
-        sum(points[v] for k, v in levels.items() if k != "learning") + learning[levels["learning"]]
-    )
+    """A grade's points in the 20-point essay cell at FHEQ level 7 with pass level reflection."""
+    points = {"habitual": 3, "thoughtful": 6.5, "reflection": 10}
+    if levels["overall"] == "critical":
+        return {"confirmatory": 15, "transformative": 20}[levels["learning"]]
+    return points[levels["overall"]]
+
+
+def reflect_rubric(course: Path) -> Any:
+    """The essay's rubric under the standard `scripts --course-file` recorded."""
+    with MarkingBook(course / "marking.sqlite") as book:
+        return marking_rubric(course, book, ESSAY)
 
 
 @dataclass
@@ -233,7 +246,10 @@ def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str
         levels = first_levels(n)
         student = book.script(script_id).student
         if role == "second" and student == adjust:
-            levels = {**levels, **dict.fromkeys(levels, "critical"), "learning": "transformative"}
+            levels = {
+                **dict.fromkeys([*CRITERIA, "overall"], "critical"),
+                "learning": "transformative",
+            }
             run_.disputed = student
         record_mark(
             book,
@@ -250,7 +266,17 @@ def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str
 @pytest.fixture(scope="module")
 def marked(pipeline: Run) -> Run:
     course = pipeline.course
-    out = courseware("scripts", ESSAY, "--rubric", "reflect", "--cell", "essay", cwd=course).stdout
+    out = courseware(
+        "scripts",
+        ESSAY,
+        "--rubric",
+        "reflect",
+        "--cell",
+        "essay",
+        "--course-file",
+        str(COURSE_FILE),
+        cwd=course,
+    ).stdout
     pipeline.scripts_out = out
     assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
     courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)
@@ -258,7 +284,8 @@ def marked(pipeline: Run) -> Run:
         "allocate", ESSAY, "--role", "second", "--markers", "bob", cwd=course, check=False
     )
     assert early.returncode == 1 and "have no first mark yet" in early.stderr
-    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    assert "standard: creative-medicine-cpd, FHEQ level 7, pass mark 50%" in out
+    rubric = reflect_rubric(course)
     with MarkingBook(course / "marking.sqlite") as book:
         someone_elses = marking_queue(book, ESSAY, "alice")[0][0]
         with pytest.raises(GradingError, match="not allocated to 'mallory'"):
@@ -270,9 +297,10 @@ def marked(pipeline: Run) -> Run:
         script_id = next(s for s, r in book.allocations(ESSAY).items() if r["first"] == "alice")
         n = essay_number(script_text(Course.open(course), book.script(script_id)))
     levels = first_levels(n)
-    answers = "".join(
-        f"{[lv.id for lv in c.levels].index(levels[c.id]) + 1}\n\n" for c in rubric.criteria
-    )
+    answers = "".join(f"{LEVELS.index(levels[c.id]) + 1}\n\n" for c in rubric.criteria)
+    answers += f"{LEVELS.index(levels['overall']) + 1}\n"
+    if "learning" in levels:
+        answers += f"{['confirmatory', 'transformative'].index(levels['learning']) + 1}\n"
     remark = courseware(
         "mark",
         ESSAY,
@@ -290,18 +318,21 @@ def marked(pipeline: Run) -> Run:
         sampled = [
             s.student for s in book.scripts(ESSAY) if "second" in book.allocations(ESSAY)[s.script]
         ]
-        # a script whose first mark is a pass, pushed two bands up by the second marker
-        target = next(s for s in sampled if 8 <= pipeline.marks[s]["first"] < 12)
+        # a script whose first mark is a pass below the top, pushed up by the second marker
+        target = next(s for s in sampled if pipeline.marks[s]["first"] in (10, 15))
         for marker in ("alice", "bob"):
             mark_all(pipeline, book, rubric, marker, adjust=target)
     moderation = courseware("moderate", ESSAY, cwd=course).stdout
     assert re.search(r"waiting for a third mark: S-[0-9A-F]{8}$", moderation, re.M), moderation
     courseware("allocate", ESSAY, "--role", "third", "--markers", "carol", cwd=course)
     # carol marks at the terminal: level numbers, comments, overall comment
-    answers = "3\nClear account.\n3\n\n2\n\n3\n\n2\n\n2\n\nThoughtful; see comments.\n"
+    # reflection, reflection, thoughtful, reflection, thoughtful: at most reflection overall
+    answers = "3\nClear account.\n3\n\n2\n\n3\n\n2\n\n4\n3\nThoughtful; see comments.\n"
     view = courseware("mark", ESSAY, "--marker", "carol", cwd=course, stdin=answers).stdout
     pipeline.third_view = view
-    pipeline.marks[pipeline.disputed]["third"] = 2 + 2 + 1 + 2 + 1 + 3
+    assert "the criteria support at most Reflection" in view
+    assert "please type a number from 1 to 3" in view  # critical reflection was refused
+    pipeline.marks[pipeline.disputed]["third"] = 10
     courseware("moderate", ESSAY, "--write", cwd=course)
     with MarkingBook(course / "marking.sqlite") as book:
         scripts = {s.script: s.student for s in book.scripts(ESSAY)}
@@ -341,13 +372,17 @@ def test_a_marker_can_open_a_marked_script_again(marked: Run) -> None:
             "SELECT count(*) FROM marks WHERE script = ? AND role = 'first'", (marked.remarked,)
         ).fetchone()
     assert count == 2  # the earlier mark is kept in the marking book
+    with MarkingBook(marked.course / "marking.sqlite") as book:
+        remarks = [r for r in book.remarks(ESSAY) if r.script == marked.remarked]
+    (remark,) = remarks  # the same levels again: old and new level recorded, and equal
+    assert remark.old_level == remark.new_level and remark.marker == "alice"
 
 
 def test_moderate_write_refuses_a_failed_submission(marked: Run) -> None:
     """A script made for e-os-exit before the fix (an old marking book) is marked and agreed, but
     `moderate --write` keeps it out of the gradebook."""
     course = marked.course
-    rubric = load_rubric(course / "rubrics" / "reflect.yaml")
+    rubric = reflect_rubric(course)
     with MarkingBook(course / "marking.sqlite") as book:
         stale = book.add_script(ESSAY, "e-os-exit", ESSAY, "essay", "reflect")
         book.allocate(stale, "first", "alice")
@@ -363,7 +398,7 @@ def test_sample_covers_fails_and_range(marked: Run) -> None:
     firsts = {s: m["first"] for s, m in marked.marks.items()}
     sampled = {s for s, m in marked.marks.items() if "second" in m}
     assert len(sampled) >= 10
-    assert {s for s, t in firsts.items() if t < 8} <= sampled  # every fail
+    assert {s for s, t in firsts.items() if t < 10} <= sampled  # every fail (below reflection)
     assert min(firsts.values()) in {firsts[s] for s in sampled}
     assert max(firsts.values()) in {firsts[s] for s in sampled}
 
@@ -444,6 +479,11 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
     assert essay[BLANK]["status"] == "graded" and essay[BLANK]["score"] == "0.0"
     for student, value in marked.agreed.items():
         assert essay[student]["status"] == "graded" and float(essay[student]["score"]) == value
+        # a pass exactly when the agreed level reaches reflection, the course's pass level
+        assert essay[student]["result"] == ("pass" if value >= 10 else "fail"), essay[student]
+        level = {3: "habitual", 6.5: "thoughtful", 10: "reflection"}.get(value)
+        assert essay[student]["level"] == (level or essay[student]["level"])
+        assert essay[student]["level"].startswith("critical") == (value > 10)
     assert essay["s015"]["status"] == "not-submitted"  # in the gradebook, no essay
     assert essay["s015"]["score"] == ""
     with (course / "comm.csv").open() as handle:
@@ -487,6 +527,12 @@ def test_examiner_pack_is_anonymous(marked: Run) -> None:
         rows = list(csv.DictReader(handle))
     assert {r["marker"] for r in rows} >= {"Marker A", "Marker B", "Marker C"}
     assert len(list((pack / "scripts").glob("S-*.md"))) == summary["double_marked"]
+    assert summary["standard"]["pass_level"] == "reflection"
+    assert {r["level:overall"] for r in rows if r["role"] != "agreed"} <= set(LEVELS)
+    with (pack / "remarks.csv").open() as handle:
+        remarks = list(csv.DictReader(handle))
+    assert [r["script"] for r in remarks] == [marked.remarked]
+    assert remarks[0]["marker"].startswith("Marker ")
 
 
 def test_narrative_medicine_parts_are_marked_against_their_rubric(pipeline: Run) -> None:

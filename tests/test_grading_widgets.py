@@ -96,6 +96,7 @@ def test_kernel_import_stays_light() -> None:
 def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) -> None:
     from courseware.grading import marking_view
     from courseware.grading._marking import MarkingBook
+    from courseware.grading._rubric import Standard
 
     course = tmp_path / "course"
     shutil.copytree(REPO / "assignments" / "rubrics", course / "rubrics")
@@ -115,24 +116,37 @@ def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) ->
                 "reflective-essay", student, "reflective-essay", "essay", "reflect"
             )
             book.allocate(script, "first", "alice")
+        book.set_standard("reflective-essay", Standard("c", 7, 50.0, "reflection", 20.0))
     view = marking_view("reflective-essay", "alice", course)
     shown = view.heading.value + view.script.value
     assert "ana.smith" not in shown and "ben" not in shown
     assert "&lt;script&gt;" in shown or "Second" in shown
-    assert all(box.description for box in [*view.choices.values(), *view.comments.values()])
+    controls = [*view.choices.values(), *view.judgement.values(), *view.comments.values()]
+    assert all(box.description for box in controls)
+    assert set(view.judgement) == {"overall", "learning"}
     first = view.current
     view.choices["presence"].value = "critical"
     assert view.save() is False and "choose a level for" in view.status.value
-    for criterion, box in view.choices.items():
-        box.value = "none" if criterion == "learning" else "reflection"
+    for box in view.choices.values():
+        box.value = "reflection"
+    assert view.save() is False and "choose an overall level" in view.status.value
+    view.judgement["overall"].value = "critical"  # more than the criteria support
+    view.judgement["learning"].value = "transformative"
+    assert view.save() is False and "above what the criteria support" in view.status.value
+    view.judgement["overall"].value = "reflection"
+    view.judgement["learning"].value = None
     view.overall.value = "=1+1 stays text"
     assert view.save() is True
-    assert "Saved" in view.status.value and view.current != first
+    assert "Saved" in view.status.value and "(Reflection)" in view.status.value
+    assert view.current != first and view.judgement["overall"].value is None
     with MarkingBook(course / "marking.sqlite") as book:
         marks = book.marks("reflective-essay")
-    assert marks[first]["first"].total == 10 and marks[first]["first"].comment == "=1+1 stays text"
-    for criterion, box in view.choices.items():
-        box.value = "none" if criterion == "learning" else "habitual"
+    mark = marks[first]["first"]
+    assert (mark.total, mark.overall, mark.learning) == (10, "reflection", None)
+    assert mark.comment == "=1+1 stays text"
+    for box in view.choices.values():
+        box.value = "habitual"
+    view.judgement["overall"].value = "habitual"
     assert view.save() is True and view.current is None and view.save_button.disabled
 
 

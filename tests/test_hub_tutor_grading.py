@@ -11,6 +11,7 @@ Chromium signed in at the hub.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -163,7 +164,11 @@ def courseware_grade(course: Path, *args: str) -> None:
     done = subprocess.run(
         [str(BIN / "courseware"), "grade", *args],
         cwd=course,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(course)},
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin",
+            "HOME": str(course),
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},  # a worktree run
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -177,7 +182,15 @@ def allocate(setup: Setup, submitted: str) -> Callable[[], Script]:
 
     def run() -> Script:
         courseware_grade(
-            setup.course, "scripts", ASSIGNMENT, "--rubric", "reflect", "--cell", "essay"
+            setup.course,
+            "scripts",
+            ASSIGNMENT,
+            "--rubric",
+            "reflect",
+            "--cell",
+            "essay",
+            "--course-file",
+            str(REPO / "courses" / "creative-medicine-cpd.yaml"),  # pass at reflection, 50%
         )
         courseware_grade(
             setup.course, "allocate", ASSIGNMENT, "--role", "first", "--markers", "tutor"
@@ -291,6 +304,17 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
         page.keyboard.press("Tab")
         expect(page.get_by_label(f"Comment on {criterion.name} (optional)")).to_be_focused()
         page.keyboard.type("<b>ok</b> & fine" if number == 0 else "")
+    # the overall level, a labelled group too: thoughtful action, as the criteria support
+    overall = page.get_by_role("group", name=re.compile("^Overall level"))
+    expect(overall.get_by_role("radio")).to_have_count(4)
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")
+    expect(overall.get_by_role("radio").nth(1)).to_be_checked()
+    # learning is judged only within critical reflection: left unchosen
+    learning = page.get_by_role("group", name=re.compile("^Learning"))
+    expect(learning.get_by_role("radio")).to_have_count(2)
+    page.keyboard.press("Tab")
+    expect(learning.get_by_role("radio").first).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Overall comment")).to_be_focused()
     page.keyboard.type("Honest about the moment; say more about what you would do next time.")
@@ -305,6 +329,7 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
         mark = book.marks(ASSIGNMENT)[script.script]["first"]
     assert mark.marker == "tutor"  # the hub user who made the request
     assert mark.levels == {c.id: c.levels[1].id for c in rubric.criteria}
+    assert (mark.overall, mark.learning) == ("thoughtful", None)
     assert mark.comments == {rubric.criteria[0].id: "<b>ok</b> & fine"}
     assert mark.comment.startswith("Honest about the moment")
 
@@ -323,7 +348,8 @@ def test_tutor_grades_in_the_formgrader_and_marks_against_the_rubric(
 
     # Moderation and the write-back to the gradebook work from the browser's mark.
     courseware_grade(course, "moderate", ASSIGNMENT, "--write")
-    assert manual_score(course, submitted) == mark.total == 8
+    # thoughtful action is below the MSc module's pass level: 6.5 of 20, under the 50% pass mark
+    assert manual_score(course, submitted) == mark.total == 6.5
 
     # Feedback shows the essay and the marker's comment as text; nothing in them runs.
     done = nbgrader(course, "generate_feedback", ASSIGNMENT)

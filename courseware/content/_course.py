@@ -70,6 +70,8 @@ class Assessment(Data):
     title: Text
     weight: Annotated[int, Gt(0), Le(100)]  # percentage of the course mark
     size: AssessmentSize | None = None
+    # the overall level a pass needs, for an assignment marked by a rubric by level (REFLECT)
+    pass_level: Slug | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +109,8 @@ class Course(Data):
     modules: list[Slug] = field(default_factory=list)  # every module in order (from parts if given)
     notional_hours: Annotated[int, Gt(0), Le(2000)]
     credits: Annotated[int, Ge(0), Le(200)] | None = None
+    # FHEQ level (4-8): sets the pass mark of assessed work (40% at 4-6, 50% at 7-8)
+    fheq_level: Annotated[int, Ge(4), Le(8)] | None = None
     outcomes: Annotated[list[OutcomeField], MinLen(1)]
     assessment: list[Assessment] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
@@ -232,6 +236,7 @@ def load_course(path: str | Path) -> CourseContent:
         if module_id in seen:
             problems.append(doc.problem(loc, f"module {module_id!r} is listed twice"))
         seen.add(module_id)
+    problems += _check_standard(doc, spec)
     if spec.assessment and sum(a.weight for a in spec.assessment) != 100:
         total = sum(a.weight for a in spec.assessment)
         problems.append(doc.problem(["assessment"], f"weights add up to {total}, not 100"))
@@ -239,6 +244,22 @@ def load_course(path: str | Path) -> CourseContent:
     if problems:
         raise ContentError(problems)
     return CourseContent(spec, doc)
+
+
+def _check_standard(doc: YamlDocument, spec: Course) -> list[Problem]:
+    """Assessed work needs the academic level its pass mark comes from; an MSc module is level 7."""
+    problems = []
+    if spec.assessment and spec.fheq_level is None:
+        problems.append(
+            doc.problem(
+                ["assessment"],
+                "assessed work needs the course's academic level: add fheq_level (4-6: pass "
+                "mark 40%; 7-8: 50%)",
+            )
+        )
+    if spec.award == "msc-module" and spec.fheq_level not in (None, 7):
+        problems.append(doc.problem(["fheq_level"], "an MSc module is at FHEQ level 7"))
+    return problems
 
 
 def check_course_links(

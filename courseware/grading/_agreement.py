@@ -2,7 +2,10 @@
 
 Weighted kappa comes from scikit-learn and the ICC from pingouin (imported when first used, never in a
 learner's kernel). Kappa is computed on bands (ordinal, quadratic weights, every band of the rubric a
-category); the ICC on total marks, as ICC(A,1): two-way, absolute agreement, single marker.
+category); the ICC as ICC(A,1): two-way, absolute agreement, single marker, on total marks for a
+rubric by points and on the grades' ranks for a rubric by level (REFLECT: habitual action 0 to
+critical reflection with transformative learning 4), whose bands are its grades, so both
+statistics are computed on the ordinal levels, never on the points a level is mapped to.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Agreement:
     same_band: float | None
     within_one_band: float | None
     mean_difference: float | None
+    on: str = "bands"  # "levels" for a rubric by level
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,13 +39,18 @@ class Agreement:
             return f"{v:.0%}" if pct else f"{v:.3f}"
 
         ci = f" (95% CI {self.icc_ci95[0]:.2f} to {self.icc_ci95[1]:.2f})" if self.icc_ci95 else ""
+        unit = "level" if self.on == "levels" else "band"
         return [
             f"double-marked scripts: {self.pairs}",
-            f"weighted kappa (quadratic, bands): {fmt(self.weighted_kappa)}",
-            f"ICC(A,1) on totals: {fmt(self.icc)}{ci}",
-            f"same band: {fmt(self.same_band, True)}",
-            f"within one band: {fmt(self.within_one_band, True)}",
-            f"mean difference (second - first): {fmt(self.mean_difference)}",
+            f"weighted kappa (quadratic, {unit}s): {fmt(self.weighted_kappa)}",
+            f"ICC(A,1) on {unit}s: {fmt(self.icc)}{ci}"
+            if self.on == "levels"
+            else f"ICC(A,1) on totals: {fmt(self.icc)}{ci}",
+            f"same {unit}: {fmt(self.same_band, True)}",
+            f"within one {unit}: {fmt(self.within_one_band, True)}",
+            f"mean difference (second - first, {unit}s): {fmt(self.mean_difference)}"
+            if self.on == "levels"
+            else f"mean difference (second - first): {fmt(self.mean_difference)}",
         ]
 
 
@@ -87,24 +96,29 @@ def icc_absolute(
 
 
 def agreement(first: list[float], second: list[float], rubric: Rubric) -> Agreement:
-    """Agreement statistics for paired totals (same order)."""
+    """Agreement statistics for paired totals (same order); by level, on the grades' ranks."""
+    on = "levels" if rubric.by_level else "bands"
     n = len(first)
     if n == 0:
-        return Agreement(0, None, None, None, None, None, None)
+        return Agreement(0, None, None, None, None, None, None, on)
     bands_a = [rubric.band_index(x) for x in first]
     bands_b = [rubric.band_index(y) for y in second]
     kappa = weighted_kappa(bands_a, bands_b, len(rubric.bands))
+    if rubric.by_level:
+        first, second = [float(a) for a in bands_a], [float(b) for b in bands_b]
     icc, ci = icc_absolute(first, second)
     same = sum(a == b for a, b in zip(bands_a, bands_b, strict=True)) / n
     within = sum(abs(a - b) <= 1 for a, b in zip(bands_a, bands_b, strict=True)) / n
     diff = sum(y - x for x, y in zip(first, second, strict=True)) / n
-    return Agreement(n, kappa, icc, ci, same, within, diff)
+    return Agreement(n, kappa, icc, ci, same, within, diff, on)
 
 
 def marker_agreement(book: MarkingBook, assignment: str, rubric: Rubric) -> Agreement:
+    from ._moderation import mark_total
+
     marks = book.marks(assignment)
     pairs = [
-        (m["first"].total, m["second"].total)
+        (mark_total(rubric, m["first"]), mark_total(rubric, m["second"]))
         for m in marks.values()
         if "first" in m and "second" in m
     ]

@@ -5,7 +5,8 @@ fits it) and against the source notebook: each ``test-<item>`` cell must be wort
 points, since nbgrader fails a whole submission whose partial credit exceeds a cell's points. A
 rubric named after an assignment (``rubrics/<assignment>.yaml``) is checked against that
 assignment's notebook: each manually graded answer cell must be worth the rubric's maximum, since a
-rubric total becomes that cell's score (``courseware grade scripts`` refuses otherwise).
+rubric total becomes that cell's score (``courseware grade scripts`` refuses otherwise). A rubric by
+level fits any cell: its grades' points come from the course's standard and the cell's points.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def is_grading_file(path: Path) -> bool:
 def check_grading_file(path: Path) -> list[Problem]:
     try:
         if path.parent.name == "rubrics":
-            return _check_rubric_cells(path, load_rubric(path).max_total)
+            rubric = load_rubric(path)
+            if rubric.by_level:  # any cell fits: a grade's points scale with the cell's
+                return []
+            return _check_rubric_cells(path, rubric.max_total)
         if path.name == ITEMS_FILE:
             load_items(path)
             return []

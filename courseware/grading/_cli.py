@@ -27,10 +27,34 @@ def _book(course: Course) -> Any:
 
 
 def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
-    scripts = book.scripts(assignment)
-    if not scripts:
-        raise GradingError(f"no scripts for {assignment}: run `courseware grade scripts` first")
-    return _rubric(course, scripts[0].rubric)
+    from ._moderation import marking_rubric
+
+    return marking_rubric(course.root, book, assignment)
+
+
+def _outcome(rubric: Any, mark: Any) -> str:
+    """``10 (Reflection)``: a mark's points and its grade (by level) or band (by points)."""
+    from ._moderation import mark_grade, mark_total
+
+    if rubric.by_level:
+        return f"{mark_total(rubric, mark):g} ({rubric.grade_name(mark_grade(rubric, mark))})"
+    return f"{mark.total:g} ({rubric.band(mark.total).name})"
+
+
+def standard_lines(rubric: Any) -> list[str]:
+    """The course's standard as a tutor needs it: pass mark and, by level, each grade's points."""
+    std = rubric.standard
+    if std is None:
+        return []
+    lines = [f"standard: {std.course}, FHEQ level {std.fheq_level}, pass mark {std.pass_mark:g}%"]
+    if rubric.by_level:
+        lines[0] += f", pass at {rubric.grade_name(std.pass_level)} or above"
+        lines += [
+            f"  {rubric.grade_name(band.id)}: {band.min:g}/{std.out_of:g}"
+            + (" (fail)" if band.fail else "")
+            for band in rubric.bands
+        ]
+    return lines
 
 
 class Progress:
@@ -130,11 +154,16 @@ def cmd_scripts(args: argparse.Namespace) -> int:
                 rubric,
                 args.notebook or args.assignment,
                 args.cell,
+                course_file=args.course_file,
                 progress=progress.update,
             )
         finally:
             progress.close()
+        standard = book.standard(args.assignment)
     print(f"{len(prepared.scripts)} scripts of {args.assignment} to mark with rubric {rubric.id}")
+    if standard is not None:
+        for line in standard_lines(rubric.for_standard(standard)):
+            print(line)
     for student, why in sorted(prepared.left_out.items()):
         print(f"  no script for {student}: {why}")
     return 0
@@ -199,9 +228,10 @@ def cmd_mark(args: argparse.Namespace) -> int:
                 _pairs(args.comment or [], "--comment"),
                 args.overall or "",
             )
-            print(
-                f"{mark.script}: {mark.total:g} ({rubric.band(mark.total).name}) recorded for {args.marker}"
-            )
+            print(f"{mark.script}: {_outcome(rubric, mark)} recorded for {args.marker}")
+            remarks = [r for r in book.remarks(args.assignment) if r.time == mark.time]
+            for r in remarks:
+                print(f"re-marked {r.script} ({r.role}): {r.old_level} -> {r.new_level}")
             return 0
         return mark_interactively(
             course, book, rubric, args.assignment, args.marker, only=args.script
@@ -281,7 +311,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     course = Course.open(args.course)
     with _book(course) as book:
         scripts = book.scripts(args.assignment)
-        rubric = _rubric(course, scripts[0].rubric) if scripts else None
+        wanted = scripts and args.research  # the registry needs no rubric
+        rubric = _script_rubric(course, book, args.assignment) if wanted else None
         if args.registry:
             progress = Progress("registry", quiet=args.quiet)
             try:
@@ -342,6 +373,12 @@ def add_grade_commands(sub: Any) -> None:
     )
     p.add_argument("--cell", required=True, help="grade id of the manually graded answer cell")
     p.add_argument("--notebook", help="notebook name (default: the assignment name)")
+    p.add_argument(
+        "--course-file",
+        type=Path,
+        help="courses/<id>.yaml assessing this assignment: its FHEQ level sets the pass mark and, "
+        "for a rubric by level (REFLECT; required then), its pass_level the level a pass needs",
+    )
     quiet(p)
 
     p = command(
@@ -359,7 +396,12 @@ def add_grade_commands(sub: Any) -> None:
     )
     p.add_argument("--marker", required=True)
     p.add_argument("--script", help="one script id (default: each script in the marker's queue)")
-    p.add_argument("--level", action="append", help="criterion=level id (repeat per criterion)")
+    p.add_argument(
+        "--level",
+        action="append",
+        help="criterion=level id (repeat per criterion); by level also overall=LEVEL and, for "
+        "the top level, learning=KIND",
+    )
     p.add_argument("--comment", action="append", help="criterion=comment (repeatable)")
     p.add_argument("--overall", help="overall comment")
 

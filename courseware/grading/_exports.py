@@ -4,7 +4,11 @@
 a plain 0. The registry export says which it is, with the status vocabulary of ``_standing``
 (``graded``: the score is real, even when 0; ``needs-manual-marking``; ``needs-review``;
 ``failed-to-grade``; ``not-submitted``), the score left empty unless it is final, and a flagged
-submission's claimed and re-scored totals. The research export gives the same status and score. Every text cell that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
+submission's claimed and re-scored totals. Where ``courseware grade scripts`` recorded the course's
+standard, ``result`` says pass or fail for a graded submission (its score against the pass mark of
+the course's FHEQ level) and ``level`` gives the agreed grade of a rubric by level; a grade's points
+reach the pass mark exactly when the level reaches the pass level, so the two always agree. The
+research export gives the same status and score. Every text cell that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
 tab or carriage return) is prefixed with an apostrophe.
 """
 
@@ -36,6 +40,8 @@ REGISTRY_COLUMNS = [
     "note",
     "claimed_score",
     "rescored_score",
+    "result",
+    "level",
 ]
 
 
@@ -65,8 +71,27 @@ def registry_rows(
     """One row per student known to the gradebook, the autograde runs or the confirmations; the
     status is the student's :func:`~._standing.standings` entry, as every export gives it."""
     all_standings = standings(course, book, assignment)
+    standard = book.standard(assignment)
+    agreed = book.agreed(assignment)
+    levels: dict[str, list[tuple[str, float, str]]] = {}
+    for script in book.scripts(assignment):
+        found = agreed.get(script.script)
+        if found is not None and found.level:
+            levels.setdefault(script.student, []).append((script.cell, found.total, found.level))
+    cells = _manual_scores(course, assignment, set(levels))
     rows = []
     for student, standing in all_standings.items():
+        result = level = ""
+        if standing.score is not None and standard is not None:
+            passed = standing.score >= standing.max_score * standard.pass_mark / 100 - 1e-9
+            result = "pass" if passed else "fail"
+        if standing.status == "graded":
+            # the agreed level, while the gradebook holds its points (not a score set since)
+            level = "; ".join(
+                lv
+                for cell, total, lv in levels.get(student, [])
+                if cells.get((student, cell)) == total
+            )
         rows.append(
             {
                 "student_id": student,
@@ -77,11 +102,35 @@ def registry_rows(
                 "note": standing.note,
                 "claimed_score": "" if standing.claimed is None else standing.claimed,
                 "rescored_score": "" if standing.rescored is None else standing.rescored,
+                "result": result,
+                "level": level,
             }
         )
         if progress:
             progress(len(rows), len(all_standings))
     return rows
+
+
+def _manual_scores(
+    course: Course, assignment: str, students: set[str]
+) -> dict[tuple[str, str], float | None]:
+    """``(student, cell) -> manual score`` of the students' rubric-marked cells."""
+    from nbgrader.api import MissingEntry
+
+    found: dict[tuple[str, str], float | None] = {}
+    if not students:
+        return found
+    with course.gradebook() as gb:
+        for student in students:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    score = grade.manual_score
+                    found[(student, grade.name)] = None if score is None else float(score)
+    return found
 
 
 def export_registry(
@@ -151,11 +200,15 @@ def export_research(
             if script is not None and rubric is not None:
                 first = marks.get(script.script, {}).get("first")
                 if first is not None:
-                    for criterion in rubric.criteria:
-                        column = f"first:{criterion.id}"
+                    given = first.all_levels()
+                    ids = [c.id for c in rubric.criteria]
+                    if rubric.by_level:
+                        ids += ["overall", "learning"]
+                    for key in ids:
+                        column = f"first:{key}"
                         if column not in columns:
                             columns.append(column)
-                        row[column] = first.levels.get(criterion.id, "")
+                        row[column] = given.get(key, "")
                 if script.script in agreed and reg["status"] not in UNMARKABLE:
                     row["agreed_band"] = rubric.band(agreed[script.script].total).id
                     if "agreed_band" not in columns:
@@ -173,6 +226,7 @@ def examiner_pack(
     """An anonymised pack for the external examiner: the double-marked scripts (by script id), every
     mark with markers shown as Marker A, B, C…, agreed marks and the agreement statistics."""
     from ._agreement import marker_agreement
+    from ._moderation import mark_total
 
     out = Path(folder)
     (out / "scripts").mkdir(parents=True, exist_ok=True)
@@ -191,6 +245,9 @@ def examiner_pack(
         return markers[name]
 
     rows = []
+    level_keys = [c.id for c in rubric.criteria] + (
+        ["overall", "learning"] if rubric.by_level else []
+    )
     sampled = [s for s in book.scripts(assignment) if "second" in marks.get(s.script, {})]
     for script in sampled:
         text = script_text(course, script)
@@ -201,14 +258,17 @@ def examiner_pack(
             mark = marks[script.script].get(role)
             if mark is None:
                 continue
+            total = mark_total(rubric, mark)
+            given = mark.all_levels()
             rows.append(
                 {
                     "script": script.script,
                     "role": role,
                     "marker": alias(mark.marker),
-                    "total": mark.total,
-                    "band": rubric.band(mark.total).name,
-                    **{f"level:{c.id}": mark.levels.get(c.id, "") for c in rubric.criteria},
+                    "total": total,
+                    "band": rubric.band(total).name,
+                    **{f"level:{key}": given.get(key, "") for key in level_keys},
+                    "derived": "yes" if mark.derived else "",
                 }
             )
         result = agreed.get(script.script)
@@ -227,9 +287,23 @@ def examiner_pack(
         "marker",
         "total",
         "band",
-        *(f"level:{c.id}" for c in rubric.criteria),
+        *(f"level:{key}" for key in level_keys),
+        "derived",
     ]
     write_csv(out / "marks.csv", columns, rows)
+    remarks = [
+        {
+            "script": r.script,
+            "role": r.role,
+            "marker": alias(r.marker),
+            "old_level": r.old_level,
+            "new_level": r.new_level,
+            "old_total": r.old_total,
+            "new_total": r.new_total,
+        }
+        for r in book.remarks(assignment)
+    ]
+    write_csv(out / "remarks.csv", [*remarks[0]] if remarks else ["script"], remarks)
     stats = marker_agreement(book, assignment, rubric)
     waiting = sorted(s for s, d in status.items() if d.status != "agreed")
     summary = {
@@ -238,6 +312,8 @@ def examiner_pack(
         "scripts": len(status),
         "double_marked": len(sampled),
         "awaiting_marks": len(waiting),
+        "remarks": len(remarks),
+        "standard": None if rubric.standard is None else vars(rubric.standard),
         "agreement": stats.as_dict(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -245,7 +321,9 @@ def examiner_pack(
         f"# External examiner's pack: {assignment}\n\n"
         "Scripts are identified by anonymous script ids; markers by letter. No student names or ids appear.\n\n"
         + "\n".join(f"- {line}" for line in stats.lines())
-        + "\n\n`marks.csv` lists every mark of every double-marked script; `scripts/` holds the scripts.\n",
+        + "\n\n`marks.csv` lists every mark of every double-marked script (`derived`: an overall "
+        "level given by rule to a mark made before marking by level); `remarks.csv` lists every "
+        "re-mark with its old and new level; `scripts/` holds the scripts.\n",
         encoding="utf-8",
     )
     return out

@@ -3,8 +3,15 @@
 nbgrader's ``Grade`` row holds an auto score and one manual score; it knows nothing of who marked,
 by which rubric, or of second and third markers. This file (``marking.sqlite`` in the course folder)
 keeps scripts (an anonymous id per student's piece of work), allocations of scripts to markers, every
-mark a marker gives (append-only: a corrected mark is a new row), agreed marks, and the outcome of
-each autograde run. Agreed marks go back into the gradebook through nbgrader's API.
+mark a marker gives (append-only: a corrected mark is a new row, and a re-mark's old and new level
+are recorded in ``remarks``), agreed marks, the course's standard for each rubric-marked assignment
+(pass mark, pass level, the cell's points), and the outcome of each autograde run. Agreed marks go
+back into the gradebook through nbgrader's API.
+
+A book made by an earlier version is upgraded when opened: missing columns are added and nothing
+is removed. Marks given with the REFLECT rubric by points (a ``learning`` row, no overall level)
+keep their criterion levels and points; :meth:`MarkingBook.upgrade_marks` then fills in the
+overall level the rule allows (see ``_rubric``), flagged as derived, so a marker can confirm it.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ CREATE TABLE IF NOT EXISTS agreed (
     id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
     total REAL NOT NULL, comment TEXT NOT NULL, method TEXT NOT NULL, by TEXT NOT NULL,
     time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS remarks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL REFERENCES scripts(script),
+    role TEXT NOT NULL, marker TEXT NOT NULL, old_level TEXT NOT NULL, new_level TEXT NOT NULL,
+    old_total REAL NOT NULL, new_total REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS standards (
+    assignment TEXT PRIMARY KEY, course TEXT NOT NULL, fheq_level INTEGER NOT NULL,
+    pass_mark REAL NOT NULL, pass_level TEXT, out_of REAL NOT NULL, time REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, assignment TEXT NOT NULL, student TEXT NOT NULL,
@@ -51,6 +65,10 @@ AUTOGRADE_COLUMNS = {
     "review": "TEXT",
     "rescored_cells": "TEXT",
 }
+
+# Columns added to marks and agreed when marking by level arrived (rubrics by level: REFLECT).
+MARK_COLUMNS = {"overall": "TEXT", "learning": "TEXT", "derived": "INTEGER NOT NULL DEFAULT 0"}
+AGREED_COLUMNS = {"level": "TEXT"}
 
 ROLES = ("first", "second", "third")
 
@@ -74,6 +92,29 @@ class Mark:
     comments: dict[str, str]
     comment: str
     total: float
+    time: float
+    overall: str | None = None  # rubrics by level: the overall level and, at the top, learning
+    learning: str | None = None
+    derived: bool = False  # the overall level was derived by rule when an old book was upgraded
+
+    def all_levels(self) -> dict[str, str]:
+        """The criteria's levels with ``overall`` and ``learning`` beside them, when given."""
+        extra = {"overall": self.overall, "learning": self.learning}
+        criteria = {k: v for k, v in self.levels.items() if k not in extra}  # an old learning row
+        return {**criteria, **{k: v for k, v in extra.items() if v}}
+
+
+@dataclass(frozen=True)
+class Remark:
+    """A marker changed their mark for a script: the grade (or total) before and after."""
+
+    script: str
+    role: str
+    marker: str
+    old_level: str
+    new_level: str
+    old_total: float
+    new_total: float
     time: float
 
 
@@ -99,6 +140,7 @@ class Agreed:
     comment: str
     method: str
     by: str
+    level: str | None = None  # rubrics by level: the agreed grade
 
 
 class MarkingBook:
@@ -114,6 +156,11 @@ class MarkingBook:
         for column, kind in AUTOGRADE_COLUMNS.items():
             if column not in have:
                 self._db.execute(f"ALTER TABLE autograde_results ADD COLUMN {column} {kind}")
+        for table, columns in (("marks", MARK_COLUMNS), ("agreed", AGREED_COLUMNS)):
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column, kind in columns.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -271,8 +318,8 @@ class MarkingBook:
     # marks -----------------------------------------------------------------------------------------
     def add_mark(self, mark: Mark) -> None:
         self._db.execute(
-            "INSERT INTO marks (script, role, marker, levels, comments, comment, total, time)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO marks (script, role, marker, levels, comments, comment, total, time,"
+            " overall, learning, derived) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 mark.script,
                 mark.role,
@@ -282,33 +329,142 @@ class MarkingBook:
                 mark.comment,
                 mark.total,
                 mark.time,
+                mark.overall,
+                mark.learning,
+                int(mark.derived),
             ),
         )
 
     def marks(self, assignment: str) -> dict[str, dict[str, Mark]]:
         """script -> {role: latest mark of that role}."""
         rows = self._db.execute(
-            "SELECT m.script, m.role, m.marker, m.levels, m.comments, m.comment, m.total, m.time"
+            "SELECT m.script, m.role, m.marker, m.levels, m.comments, m.comment, m.total, m.time,"
+            " m.overall, m.learning, m.derived"
             " FROM marks m JOIN scripts s USING (script) WHERE s.assignment = ? ORDER BY m.id",
             (assignment,),
         ).fetchall()
         found: dict[str, dict[str, Mark]] = {}
-        for script, role, marker, levels, comments, comment, total, when in rows:
+        for script, role, marker, levels, comments, comment, total, when, ov, ln, dv in rows:
             found.setdefault(script, {})[role] = Mark(
-                script, role, marker, json.loads(levels), json.loads(comments), comment, total, when
+                script,
+                role,
+                marker,
+                json.loads(levels),
+                json.loads(comments),
+                comment,
+                total,
+                when,
+                ov,
+                ln,
+                bool(dv),
             )
         return found
+
+    def upgrade_marks(self, assignment: str, rubric: Any) -> int:
+        """Give every mark of a rubric by level made before marking by level (no overall level)
+        the overall level its criteria allow, flagged as derived; return how many. Its criterion
+        levels, comments and points stay as given; a ``learning`` row it had is read as the
+        learning judgement when the derived level is the top one (a top level with "no learning
+        stated" is read as the level below it, since the top level needs a learning judgement)."""
+        if not getattr(rubric, "by_level", False):
+            return 0
+        order = [lv.id for lv in rubric.overall.levels]
+        kinds = {ln.id for ln in rubric.overall.learning}
+        rows = self._db.execute(
+            "SELECT m.id, m.levels FROM marks m JOIN scripts s USING (script)"
+            " WHERE s.assignment = ? AND s.rubric = ? AND m.overall IS NULL",
+            (assignment, rubric.id),
+        ).fetchall()
+        done = 0
+        with self._db:
+            for row_id, levels_json in rows:
+                levels = json.loads(levels_json)
+                try:
+                    overall = rubric.ceiling(levels)
+                except (KeyError, ValueError):
+                    continue  # not this rubric's criteria: left for a marker to see
+                learning = levels.get("learning")
+                if overall == order[-1] and learning not in kinds:
+                    overall = order[-2]
+                self._db.execute(
+                    "UPDATE marks SET overall = ?, learning = ?, derived = 1 WHERE id = ?",
+                    (overall, learning if overall == order[-1] else None, row_id),
+                )
+                done += 1
+        return done
+
+    # re-marks --------------------------------------------------------------------------------------
+    def add_remark(self, remark: Remark) -> None:
+        self._db.execute(
+            "INSERT INTO remarks (script, role, marker, old_level, new_level, old_total,"
+            " new_total, time) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                remark.script,
+                remark.role,
+                remark.marker,
+                remark.old_level,
+                remark.new_level,
+                remark.old_total,
+                remark.new_total,
+                remark.time,
+            ),
+        )
+
+    def remarks(self, assignment: str) -> list[Remark]:
+        """Every re-mark of the assignment's scripts, oldest first."""
+        rows = self._db.execute(
+            "SELECT r.script, r.role, r.marker, r.old_level, r.new_level, r.old_total,"
+            " r.new_total, r.time FROM remarks r JOIN scripts s USING (script)"
+            " WHERE s.assignment = ? ORDER BY r.id",
+            (assignment,),
+        ).fetchall()
+        return [Remark(*row) for row in rows]
+
+    # standards -------------------------------------------------------------------------------------
+    def set_standard(self, assignment: str, standard: Any) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO standards VALUES (?,?,?,?,?,?,?)",
+            (
+                assignment,
+                standard.course,
+                standard.fheq_level,
+                standard.pass_mark,
+                standard.pass_level,
+                standard.out_of,
+                time.time(),
+            ),
+        )
+
+    def standard(self, assignment: str) -> Any:
+        """The course's :class:`~._rubric.Standard` recorded for ``assignment``, or None."""
+        from ._rubric import Standard
+
+        row = self._db.execute(
+            "SELECT course, fheq_level, pass_mark, pass_level, out_of FROM standards"
+            " WHERE assignment = ?",
+            (assignment,),
+        ).fetchone()
+        return None if row is None else Standard(*row)
 
     # agreed ------------------------------------------------------------------------------------------
     def add_agreed(self, agreed: Agreed) -> None:
         self._db.execute(
-            "INSERT INTO agreed (script, total, comment, method, by, time) VALUES (?,?,?,?,?,?)",
-            (agreed.script, agreed.total, agreed.comment, agreed.method, agreed.by, time.time()),
+            "INSERT INTO agreed (script, total, comment, method, by, time, level)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (
+                agreed.script,
+                agreed.total,
+                agreed.comment,
+                agreed.method,
+                agreed.by,
+                time.time(),
+                agreed.level,
+            ),
         )
 
     def agreed(self, assignment: str) -> dict[str, Agreed]:
         rows = self._db.execute(
-            "SELECT a.script, a.total, a.comment, a.method, a.by FROM agreed a"
+            "SELECT a.script, a.total, a.comment, a.method, a.by, a.level FROM agreed a"
             " JOIN scripts s USING (script) WHERE s.assignment = ? ORDER BY a.id",
             (assignment,),
         ).fetchall()

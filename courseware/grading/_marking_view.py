@@ -12,9 +12,16 @@ import textwrap
 import unicodedata
 from typing import TextIO
 
-from ._course import Course
+from ._course import Course, GradingError
 from ._marking import MarkingBook
-from ._moderation import marking_queue, record_mark, remark_roles, script_text
+from ._moderation import (
+    mark_grade,
+    mark_total,
+    marking_queue,
+    record_mark,
+    remark_roles,
+    script_text,
+)
 from ._rubric import Rubric
 
 
@@ -85,7 +92,8 @@ def mark_interactively(
         for criterion in rubric.criteria:
             stdout.write(f"\n{criterion.name}\n")
             for i, level in enumerate(criterion.levels, 1):
-                stdout.write(f"  {i}. {level.name} ({level.points:g}): {level.descriptor}\n")
+                points = "" if level.points is None else f" ({level.points:g})"
+                stdout.write(f"  {i}. {level.name}{points}: {level.descriptor}\n")
             while True:
                 answer = _ask(
                     f"level for {criterion.name} [1-{len(criterion.levels)}]: ", stdin, stdout
@@ -100,9 +108,59 @@ def mark_interactively(
             if note is None:
                 return 1
             comments[criterion.id] = note
+        if rubric.overall is not None and not _overall(rubric, levels, stdin, stdout):
+            return 1
         overall = _ask("overall comment: ", stdin, stdout)
         if overall is None:
             return 1
-        mark = record_mark(book, rubric, script_id, marker, levels, comments, overall)
-        stdout.write(f"saved {script_id}: {mark.total:g} ({rubric.band(mark.total).name})\n")
+        try:
+            mark = record_mark(book, rubric, script_id, marker, levels, comments, overall)
+        except GradingError as exc:
+            stdout.write(f"not saved: {exc}\n")
+            return 1
+        if rubric.by_level:
+            outcome = (
+                f"{mark_total(rubric, mark):g} ({rubric.grade_name(mark_grade(rubric, mark))})"
+            )
+        else:
+            outcome = f"{mark.total:g} ({rubric.band(mark.total).name})"
+        stdout.write(f"saved {script_id}: {outcome}\n")
     return 0
+
+
+def _choose(
+    label: str, count: int, stdin: TextIO, stdout: TextIO, top: int | None = None
+) -> int | None:
+    """A level number from 1 to ``top`` (default ``count``), asked until one is typed."""
+    top = top or count
+    while True:
+        answer = _ask(f"{label} [1-{top}]: ", stdin, stdout)
+        if answer is None:
+            return None
+        if answer.strip().isdigit() and 1 <= int(answer) <= top:
+            return int(answer) - 1
+        stdout.write(f"  please type a number from 1 to {top}\n")
+
+
+def _overall(rubric: Rubric, levels: dict[str, str], stdin: TextIO, stdout: TextIO) -> bool:
+    """The overall level (offered no higher than the criteria support) and, at the top, learning."""
+    assert rubric.overall is not None
+    order = rubric.overall.levels
+    ceiling = [lv.id for lv in order].index(rubric.ceiling(levels))
+    stdout.write(f"\n{rubric.overall.name} (your judgement of the whole essay)\n")
+    for i, level in enumerate(order, 1):
+        stdout.write(f"  {i}. {level.name}: {level.descriptor}\n")
+    stdout.write(f"  the criteria support at most {order[ceiling].name}\n")
+    chosen = _choose(f"level for {rubric.overall.name}", len(order), stdin, stdout, ceiling + 1)
+    if chosen is None:
+        return False
+    levels["overall"] = order[chosen].id
+    if chosen == len(order) - 1:
+        stdout.write("\nLearning\n")
+        for i, kind in enumerate(rubric.overall.learning, 1):
+            stdout.write(f"  {i}. {kind.name}: {kind.descriptor}\n")
+        pick = _choose("learning", len(rubric.overall.learning), stdin, stdout)
+        if pick is None:
+            return False
+        levels["learning"] = rubric.overall.learning[pick].id
+    return True

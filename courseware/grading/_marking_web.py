@@ -23,8 +23,15 @@ from tornado import web
 
 from ._course import Course, GradingError
 from ._marking import MarkingBook, Script
-from ._moderation import marking_queue, record_mark, script_text
-from ._rubric import Rubric, load_rubric
+from ._moderation import (
+    mark_grade,
+    mark_total,
+    marking_queue,
+    marking_rubric,
+    record_mark,
+    script_text,
+)
+from ._rubric import Rubric
 
 STYLE = """
 body { font: 1rem/1.5 system-ui, sans-serif; color: #111; background: #fff; margin: 0; }
@@ -154,7 +161,10 @@ class AssignmentHandler(MarkingHandler):
                     problem=f"there is no script {script_id!r} in {assignment}",
                     status=400,
                 )
-            rubric = self._rubric(script)
+            try:
+                rubric = marking_rubric(self.course_root, book, assignment)
+            except GradingError as exc:
+                return self._show(book, assignment, problem=str(exc), status=409)
             levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
             comments = {k[8:]: v for k, v in form.items() if k.startswith("comment-")}
             missing = [c.name for c in rubric.criteria if not levels.get(c.id)]
@@ -185,8 +195,8 @@ class AssignmentHandler(MarkingHandler):
     def _none(self, assignment: str) -> str:
         return f"<h1>Rubric marking</h1><p>No scripts for {_e(assignment)}.</p>"
 
-    def _rubric(self, script: Script) -> Rubric:
-        return load_rubric(self.course_root / "rubrics" / f"{script.rubric}.yaml")
+    def _rubric(self, book: MarkingBook, script: Script) -> Rubric:
+        return marking_rubric(self.course_root, book, script.assignment)
 
     def _form(self) -> dict[str, str] | str:
         """The posted fields, one value each; a message if the form is malformed."""
@@ -215,10 +225,14 @@ class AssignmentHandler(MarkingHandler):
         )
         if mark is None:
             return ""
-        rubric = self._rubric(book.script(script_id))
+        rubric = self._rubric(book, book.script(script_id))
+        if rubric.by_level:
+            outcome = rubric.grade_name(mark_grade(rubric, mark))
+        else:
+            outcome = rubric.band(mark.total).name
         return (
             f'<p class="saved" role="status">Saved your mark for {_e(script_id)}: '
-            f"{mark.total:g} ({_e(rubric.band(mark.total).name)}).</p>"
+            f"{mark_total(rubric, mark):g} ({_e(outcome)}).</p>"
         )
 
     def _show(
@@ -250,7 +264,14 @@ class AssignmentHandler(MarkingHandler):
                 "to you has your mark.</p>",
                 status=status,
             )
-        rubric = self._rubric(script)
+        try:
+            rubric = self._rubric(book, script)
+        except GradingError as exc:
+            return self.page(
+                title,
+                f'<h1>{_e(title)}</h1><p class="problem" role="alert">{_e(exc)}</p>',
+                status=409,
+            )
         text = script_text(Course(self.course_root), script)
         self.page(
             title,
@@ -283,7 +304,8 @@ class AssignmentHandler(MarkingHandler):
                     f'<div class="level"><input type="radio" id="{_e(ident)}"'
                     f' name="level-{_e(criterion.id)}" value="{_e(level.id)}"{checked}>'
                     f'<label for="{_e(ident)}"><strong>{_e(level.name)}</strong>'
-                    f" ({level.points:g} points): {_e(level.descriptor)}</label></div>"
+                    + ("" if level.points is None else f" ({level.points:g} points)")
+                    + f": {_e(level.descriptor)}</label></div>"
                 )
             comment_id = f"comment-{criterion.id}"
             parts.append(
@@ -292,11 +314,47 @@ class AssignmentHandler(MarkingHandler):
                 f'</label><textarea id="{_e(comment_id)}" name="{_e(comment_id)}">'
                 f"{_e(form.get(comment_id, ''))}</textarea></fieldset>"
             )
+        if rubric.overall is not None:
+            parts.append(self._judgement(rubric, form))
         parts.append(
             '<label for="overall">Overall comment</label>'
             f'<textarea id="overall" name="overall">{_e(form.get("overall", ""))}</textarea>'
             '<p><button type="submit">Save mark and show the next script</button></p></form>'
         )
+        return "".join(parts)
+
+    def _judgement(self, rubric: Rubric, form: dict[str, str]) -> str:
+        """By level: the overall level (a labelled radio group) and learning, judged only within
+        the top level."""
+        assert rubric.overall is not None
+        top = rubric.overall.levels[-1].name
+        groups = [
+            (
+                "overall",
+                f"{rubric.overall.name}: your judgement of the whole, no higher than the level "
+                "at least half of the criteria reach",
+                [(lv.id, lv.name, lv.descriptor) for lv in rubric.overall.levels],
+            ),
+            (
+                "learning",
+                f"Learning (judged only with {top})",
+                [(ln.id, ln.name, ln.descriptor) for ln in rubric.overall.learning],
+            ),
+        ]
+        parts = []
+        for name, legend, options in groups:
+            field = f"level-{name}"  # parsed with the criteria's levels
+            radios = []
+            for value, label, descriptor in options:
+                ident = f"level-{name}-{value}"
+                checked = " checked" if form.get(field) == value else ""
+                radios.append(
+                    f'<div class="level"><input type="radio" id="{_e(ident)}"'
+                    f' name="{field}" value="{_e(value)}"{checked}>'
+                    f'<label for="{_e(ident)}"><strong>{_e(label)}</strong>: '
+                    f"{_e(descriptor)}</label></div>"
+                )
+            parts.append(f"<fieldset><legend>{_e(legend)}</legend>{''.join(radios)}</fieldset>")
         return "".join(parts)
 
 

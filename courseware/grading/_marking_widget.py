@@ -15,8 +15,15 @@ import ipywidgets as w
 
 from ._course import Course, GradingError
 from ._marking import MarkingBook
-from ._moderation import marking_queue, record_mark, script_text
-from ._rubric import Rubric, load_rubric
+from ._moderation import (
+    mark_grade,
+    mark_total,
+    marking_queue,
+    marking_rubric,
+    record_mark,
+    script_text,
+)
+from ._rubric import Rubric
 
 
 class MarkingView(w.VBox):  # type: ignore[misc]
@@ -31,7 +38,14 @@ class MarkingView(w.VBox):  # type: ignore[misc]
         self.script = w.HTML()
         self.choices = {
             c.id: w.RadioButtons(
-                options=[(f"{lv.name} ({lv.points:g}): {lv.descriptor}", lv.id) for lv in c.levels],
+                options=[
+                    (
+                        f"{lv.name}{'' if lv.points is None else f' ({lv.points:g})'}: "
+                        f"{lv.descriptor}",
+                        lv.id,
+                    )
+                    for lv in c.levels
+                ],
                 value=None,
                 description=c.name,
                 layout=w.Layout(width="100%"),
@@ -47,6 +61,24 @@ class MarkingView(w.VBox):  # type: ignore[misc]
             )
             for c in rubric.criteria
         }
+        # by level (REFLECT): the overall level, and learning judged within the top level
+        self.judgement: dict[str, w.RadioButtons] = {}
+        if rubric.overall is not None:
+            self.judgement["overall"] = w.RadioButtons(
+                options=[(f"{lv.name}: {lv.descriptor}", lv.id) for lv in rubric.overall.levels],
+                value=None,
+                description=f"{rubric.overall.name} (no higher than the criteria support)",
+                layout=w.Layout(width="100%"),
+                style={"description_width": "initial"},
+            )
+            top = rubric.overall.levels[-1].name
+            self.judgement["learning"] = w.RadioButtons(
+                options=[(f"{ln.name}: {ln.descriptor}", ln.id) for ln in rubric.overall.learning],
+                value=None,
+                description=f"Learning (only with {top})",
+                layout=w.Layout(width="100%"),
+                style={"description_width": "initial"},
+            )
         self.overall = w.Textarea(
             description="Overall comment",
             layout=w.Layout(width="100%", height="6em"),
@@ -60,7 +92,7 @@ class MarkingView(w.VBox):  # type: ignore[misc]
         parts: list[Any] = [self.heading, self.script]
         for criterion in rubric.criteria:
             parts += [self.choices[criterion.id], self.comments[criterion.id]]
-        parts += [self.overall, self.save_button, self.status]
+        parts += [*self.judgement.values(), self.overall, self.save_button, self.status]
         super().__init__(parts)
         self.add_class("cw-marking")
         self.current: str | None = None
@@ -72,7 +104,8 @@ class MarkingView(w.VBox):  # type: ignore[misc]
     def _show_next(self) -> None:
         queue = marking_queue(self.book, self.assignment, self.marker)
         self.current = queue[0][0] if queue else None
-        for control in [*self.choices.values(), *self.comments.values(), self.overall]:
+        controls = [*self.choices.values(), *self.judgement.values()]
+        for control in [*controls, *self.comments.values(), self.overall]:
             control.value = None if isinstance(control, w.RadioButtons) else ""
         if self.current is None:
             self.heading.value = "<h3>Nothing left to mark</h3>"
@@ -99,6 +132,7 @@ class MarkingView(w.VBox):  # type: ignore[misc]
             self._say(f"Not saved: choose a level for {', '.join(missing)}")
             return False
         comments = {cid: box.value for cid, box in self.comments.items()}
+        levels.update({k: box.value for k, box in self.judgement.items() if box.value is not None})
         try:
             mark = record_mark(
                 self.book,
@@ -112,7 +146,11 @@ class MarkingView(w.VBox):  # type: ignore[misc]
         except GradingError as exc:
             self._say(f"Not saved: {exc}")
             return False
-        self._say(f"Saved {mark.script}: {mark.total:g} ({self.rubric.band(mark.total).name})")
+        if self.rubric.by_level:
+            outcome = self.rubric.grade_name(mark_grade(self.rubric, mark))
+        else:
+            outcome = self.rubric.band(mark.total).name
+        self._say(f"Saved {mark.script}: {mark_total(self.rubric, mark):g} ({outcome})")
         self._show_next()
         return True
 
@@ -121,8 +159,5 @@ def marking_view(assignment: str, marker: str, course: str | Path | None = None)
     """``marking_view("reflective-essay", "alice")`` in a notebook opened in the course folder."""
     found = Course.open(course)
     book = MarkingBook(found.marking_db)
-    scripts = book.scripts(assignment)
-    if not scripts:
-        raise GradingError(f"no scripts for {assignment}: run `courseware grade scripts` first")
-    rubric = load_rubric(found.root / "rubrics" / f"{scripts[0].rubric}.yaml")
+    rubric = marking_rubric(found.root, book, assignment)
     return MarkingView(found, book, rubric, assignment, marker)

@@ -2,6 +2,9 @@
 
 Rules (pure functions, tested without nbgrader):
 
+* a rubric by level (REFLECT) is moderated on grades, not points: each grade is a band, so two
+  marks agree only at the same grade, and the median of three marks is the middle grade (a level
+  is ordinal: it is never averaged); a grade's points come from the course's standard (``_rubric``);
 * every script gets a first marker; a **second-marking sample** is at least 10% of the cohort or 10
   scripts (whichever is more), spread across the range of first marks, plus every script marked as a
   fail; or every script when asked;
@@ -25,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._course import Course, GradingError
-from ._marking import Agreed, Mark, MarkingBook, Script
-from ._rubric import Rubric
+from ._marking import Agreed, Mark, MarkingBook, Remark, Script
+from ._rubric import Rubric, Standard, course_standard, load_rubric
 
 SAMPLE_SHARE = 0.10
 SAMPLE_MIN = 10
@@ -72,17 +75,63 @@ def decide(rubric: Rubric, marks: dict[str, float], *, sampled: bool) -> Decisio
     if second is None:
         return Decision("second")
     if rubric.band(first).id == rubric.band(second).id:
+        if rubric.by_level:
+            return Decision("agreed", first, "first and second marks at the same grade")
         return Decision(
             "agreed", round_half((first + second) / 2), "mean of first and second marks"
         )
     if third is None:
         return Decision("third")
-    return Decision("agreed", statistics.median([first, second, third]), "median of three marks")
+    method = "the middle grade of three marks" if rubric.by_level else "median of three marks"
+    return Decision("agreed", statistics.median([first, second, third]), method)
+
+
+def mark_total(rubric: Rubric, mark: Mark) -> float:
+    """A mark's points: by level, its grade's points under the course's standard (so an upgraded
+    old mark counts by its level, not the points it was given); by points, as given."""
+    if rubric.by_level:
+        return rubric.total(mark.all_levels())
+    return mark.total
+
+
+def mark_grade(rubric: Rubric, mark: Mark) -> str:
+    """A mark's grade (rubrics by level) or band (by points), as an id."""
+    if rubric.by_level:
+        return rubric.grade(mark.all_levels())
+    return rubric.band(mark.total).id
+
+
+def marking_rubric(root: Any, book: MarkingBook, assignment: str) -> Rubric:
+    """The rubric the assignment's scripts are marked with, under the standard recorded for it by
+    :func:`prepare_scripts`; marks from before marking by level are upgraded on the way."""
+    from pathlib import Path
+
+    scripts = book.scripts(assignment)
+    if not scripts:
+        raise GradingError(f"no scripts for {assignment}: run `courseware grade scripts` first")
+    rubric = load_rubric(Path(root) / "rubrics" / f"{scripts[0].rubric}.yaml")
+    standard = book.standard(assignment)
+    if standard is not None:
+        try:
+            rubric = rubric.for_standard(standard)
+        except ValueError as exc:
+            raise GradingError(str(exc)) from None
+    elif rubric.by_level:
+        raise GradingError(
+            f"{assignment} is marked by level with rubric {rubric.id!r}, and the course's pass "
+            "level is not recorded: run `courseware grade scripts` again with --course-file "
+            "COURSE.yaml"
+        )
+    book.upgrade_marks(assignment, rubric)
+    return rubric
 
 
 def feedback_comment(rubric: Rubric, mark: Mark) -> str:
-    """The comment a learner sees: the level reached on each criterion, with the marker's words."""
+    """The comment a learner sees: the level reached on each criterion, with the marker's words
+    (and, by level, the overall level first)."""
     lines = []
+    if rubric.by_level and rubric.overall is not None:
+        lines.append(f"- {rubric.overall.name}: {rubric.grade_name(mark_grade(rubric, mark))}")
     for criterion in rubric.criteria:
         level = next(lv for lv in criterion.levels if lv.id == mark.levels[criterion.id])
         note = mark.comments.get(criterion.id, "").strip()
@@ -131,6 +180,7 @@ def prepare_scripts(
     notebook: str,
     cell: str,
     *,
+    course_file: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Prepared:
     """One anonymous script per submitted answer in ``cell`` that needs a marker.
@@ -139,8 +189,10 @@ def prepare_scripts(
     :func:`~._standing.standings`, is ``failed-to-grade`` or ``not-submitted``: its gradebook row,
     if any, is not the learner's work as graded); an answer cell the learner deleted (a missing
     answer, scored 0); a cell a tutor confirmed a score for; and an answer nbgrader already scored
-    (an untouched answer cell scores 0 automatically). The cell's points must equal the rubric's
-    maximum, so a rubric total is a gradebook score.
+    (an untouched answer cell scores 0 automatically). By points, the cell's points must equal the
+    rubric's maximum, so a rubric total is a gradebook score. ``course_file`` (``courses/<id>.yaml``)
+    sets the standard: the pass mark from its FHEQ level and, for a rubric by level (required
+    then), the pass level; it is recorded in the book for marking, moderation and exports.
     """
     from nbgrader.api import MissingEntry
 
@@ -153,11 +205,38 @@ def prepare_scripts(
             grade_cell = gb.find_grade_cell(cell, notebook, assignment)
         except MissingEntry:
             raise GradingError(f"{assignment}/{notebook} has no grade cell {cell!r}") from None
-        if abs(float(grade_cell.max_score) - rubric.max_total) > 1e-9:
+        standard: Standard | None = None
+        if course_file is not None:
+            try:
+                standard = course_standard(
+                    course_file,
+                    assignment,
+                    rubric,
+                    float(grade_cell.max_score) if rubric.by_level else rubric.max_total,
+                )
+            except ValueError as exc:
+                raise GradingError(str(exc)) from None
+        elif rubric.by_level:
+            raise GradingError(
+                f"rubric {rubric.id!r} is marked by level: name the course file that sets the "
+                "pass level (--course-file courses/COURSE.yaml)"
+            )
+        old = book.standard(assignment)
+        if standard is not None and old not in (None, standard) and book.marks(assignment):
+            raise GradingError(
+                f"{assignment} already has marks under {old.course} (pass mark {old.pass_mark:g}%,"
+                f" pass level {old.pass_level}); a different standard would change them"
+            )
+        if not rubric.by_level and abs(float(grade_cell.max_score) - rubric.max_total) > 1e-9:
             raise GradingError(
                 f"cell {cell!r} is worth {grade_cell.max_score:g} points but rubric "
                 f"{rubric.id!r} totals {rubric.max_total:g}"
             )
+        other = {s.rubric for s in book.scripts(assignment)} - {rubric.id}
+        if other:
+            raise GradingError(f"{assignment} is already marked with rubric {sorted(other)[0]!r}")
+        if standard is not None:
+            book.set_standard(assignment, standard)
         submissions = gb.assignment_submissions(assignment)
         for done, submission in enumerate(submissions, 1):
             student = submission.student.id
@@ -222,7 +301,7 @@ def allocate(
         if all_scripts:
             sample = scripts
         else:
-            firsts = {s: marks[s]["first"].total for s in scripts}
+            firsts = {s: mark_total(rubric, marks[s]["first"]) for s in scripts}
             sample = second_marking_sample(firsts, rubric)
         wanted = [s for s in sample if "second" not in allocations.get(s, {})]
     elif role == "third":
@@ -275,7 +354,10 @@ def record_mark(
     comments: dict[str, str] | None = None,
     comment: str = "",
 ) -> Mark:
-    """Record ``marker``'s mark for a script allocated to them (a repeat replaces their earlier one)."""
+    """Record ``marker``'s mark for a script allocated to them (a repeat replaces their earlier one,
+    and the old and new level are recorded as a re-mark). By level, ``levels`` also holds
+    ``overall`` (the marker's holistic level, no higher than the criteria support) and, for the top
+    level, ``learning``."""
     info = book.script(script)
     if info.rubric != rubric.id:
         raise GradingError(f"{script} is marked with rubric {info.rubric!r}, not {rubric.id!r}")
@@ -293,8 +375,27 @@ def record_mark(
     if unknown:
         raise GradingError(f"{script}: comments for unknown criteria {unknown}")
     role = min(roles, key=("first", "second", "third").index)
-    mark = Mark(script, role, marker, dict(levels), comments, comment, total, time.time())
+    criteria = {k: v for k, v in levels.items() if k in {c.id for c in rubric.criteria}}
+    overall = levels.get("overall") if rubric.by_level else None
+    learning = (levels.get("learning") or None) if rubric.by_level else None
+    mark = Mark(
+        script, role, marker, criteria, comments, comment, total, time.time(), overall, learning
+    )
+    before = book.marks(info.assignment).get(script, {}).get(role)
     book.add_mark(mark)
+    if before is not None and before.marker == marker:
+        book.add_remark(
+            Remark(
+                script,
+                role,
+                marker,
+                mark_grade(rubric, before),
+                mark_grade(rubric, mark),
+                mark_total(rubric, before),
+                total,
+                mark.time,
+            )
+        )
     return mark
 
 
@@ -304,7 +405,7 @@ def moderation_status(book: MarkingBook, assignment: str, rubric: Rubric) -> dic
     found = {}
     for script in book.scripts(assignment):
         roles = allocations.get(script.script, {})
-        totals = {r: m.total for r, m in marks.get(script.script, {}).items()}
+        totals = {r: mark_total(rubric, m) for r, m in marks.get(script.script, {}).items()}
         found[script.script] = decide(rubric, totals, sampled="second" in roles)
     return found
 
@@ -321,16 +422,18 @@ def agree_marks(
         given = marks[script]
         closest = min(
             (given[r] for r in ("first", "second", "third") if r in given),
-            key=lambda m: abs(m.total - float(decision.total or 0)),
+            key=lambda m: abs(mark_total(rubric, m) - float(decision.total or 0)),
         )
+        level = rubric.band(decision.total).id if rubric.by_level else None
         agreed = Agreed(
-            script, decision.total, feedback_comment(rubric, closest), decision.method, by
+            script, decision.total, feedback_comment(rubric, closest), decision.method, by, level
         )
         old = current.get(script)
-        if old is None or (old.total, old.comment, old.method) != (
+        if old is None or (old.total, old.comment, old.method, old.level) != (
             agreed.total,
             agreed.comment,
             agreed.method,
+            agreed.level,
         ):
             book.add_agreed(agreed)
     return book.agreed(assignment)
