@@ -111,6 +111,7 @@ audience: Clinicians
 modules: [demo]
 notional_hours: 150
 credits: 15
+fheq_level: 7
 hours:
   module_study: 30
   directed_reading: 50
