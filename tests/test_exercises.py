@@ -4,6 +4,7 @@ message path, as the kernel delivers them)."""
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 from typing import Any
@@ -359,3 +360,12 @@ def render_html(widget: Any) -> str:
     """Every HTML string a widget shows (its own and its children's)."""
     own = widget.value if isinstance(widget, w.HTML) else ""
     return own + "".join(render_html(child) for child in getattr(widget, "children", ()))
+
+
+def test_each_passage_is_a_landmark_named_after_its_exercise(store: SQLiteStore) -> None:
+    """A module with two close readings has two passage landmarks, each with its own name (axe's
+    landmark-unique), and a title with markup stays text in the name."""
+    view: CloseReading = exercise(store, "close-reading")
+    (row,) = view.build()
+    passage = row.children[0].value
+    assert f"aria-label='The passage: {html.escape(view.spec.title)}'" in passage

@@ -246,7 +246,8 @@ class CloseReading(NotesView):
     def build(self) -> list[Any]:
         source = f"<p class='cw-meta'>{escape(self.spec.source)}</p>" if self.spec.source else ""
         passage = w.HTML(
-            f"<section class='cw-passage' aria-label='The passage'>"
+            # named after its exercise: a module may have several passages, each its own landmark
+            f"<section class='cw-passage' aria-label='{escape(f'The passage: {self.spec.title}')}'>"
             f"{markdown(self.spec.passage)}{source}</section>"
         )
         passage.layout = w.Layout(flex="1 1 22em", min_width="16em")
