@@ -87,6 +87,40 @@ def test_links_say_what_is_missing() -> None:
         module_links("what-is-clinical-empathy", hub=HUB, root=REPO)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("hub", "javascript:alert(1)", "--hub 'javascript:alert(1)' must be the hub's web address"),
+        ("repository", "--upload-pack=touch /tmp/x", "--repo '--upload-pack=touch /tmp/x' must"),
+        ("repository", "-uhost", "--repo '-uhost' must not start with '-'"),
+        ("repository", "ext::sh", "--repo 'ext::sh' must be the course repository's git address"),
+        ("branch", "; rm -rf /", "--branch '; rm -rf /' must be one word"),
+        ("branch", "main..evil", "--branch 'main..evil' is not a branch name git accepts"),
+    ],
+)
+def test_a_link_refuses_what_a_learner_should_never_follow(
+    option: str, value: str, says: str
+) -> None:
+    """Values given on the command line meet the rules of courseware.yaml's ``hub:`` section: a
+    link never carries a script address, a git option or a made-up branch into learners' hands."""
+    given: dict[str, str] = {"hub": HUB, "repository": GIT, option: value}
+    with pytest.raises(AppsError) as info:
+        module_links("what-is-clinical-empathy", root=REPO, **given)
+    assert says in str(info.value)
+
+
+def test_a_link_may_pull_from_a_path_or_an_ssh_address() -> None:
+    for repository in ("/srv/courses/empathy.git", "git@git.example.ac.uk:empathy/course.git"):
+        (found,) = module_links(
+            "what-is-clinical-empathy",
+            hub=HUB,
+            repository=repository,
+            branch="team/2027",
+            root=REPO,
+        )
+        assert query(found.url)["repo"] == repository and query(found.url)["branch"] == "team/2027"
+
+
 def test_links_come_from_courseware_yaml(tmp_path: Path) -> None:
     course = tmp_path / "course"
     shutil.copytree(MODULES / "foundation-year", course / "modules" / "foundation-year")

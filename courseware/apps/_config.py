@@ -200,6 +200,36 @@ class HubLinks(_Model):
     def _no_blanks(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or any(c.isspace() for c in value)):
             raise ValueError("must be one word with no spaces")
+        if value is not None and value.startswith("-"):  # git would read it as an option
+            raise ValueError("must not start with '-'")
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _git_address(cls, value: str | None) -> str | None:
+        """A repository git can clone: a URL (https, http, ssh, git, file), ``user@host:path``, or
+        an absolute path on the hub's machine (a course kept beside a one-machine hub); never
+        anything git could read as an option or another transport."""
+        if value is not None and not re.match(
+            r"^((https?|ssh|git)://[^\s/?#]+/\S+|file:///\S+|/\S+|[\w.-]+@[\w.-]+:\S+)$", value
+        ):
+            raise ValueError(
+                "must be the course repository's git address, e.g. https://git.example.ac.uk/"
+                "course.git, git@git.example.ac.uk:course.git or /srv/course.git"
+            )
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch_name(cls, value: str | None) -> str | None:
+        """A name git accepts for a branch (as ``git check-ref-format --branch`` would)."""
+        if value is not None and (
+            re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(/|$)", value)
+            or value.startswith(("/", "."))
+            or value.endswith(("/", "."))
+            or value == "@"
+        ):
+            raise ValueError("is not a branch name git accepts")
         return value
 
 

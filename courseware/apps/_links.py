@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from pydantic import ValidationError
+
 from .._paths import curriculum_root
 from ..content import ContentError, find_modules, load_module
 from ..content._course import find_courses, load_course
 from ..content._notebook import APP_PATH, app_module_path
-from ._config import AppConfig, AppsError, find_config, load_config
+from ._config import AppConfig, AppsError, HubLinks, find_config, load_config
 
 __all__ = ["APP_PATH", "ModuleLink", "app_module_path", "module_links", "pull_link"]
 
@@ -26,6 +28,23 @@ def pull_link(hub_url: str, repository: str, urlpath: str, branch: str | None = 
     """nbgitpuller's link: pull ``repository`` into the learner's home, then open ``urlpath``."""
     query = {"repo": repository, **({"branch": branch} if branch else {}), "urlpath": urlpath}
     return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{urlencode(query)}"
+
+
+_OPTIONS = {"url": "--hub", "repository": "--repo", "branch": "--branch"}
+
+
+def _check_hub_links(hub: str, repository: str, branch: str | None) -> None:
+    """The same rules as ``hub:`` in courseware.yaml, for values given on the command line: a link
+    learners follow must point at a web hub, a clonable repository and a real branch name."""
+    try:
+        HubLinks(url=hub, repository=repository, branch=branch)
+    except ValidationError as exc:
+        raise AppsError(
+            "; ".join(
+                f"{_OPTIONS.get(str(e['loc'][0]), e['loc'][0])} {e['input']!r} {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,7 @@ def module_links(
         raise AppsError(
             "no course repository: give --repo GIT_URL or set hub.repository in courseware.yaml"
         )
+    _check_hub_links(hub, repository, branch)
     modules = _modules(root)
     try:
         ids = _module_ids(target, root, modules)
