@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import pytest
+from fixtures.hub.hubtest import free_port
 
 from courseware.store import SQLiteStore
 
@@ -50,12 +50,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     with SQLiteStore(tmp_path / "responses.sqlite") as s:
         yield s  # type: ignore[misc]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_environ() -> dict[str, str]:
