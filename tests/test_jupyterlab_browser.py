@@ -8,7 +8,6 @@ every answer comes back from the store.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -87,14 +86,6 @@ def open_and_run(page: Page, lab: JupyterLab) -> None:
     page.locator(".jp-Notebook .jp-Cell").nth(5).wait_for(timeout=LOAD)
     wait_idle(page)
     menu(page, "Run", "Run All Cells")
-    # A fresh JupyterLab can show its kernel idle before the session is connected, and a Run All
-    # sent then executes nothing (no cell gets a number). Once a cell has run, it is our code's turn.
-    executed = page.locator(".jp-InputArea-prompt", has_text=re.compile(r"\[\d+\]"))
-    try:
-        expect(executed.first).to_be_attached(timeout=30_000)
-    except AssertionError:
-        wait_idle(page)
-        menu(page, "Run", "Run All Cells")
     expect(page.locator(".cw-portfolio")).to_be_visible(timeout=LOAD)
     wait_idle(page)
 
