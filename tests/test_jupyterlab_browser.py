@@ -86,6 +86,15 @@ def open_and_run(page: Page, lab: JupyterLab) -> None:
     page.locator(".jp-Notebook .jp-Cell").nth(5).wait_for(timeout=LOAD)
     wait_idle(page)
     menu(page, "Run", "Run All Cells")
+    # A fresh JupyterLab can report its kernel idle before the session is connected; a Run All sent
+    # then executes nothing (seen in fresh-clone runs: no output, nothing in the server log). The
+    # module's cells hide their code, so the sign that cells ran is their output. If none appears
+    # in a minute, nothing ran: run all again (a cell that ran and failed still fails below).
+    try:
+        expect(page.locator(".jp-OutputArea-output").first).to_be_attached(timeout=60_000)
+    except AssertionError:
+        wait_idle(page)
+        menu(page, "Run", "Run All Cells")
     expect(page.locator(".cw-portfolio")).to_be_visible(timeout=LOAD)
     wait_idle(page)
 
