@@ -320,13 +320,14 @@ def test_a_viewed_module_keeps_a_preheated_kernel_for_its_next_learner(
 
     # a view of another module makes it the hot one; the first is dropped
     open_module(context, hot_server, second).close(run_before_unload=True)
+    # its own pooled kernel, once refilled, is the only kernel left
+    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=0, kernels=1)
     log = hot_server.log_path.read_text("utf-8")
     dropped = re.search(rf"shutting down pooled kernel ([0-9a-f-]+) of {re.escape(notebook)}", log)
     assert dropped is not None, "the least recently viewed module kept its pool"
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(hot_server.url + f"api/kernels/{dropped[1]}", timeout=5)
     assert gone.value.code == 404
-    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=0, kernels=1)
 
     again = open_module(context, hot_server, first)  # no longer hot: a kernel of its own
     log = hot_server.log_path.read_text("utf-8")
