@@ -1,5 +1,6 @@
 """A class arriving: plain ``voila MODULE.ipynb`` against ``courseware serve`` as ``./run serve``
-starts it (no flags: its warm kernels take any module).
+starts it (no flags: its warm kernels take any module, and a module once viewed keeps a preheated
+kernel for its next learner).
 
 Both servers run on loopback at the same time, serving the same module. A view is a fresh (cold:
 empty cache, no cookies) Chromium context that opens the module's page and waits until its first
@@ -241,7 +242,10 @@ def main() -> int:
     print(
         f"voila_burst5_samples: {json.dumps({n: [round(b, 2) for b in v] for n, v in bursts.items()})}"
     )
-    print(f"voila_kernels_after: {after['kernels']} kernels ({after.get('warm_kernels', 0)} warm)")
+    print(
+        f"voila_kernels_after: {after['kernels']} kernels ({after.get('warm_kernels', 0)} warm,"
+        f" {after.get('pooled_kernels', 0)} preheated for {after.get('hot_modules', 0)} hot modules)"
+    )
     return 0
 
 

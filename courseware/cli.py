@@ -95,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
             preheat=args.preheat,
             max_kernels=args.max_kernels,
             warm_kernels=args.warm,
+            hot_modules=args.hot,
             extra_args=args.voila_args,
             base_url=args.base_url,
         )
@@ -227,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="kernels kept ready for any module's next page view (default 2; 0 for none)",
+    )
+    serve.add_argument(
+        "--hot",
+        type=int,
+        metavar="N",
+        help="recently viewed modules that keep a preheated kernel each (default 2; 0 for none)",
     )
     serve.add_argument(
         "--base-url", default="/", help="path every page is served under (behind a proxy)"

@@ -50,6 +50,20 @@ def test_defaults_without_a_file() -> None:
     assert contrast_ratio(config.branding.colours.brand, "#ffffff") >= 4.5
 
 
+def test_hot_modules_default_to_two_but_none_in_a_learners_own_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A seminar room's server preheats the modules being used; on a hub, where one learner
+    would pay about 100 MB a module, nothing is kept unless the deployer asks."""
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert load_config(None).serve.hot_count == 2
+    assert resolve_config(tmp_path, None, hot_modules=0).serve.hot_count == 0
+    monkeypatch.setenv("JUPYTERHUB_USER", "ana")
+    assert load_config(None).serve.hot_count == 0
+    path = write(tmp_path / "courseware.yaml", "serve: {hot_modules: 3}\n")
+    assert resolve_config(tmp_path, path, hot_modules=None).serve.hot_count == 3
+
+
 def test_a_full_config_file_loads(tmp_path: Path) -> None:
     write(tmp_path / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
     config = load_config(

@@ -9,7 +9,9 @@ page and the reclaiming of kernels of closed pages are checked through the serve
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,9 +50,20 @@ def apps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServe
         "  logo_alt: Stoneygate Centre\n"
         "  colours: {brand: '#5a1e6e'}\n"
         f"serve: {{max_kernels: {CAP}, reclaim_after: {RECLAIM}, pool_size: 1,"
-        f" preheat: [{PREHEATED}]}}\n",
+        f" preheat: [{PREHEATED}], hot_modules: 0}}\n",  # hot modules: hot_server below
         encoding="utf-8",
     )
+    server = VoilaServer(MODULES, folder / "responses.sqlite", args=["--config", str(config)])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def hot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
+    """Nothing configured to preheat, no warm kernels: one hot module at a time."""
+    folder = tmp_path_factory.mktemp("hot")
+    config = folder / "courseware.yaml"
+    config.write_text("serve: {hot_modules: 1, warm_kernels: 0}\n", encoding="utf-8")
     server = VoilaServer(MODULES, folder / "responses.sqlite", args=["--config", str(config)])
     yield server
     server.stop()
@@ -256,6 +269,71 @@ def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
     assert log.count("page view took warm kernel") >= 2
+
+
+def wait_for_status(server: VoilaServer, seconds: float, **wanted: int) -> None:
+    deadline = time.monotonic() + seconds
+    while any((now := status(server)).get(k) != v for k, v in wanted.items()):
+        assert time.monotonic() < deadline, f"after {seconds} s: {now}, not {wanted}"
+        time.sleep(0.25)
+
+
+def page_kernel(page: Page) -> str:
+    kernel: str = page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
+    return kernel
+
+
+def test_a_viewed_module_keeps_a_preheated_kernel_for_its_next_learner(
+    browser: Browser, hot_server: VoilaServer
+) -> None:
+    """Nobody configured any preheating. The first view of a module makes it hot: its next view
+    is served from a pool of one (already rendered, imports done), and still shows the words this
+    learner saved a moment ago. Only ``hot_modules`` (here 1) stay hot: a view of another module
+    drops the first one's pool and shuts its waiting kernel down."""
+    entries = gallery_entries(MODULES)
+    first = next(e for e in entries if e.id == PREHEATED)  # it opens with a written reflection
+    second = next(e for e in entries if e.id != PREHEATED)
+    notebook = first.url.split("/voila/render/", 1)[1]
+    assert status(hot_server)["hot_modules"] == 0 and status(hot_server)["kernels"] == 0
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(hot_server.url + first.url.lstrip("/"))
+    words = f"Written at {time.time()}: she said nobody had asked her that before."
+    page.locator(".cw-reflection-text textarea").first.fill(words)
+    expect(page.get_by_text("Saved at").first).to_be_visible(timeout=30_000)
+    # once arrivals settle, the module's pool fills: one kernel, waiting for its learner
+    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=1)
+    assert "Using pre-heated kernel" not in hot_server.log_path.read_text("utf-8")
+
+    page.reload()
+    expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
+    pooled = page_kernel(page)
+    log = hot_server.log_path.read_text("utf-8")
+    assert f"Using pre-heated kernel: {pooled} for {notebook}" in log
+    assert not (found := axe_violations(page)), describe(found)
+    wait_for_status(hot_server, 120, pooled_kernels=1)  # refilled for the next learner
+    page.close(run_before_unload=True)
+    wait_for_status(hot_server, 30, learner_kernels=0, kernels=1)  # only the pooled one is left
+
+    # a view of another module makes it the hot one; the first is dropped
+    open_module(context, hot_server, second).close(run_before_unload=True)
+    # its own pooled kernel, once refilled, is the only kernel left
+    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=0, kernels=1)
+    log = hot_server.log_path.read_text("utf-8")
+    dropped = re.search(rf"shutting down pooled kernel ([0-9a-f-]+) of {re.escape(notebook)}", log)
+    assert dropped is not None, "the least recently viewed module kept its pool"
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(hot_server.url + f"api/kernels/{dropped[1]}", timeout=5)
+    assert gone.value.code == 404
+
+    again = open_module(context, hot_server, first)  # no longer hot: a kernel of its own
+    log = hot_server.log_path.read_text("utf-8")
+    assert f"Using pre-heated kernel: {page_kernel(again)}" not in log
+    assert log.count("Using pre-heated kernel") == 1
+    context.close()
 
 
 def test_the_room_fills_up_and_kernels_come_back(

@@ -147,6 +147,15 @@ class Serving(_Model):
             " none in a learner's own server on a hub, where one learner would pay for them)"
         ),
     )
+    hot_modules: int | None = Field(
+        default=None,
+        ge=0,
+        le=20,
+        description=(
+            "modules viewed most recently that keep one preheated kernel each for their next"
+            " page view (default: 2; none in a learner's own server on a hub)"
+        ),
+    )
     reclaim_after: int = Field(
         default=120,
         ge=5,
@@ -162,6 +171,12 @@ class Serving(_Model):
     def warm_count(self) -> int:
         if self.warm_kernels is not None:
             return self.warm_kernels
+        return 0 if os.environ.get("JUPYTERHUB_USER") else 2
+
+    @property
+    def hot_count(self) -> int:
+        if self.hot_modules is not None:
+            return self.hot_modules
         return 0 if os.environ.get("JUPYTERHUB_USER") else 2
 
 

@@ -261,6 +261,8 @@ class ModuleHandler(TornadoVoilaHandler):  # type: ignore[misc]
         # Voila issue 1458: the page's shutdown beacon posts the _xsrf cookie, which Voila never
         # sets; reading the token here sets it, so closing the page shuts its kernel down.
         self.xsrf_token  # noqa: B018 - read for its side effect
+        if ticket is not None:
+            manager.viewed(path)  # holds refills back; makes its module hot
         try:
             with admitted_as(ticket):
                 await super().get(path)
@@ -336,10 +338,16 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
                 "pool_size": serving.pool_size,
                 "kernel_env_variables": kernel_environment(self.ip),
             }
-        # The pool refills 3 s after a kernel is taken, so the refill's start-up does not compete
-        # for the processor with the page that kernel is serving.
+        # Pools refill as warm kernels do, once page views have settled; hot modules get theirs
+        # when they are viewed.
         options: dict[str, Any] = (
-            {"kernel_pools_config": pools, "fill_delay": 3.0} if preheat else {}
+            {
+                "kernel_pools_config": pools,
+                "hot_modules": serving.hot_count,
+                "hot_env": kernel_environment(self.ip),
+            }
+            if preheat
+            else {}
         )
         self.kernel_manager = kernel_manager_class(preheat=preheat)(
             parent=self,
@@ -524,7 +532,7 @@ def build_app(
             port=port,
             ip=ip,
             open_browser=open_browser,
-            preheat=bool(config.serve.preheat),
+            preheat=bool(config.serve.preheat) or config.serve.hot_count > 0,
             base_url=base_url,
         )
         + list(extra_args)
@@ -558,14 +566,15 @@ def serve(
     preheat: Sequence[str] = (),
     max_kernels: int | None = None,
     warm_kernels: int | None = None,
+    hot_modules: int | None = None,
     extra_args: Sequence[str] = (),
     base_url: str = "/",
 ) -> None:
     """Serve the modules under ``root`` until interrupted, every page below ``base_url``.
 
     ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
-    the modules if there is one; ``preheat`` (module ids), ``max_kernels`` and ``warm_kernels``
-    add to it.
+    the modules if there is one; ``preheat`` (module ids), ``max_kernels``, ``warm_kernels`` and
+    ``hot_modules`` add to it.
     """
     resolved = resolve_config(
         Path(root),
@@ -573,6 +582,7 @@ def serve(
         preheat=list(preheat),
         max_kernels=max_kernels,
         warm_kernels=warm_kernels,
+        hot_modules=hot_modules,
     )
     build_app(
         root,
