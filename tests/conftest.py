@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -39,10 +40,23 @@ FIGURES: dict[str, str] = {}
 """Measurements tests make on the way (e.g. page load times), printed at the end of the run."""
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker, hand this worker's figures to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["courseware_figures"] = json.dumps(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: collect a finished worker's figures."""
+    FIGURES.update(json.loads(getattr(node, "workeroutput", {}).get("courseware_figures", "{}")))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if FIGURES:
         terminalreporter.section("figures measured by the tests")
-        for name, value in FIGURES.items():
+        for name, value in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {value}")
 
 

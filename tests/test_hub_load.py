@@ -21,7 +21,7 @@ from courseware.hub import FairShare
 
 from conftest import FIGURES, run_coroutine
 
-pytestmark = pytest.mark.hub
+pytestmark = [pytest.mark.hub, pytest.mark.serial]
 
 LEARNERS = [f"learner{n:03d}" for n in range(200)]
 HOSTILE = "hal"
