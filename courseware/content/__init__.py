@@ -11,6 +11,7 @@ from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
 from ._errors import ContentError, Problem
+from ._lint import lint_vignette
 from ._models import (
     SCHEMA_VERSION,
     STREAM_TITLES,
@@ -28,7 +29,7 @@ from ._models import (
 )
 from ._module import ModuleContent, find_modules, load_module
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
-from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
+from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, load_vignette
 
 if TYPE_CHECKING:
     from ._check import check_paths
