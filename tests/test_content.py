@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from courseware.content import ContentError, load_module, load_vignette
+from courseware.content import ContentError, check_vignette, load_module, load_vignette
 
 GOOD = """\
 id: case
@@ -33,8 +33,9 @@ def write(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
 
 
 def problems_of(path: Path) -> list[str]:
+    """Every problem the author's check finds in a vignette (a learner's load skips the lint)."""
     with pytest.raises(ContentError) as info:
-        load_vignette(path)
+        check_vignette(path)
     return [str(p) for p in info.value.problems]
 
 

@@ -1,7 +1,8 @@
 """Content as validated data: modules, reflection prompts and vignettes loaded from YAML.
 
-``check_paths`` (the author's checker, with the course and exercise checks it pulls in) loads on
-first use, so a learner's kernel does not carry it.
+The author's tools (``check_paths``, ``check_vignette``, ``lint_vignette``: the checker with the
+vignette lint and the course and exercise checks it pulls in) load on first use, so a learner's
+kernel never carries them.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,6 @@ from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
 from ._errors import ContentError, Problem
-from ._lint import lint_vignette
 from ._models import (
     SCHEMA_VERSION,
     STREAM_TITLES,
@@ -33,6 +33,7 @@ from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, load_vignette
 
 if TYPE_CHECKING:
     from ._check import check_paths
+    from ._lint import check_vignette, lint_vignette
 
 __all__ = [
     "FRAMEWORKS",
@@ -68,6 +69,7 @@ __all__ = [
     "VignetteSpec",
     "Walk",
     "check_paths",
+    "check_vignette",
     "describe_techniques",
     "find_modules",
     "lint_vignette",
@@ -77,9 +79,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "check_paths":
-        from ._check import check_paths
+_LAZY = {
+    "check_paths": "._check",
+    "check_vignette": "._lint",
+    "lint_vignette": "._lint",
+}
+"""Names whose modules load on first use (the author's tools), by module."""
 
-        return check_paths
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'courseware.content' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from ._course import COURSES_DIR, check_course_links, find_courses, load_course
 from ._errors import ContentError, Problem, display_path
 from ._exercise_checks import check_exercise_calls, check_instrument_link
 from ._exercises import EXERCISES_DIR, load_exercise
+from ._lint import check_vignette
 from ._models import Module
 from ._module import (
     AFTER_CASE_DIR,
@@ -24,7 +25,6 @@ from ._module import (
 )
 from ._notebook import notebook_problems, prepare_module_notebook
 from ._schema import load_validated
-from ._vignette import load_vignette
 from ._yaml import YamlDocument
 
 AFTER_CASE_HEADING = re.compile(r"\s*#+\s*After the case", re.IGNORECASE)
@@ -176,12 +176,27 @@ def _walk(root: Path) -> Iterable[Path]:
             yield path
 
 
+def _is_vignette(path: Path) -> bool:
+    return path.parent.name == "vignettes" and path.suffix in {".yaml", ".yml"}
+
+
 def _is_course(path: Path) -> bool:
     return path.parent.name == COURSES_DIR and path.suffix in {".yaml", ".yml"}
 
 
 def _check_module(path: Path) -> list[Problem]:
-    return _check_module_notebook(load_module(path.parent))
+    """The module, its notebook and after-case files, and the lint of each vignette it lists (a
+    learner's load, in ``load_module``, does not lint; a vignette checked as a file of its own too
+    reports the same problems once, as they are gathered in a set)."""
+    module = load_module(path.parent)
+    problems = _check_module_notebook(module)
+    for vignette in module.vignettes.values():
+        if vignette.source is not None:
+            try:
+                check_vignette(vignette.source)
+            except ContentError as exc:
+                problems.extend(exc.problems)
+    return problems
 
 
 def _teaching(path: Path) -> list[Problem]:
@@ -196,7 +211,7 @@ def _teaching(path: Path) -> list[Problem]:
 
 
 def _check_vignette(path: Path) -> list[Problem]:
-    vignette = load_vignette(path)
+    vignette = check_vignette(path)
     if vignette.spec.setting is None and "modules" in path.resolve().parent.parent.parts:
         doc = YamlDocument.unparsed(path, path.read_text(encoding="utf-8"))
         return [
@@ -231,11 +246,7 @@ KINDS: list[ContentKind] = [
         lambda p: __import__("courseware.content._people", fromlist=["x"]).check_people(p),
     ),
     ("module", lambda p: p.name == MODULE_FILE, _check_module),
-    (
-        "vignette",
-        lambda p: p.parent.name == "vignettes" and p.suffix in {".yaml", ".yml"},
-        _check_vignette,
-    ),
+    ("vignette", _is_vignette, _check_vignette),
     (
         "exercise",
         lambda p: p.parent.name == EXERCISES_DIR and p.suffix in {".yaml", ".yml"},

@@ -8,11 +8,18 @@ lint over every reachable state lives in :mod:`._lint` (a learner's kernel never
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ._conditions import Condition, all_hold
+from ._errors import Problem
 from ._models import Choice, Node, VignetteSpec
+
+T = TypeVar("T")
+MakeProblem = Callable[[list[str | int], str], Problem]
+"""Builds a problem at a field's path (with its line when the YAML is at hand)."""
 
 
 @dataclass(frozen=True)
@@ -93,17 +100,77 @@ def targets(choice: Choice) -> list[str]:
     return [choice.to, *(r.to for r in choice.routes)]
 
 
+def reachable(starts: Iterable[T], neighbours: Callable[[T], Iterable[T]]) -> set[T]:
+    """Everything reachable from ``starts`` (themselves included) by following ``neighbours``:
+    the one graph search behind the lint's reachability, trap and loop checks."""
+    seen = set(starts)
+    queue = deque(seen)
+    while queue:
+        for nxt in neighbours(queue.popleft()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
 def graph_reachable(spec: VignetteSpec, start: str) -> set[str]:
     """Nodes reachable from ``start`` following every choice and route, ignoring conditions."""
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for choice in spec.nodes[queue.popleft()].choices:
-            for target in targets(choice):
-                if target in spec.nodes and target not in seen:
-                    seen.add(target)
-                    queue.append(target)
-    return seen
+
+    def leads_to(node_id: str) -> Iterable[str]:
+        for choice in spec.nodes[node_id].choices:
+            yield from (t for t in targets(choice) if t in spec.nodes)
+
+    return reachable([start], leads_to)
+
+
+def link_problems(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
+    """What would break a walk: a start, choice or route target that is no node, a counter or node
+    named in an effect or condition that does not exist.
+
+    One pass over the file, so every load runs it, even from the compiled cache; the author's
+    lint (:func:`~courseware.content.lint_vignette`, run by ``courseware check``) does the rest.
+    """
+    problems: list[Problem] = []
+    for loc, conditions in conditions_of(spec):
+        for i, cond in enumerate(conditions):
+            if cond.kind == "counter" and cond.counter not in spec.counters:
+                problems.append(
+                    problem([*loc, i], f"counter {cond.counter!r} is not declared under 'counters'")
+                )
+            if cond.kind != "counter" and cond.node not in spec.nodes:
+                problems.append(problem([*loc, i], f"unknown node {cond.node!r}"))
+    for node_id, node in spec.nodes.items():
+        for ci, choice in enumerate(node.choices):
+            here: list[str | int] = ["nodes", node_id, "choices", ci]
+            if choice.to not in spec.nodes:
+                problems.append(problem([*here, "to"], f"unknown node {choice.to!r}"))
+            for name in choice.effects:
+                if name not in spec.counters:
+                    problems.append(
+                        problem(
+                            [*here, "effects", name],
+                            f"counter {name!r} is not declared under 'counters'",
+                        )
+                    )
+            for ri, route in enumerate(choice.routes):
+                if route.to not in spec.nodes:
+                    problems.append(
+                        problem([*here, "routes", ri, "to"], f"unknown node {route.to!r}")
+                    )
+    if spec.start not in spec.nodes:
+        problems.append(problem(["start"], f"start node {spec.start!r} does not exist"))
+    return problems
+
+
+def conditions_of(spec: VignetteSpec) -> Iterable[tuple[list[str | int], list[Condition]]]:
+    """Every condition list in the file, with where it is written."""
+    for node_id, node in spec.nodes.items():
+        for vi, variant in enumerate(node.variants):
+            yield ["nodes", node_id, "variants", vi, "when"], variant.when
+        for ci, choice in enumerate(node.choices):
+            yield ["nodes", node_id, "choices", ci, "when"], choice.when
+            for ri, route in enumerate(choice.routes):
+                yield ["nodes", node_id, "choices", ci, "routes", ri, "when"], route.when
 
 
 @dataclass(frozen=True)

@@ -11,45 +11,35 @@ never holds or an ending is never reached, but cannot find every trap (give coun
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._conditions import Condition, describe_all
-from ._engine import Rules, State, expert_path, graph_reachable
-from ._errors import Problem
+from ._conditions import describe_all
+from ._engine import (
+    MakeProblem,
+    Rules,
+    State,
+    conditions_of,
+    expert_path,
+    graph_reachable,
+    link_problems,
+    reachable,
+)
+from ._errors import ContentError, Problem
 from ._intervals import _lint_intervals, _never
 from ._models import Node, VignetteSpec
+from ._schema import load_validated
 from ._techniques import TECHNIQUES, takes_opportunity
-from ._vignette import media_path
+from ._vignette import Vignette, media_path, problem_at
 from ._yaml import YamlDocument
 
 STATE_CAP = 100_000
 """How many distinct states the lint explores before it falls back to interval reasoning."""
 
-MakeProblem = Callable[[list[str | int], str], Problem]
-
-
-def _conditions_of(spec: VignetteSpec) -> Iterable[tuple[list[str | int], list[Condition]]]:
-    for node_id, node in spec.nodes.items():
-        for vi, variant in enumerate(node.variants):
-            yield ["nodes", node_id, "variants", vi, "when"], variant.when
-        for ci, choice in enumerate(node.choices):
-            yield ["nodes", node_id, "choices", ci, "when"], choice.when
-            for ri, route in enumerate(choice.routes):
-                yield ["nodes", node_id, "choices", ci, "routes", ri, "when"], route.when
-
 
 def lint_names(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
-    """Undeclared counters, unknown nodes in conditions and routes, contradictory tags, experts."""
+    """Contradictory technique tags, a second expert choice, an opportunity no choice takes up."""
     problems: list[Problem] = []
-    for loc, conditions in _conditions_of(spec):
-        for i, cond in enumerate(conditions):
-            if cond.kind == "counter" and cond.counter not in spec.counters:
-                problems.append(
-                    problem([*loc, i], f"counter {cond.counter!r} is not declared under 'counters'")
-                )
-            if cond.kind != "counter" and cond.node not in spec.nodes:
-                problems.append(problem([*loc, i], f"unknown node {cond.node!r}"))
     for node_id, node in spec.nodes.items():
         where: list[str | int] = ["nodes", node_id]
         experts = [i for i, c in enumerate(node.choices) if c.expert]
@@ -74,19 +64,6 @@ def lint_names(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
             )
         for ci, choice in enumerate(node.choices):
             here: list[str | int] = [*where, "choices", ci]
-            for name in choice.effects:
-                if name not in spec.counters:
-                    problems.append(
-                        problem(
-                            [*here, "effects", name],
-                            f"counter {name!r} is not declared under 'counters'",
-                        )
-                    )
-            for ri, route in enumerate(choice.routes):
-                if route.to not in spec.nodes:
-                    problems.append(
-                        problem([*here, "routes", ri, "to"], f"unknown node {route.to!r}")
-                    )
             tags = [TECHNIQUES[t] for t in choice.techniques]
             if any(t.empathic for t in tags) and any(t.blocking for t in tags):
                 problems.append(
@@ -130,7 +107,7 @@ def _ranges(rules: Rules, states: Sequence[State]) -> str:
 def lint_states(spec: VignetteSpec, problem: MakeProblem, *, cap: int = STATE_CAP) -> list[Problem]:
     """Conditions that never hold, nodes and endings unreachable under any counter values,
     states where nothing is offered, cycles with no way out, and a broken expert path."""
-    tracked = {c.node for _, conds in _conditions_of(spec) for c in conds if c.kind != "counter"}
+    tracked = {c.node for _, conds in conditions_of(spec) for c in conds if c.kind != "counter"}
     rules = Rules(spec, track=tracked)
     edges = explore(rules, cap)
     if edges is None:
@@ -201,13 +178,7 @@ def _traps(
     for state, moves in edges.items():
         for _, nxt in moves:
             back[nxt].append(state)
-    can_end = {s for s in edges if spec.nodes[s.node].end}
-    queue = deque(can_end)
-    while queue:
-        for prev in back[queue.popleft()]:
-            if prev not in can_end:
-                can_end.add(prev)
-                queue.append(prev)
+    can_end = reachable((s for s in edges if spec.nodes[s.node].end), back.__getitem__)
     trapped = {s for s in edges if s not in can_end and edges[s]}
     entries: dict[str, State] = {}
     for state in sorted(trapped, key=lambda s: (s.node, s.counters)):
@@ -216,7 +187,7 @@ def _traps(
             entries[state.node] = state
     problems = []
     for node_id, state in entries.items():
-        loop = sorted({s.node for s in _closure(edges, state)})
+        loop = sorted({s.node for s in reachable([state], lambda s: (n for _, n in edges[s]))})
         values = rules.describe(state)
         problems.append(
             problem(
@@ -227,17 +198,6 @@ def _traps(
             )
         )
     return problems
-
-
-def _closure(edges: dict[State, list[tuple[int, State]]], start: State) -> set[State]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for _, nxt in edges[queue.popleft()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
 
 
 def _expert_path(spec: VignetteSpec, rules: Rules, problem: MakeProblem) -> list[Problem]:
@@ -255,9 +215,7 @@ def _expert_path(spec: VignetteSpec, rules: Rules, problem: MakeProblem) -> list
     ]
 
 
-def _media_problems(
-    node_id: str, node: Node, source: Path, problem: Callable[[list[str | int], str], Problem]
-) -> list[Problem]:
+def _media_problems(node_id: str, node: Node, source: Path, problem: MakeProblem) -> list[Problem]:
     from ._models import MAX_MEDIA_BYTES, MEDIA_TYPES
 
     found = []
@@ -288,11 +246,7 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
     """Graph problems: bad start, unknown targets, dead ends, orphans, nodes with no way to an end;
     then, if the graph is sound, the engine's checks (counters, conditions, traps, expert path)."""
 
-    def problem(loc: list[str | int], message: str) -> Problem:
-        if doc is not None:
-            return doc.problem(loc, message)
-        return Problem(spec.id, 0, message, field=".".join(map(str, loc)))
-
+    problem = problem_at(spec, doc)
     problems: list[Problem] = []
     if doc is not None and doc.path.stem != spec.id:
         problems.append(
@@ -324,14 +278,9 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
             )
         if doc is not None:
             problems.extend(_media_problems(node_id, node, doc.path, problem))
-        for i, choice in enumerate(node.choices):
-            if choice.to not in spec.nodes:
-                problems.append(
-                    problem(["nodes", node_id, "choices", i, "to"], f"unknown node {choice.to!r}")
-                )
+    problems.extend(link_problems(spec, problem))
     problems.extend(lint_names(spec, problem))
     if spec.start not in spec.nodes:
-        problems.append(problem(["start"], f"start node {spec.start!r} does not exist"))
         return problems
     reachable = graph_reachable(spec, spec.start)
     for node_id in spec.nodes:
@@ -348,3 +297,14 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
     if not problems:
         problems.extend(lint_states(spec, problem))
     return problems
+
+
+def check_vignette(path: str | Path) -> Vignette:
+    """Load a vignette as an author does: validated, then linted; raise :class:`ContentError`
+    listing every problem. (:func:`~courseware.content.load_vignette`, a learner's load, skips
+    the lint.)"""
+    doc, spec = load_validated(Path(path), VignetteSpec)
+    problems = lint_vignette(spec, doc)
+    if problems:
+        raise ContentError(problems)
+    return Vignette(spec, doc)

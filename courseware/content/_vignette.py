@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ._debrief import Debrief, build_debrief
-from ._engine import ExpertPath, Rules, State, expert_path
-from ._errors import ContentError
+from ._engine import ExpertPath, MakeProblem, Rules, State, expert_path, link_problems
+from ._errors import ContentError, Problem
 from ._models import Choice, Node, VignetteSpec
 from ._schema import load_validated
 from ._yaml import YamlDocument
@@ -43,12 +43,15 @@ class Step:
 
 
 class Vignette:
-    """A validated branching case. Build it with :func:`load_vignette`."""
+    """A validated branching case. Build it with :func:`load_vignette`.
+
+    Building one checks only what a walk needs (every node, counter and target named exists);
+    the author's lint (:func:`~courseware.content.lint_vignette`) is ``courseware check``'s job,
+    so a learner's kernel never pays for it.
+    """
 
     def __init__(self, spec: VignetteSpec, doc: YamlDocument | None = None) -> None:
-        from ._lint import lint_vignette
-
-        problems = lint_vignette(spec, doc)
+        problems = link_problems(spec, problem_at(spec, doc))
         if problems:
             raise ContentError(problems)
         self.spec = spec
@@ -258,7 +261,22 @@ def media_path(vignette_path: Path, relative: str) -> Path | None:
     return path if root in path.parents else None
 
 
+def problem_at(spec: VignetteSpec, doc: YamlDocument | None) -> MakeProblem:
+    """Problems at a field of this vignette: at its line when the file is known."""
+
+    def problem(loc: list[str | int], message: str) -> Problem:
+        if doc is not None:
+            return doc.problem(loc, message)
+        return Problem(spec.id, 0, message, field=".".join(map(str, loc)))
+
+    return problem
+
+
 def load_vignette(path: str | Path) -> Vignette:
-    """Read, validate and lint a vignette file; raise :class:`ContentError` listing every problem."""
+    """Read and validate a vignette file for a learner (from its compiled form when current);
+    raise :class:`ContentError` listing every problem that would break a walk.
+
+    The author's lint is not run: ``courseware check`` runs it (see :func:`check_vignette`).
+    """
     doc, spec = load_validated(Path(path), VignetteSpec)
     return Vignette(spec, doc)
