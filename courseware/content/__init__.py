@@ -12,6 +12,7 @@ from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
 from ._errors import ContentError, Problem
+from ._kinds import register_checker
 from ._models import (
     SCHEMA_VERSION,
     STREAM_TITLES,
@@ -75,6 +76,7 @@ __all__ = [
     "lint_vignette",
     "load_module",
     "load_vignette",
+    "register_checker",
     "takes_opportunity",
 ]
 
