@@ -17,9 +17,10 @@ from test_content import GOOD
 
 from courseware._paths import curriculum_root
 from courseware.content import ContentError, check_paths, find_modules, load_module, load_vignette
+from courseware.content._compiled import build, dump
 from courseware.content._exercises import AnyExercise, load_exercise
 from courseware.content._models import Module, VignetteSpec
-from courseware.content._schema import build, dump, validate
+from courseware.content._schema import validate
 from courseware.content._yaml import read_yaml
 from courseware.grading._items import ItemSet, KeyFile, load_items, load_key
 
