@@ -28,7 +28,7 @@ from ._models import (
     Variant,
     VignetteSpec,
 )
-from ._module import ModuleContent, find_modules, load_module
+from ._module import ModuleContent, find_modules, load_module, loadable_modules
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, load_vignette
 
@@ -76,6 +76,7 @@ __all__ = [
     "lint_vignette",
     "load_module",
     "load_vignette",
+    "loadable_modules",
     "register_checker",
     "takes_opportunity",
 ]

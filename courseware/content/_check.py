@@ -20,9 +20,10 @@ from ._module import (
     ModuleContent,
     find_modules,
     load_module,
+    loadable_modules,
+    module_specs,
 )
 from ._notebook import prepare_module_notebook
-from ._schema import load_validated
 from ._yaml import YamlDocument
 
 SKIP_PARTS = {
@@ -100,13 +101,9 @@ def fix_module_notebooks(roots: Iterable[Path]) -> list[Path]:
     changed = []
     for root in roots:
         folder = root.parent if root.is_file() else root
-        for directory in find_modules(folder) if folder.is_dir() else []:
-            if SKIP_PARTS & set(directory.parts):
+        for module in loadable_modules(folder) if folder.is_dir() else []:
+            if SKIP_PARTS & set(module.directory.parts):
                 continue
-            try:
-                module = load_module(directory)
-            except ContentError:
-                continue  # reported by the check
             if module.notebook.is_file() and prepare_module_notebook(
                 module.notebook, module.spec.id
             ):
@@ -132,11 +129,8 @@ def _check_links(paths: list[Path]) -> list[Problem]:
     repositories = [p.parent for p in folders if p.resolve().name == COURSES_DIR]
     modules: dict[Path, tuple[YamlDocument, Module]] = {}
     for folder in [*folders, *(r / "modules" for r in repositories), root / "modules"]:
-        for directory in find_modules(folder):
-            try:
-                modules[directory.resolve()] = load_validated(directory / MODULE_FILE, Module)
-            except ContentError:
-                continue  # reported by the module's own check
+        for doc, module in module_specs(folder):
+            modules[doc.path.parent.resolve()] = doc, module
     minutes = {module.id: module.minutes for _, module in modules.values()}
     problems = []
     for doc, module in modules.values():
