@@ -7,6 +7,7 @@ kernel never carries them.
 
 from typing import TYPE_CHECKING, Any
 
+from ._attempts import words
 from ._conditions import Condition
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
@@ -79,6 +80,7 @@ __all__ = [
     "loadable_modules",
     "register_checker",
     "takes_opportunity",
+    "words",
 ]
 
 
