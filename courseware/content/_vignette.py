@@ -77,8 +77,8 @@ class Vignette:
 
         return title_of(node_id, self.spec.nodes[node_id].title)
 
-    def offered(self, node_id: str) -> list[tuple[int, Choice]]:
-        """The choices written at ``node_id``, with their indices in the file.
+    def written_choices(self, node_id: str) -> list[tuple[int, Choice]]:
+        """Every choice written at ``node_id``, with its index in the file (none at an ending).
 
         Conditions are not applied here (they depend on the walk so far): ask
         :meth:`Walk.offered` for what a learner can pick now.
