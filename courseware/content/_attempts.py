@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
+from ..errors import Refused
 from ._exercises import (
     ComposeResponseSpec,
     CueSpottingSpec,
@@ -30,7 +31,7 @@ MAX_TEXT = 2_000_000
 """Longest text an action may carry (a 1 MB paste fits; anything bigger is refused, not cut)."""
 
 
-class NotAllowed(ValueError):
+class NotAllowed(Refused):
     """An action the exercise does not allow now; nothing was changed."""
 
 

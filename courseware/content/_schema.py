@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 
+from ..errors import CoursewareError
 from ._compiled import build, dump, read_compiled, schema_digest, write_compiled
 from ._errors import ContentError, Problem
 
@@ -116,7 +117,7 @@ class OneOf:
         return Discriminator(self.field).__get_pydantic_core_schema__(source, handler)
 
 
-class FieldError(ValueError):
+class FieldError(CoursewareError, ValueError):
     """Raised from ``__post_init__`` to point at one field rather than the whole object."""
 
     def __init__(self, field: str, message: str) -> None:

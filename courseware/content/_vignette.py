@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import Refused
 from ._debrief import Debrief, build_debrief
 from ._engine import ExpertPath, MakeProblem, Rules, State, expert_path, link_problems
 from ._errors import ContentError, Problem
@@ -29,7 +30,7 @@ class WrittenReply:
     coding: dict[str, Any] | None = None
 
 
-class ChoiceNotOffered(ValueError):
+class ChoiceNotOffered(Refused):
     """A choice was asked for that the current node does not offer."""
 
 
