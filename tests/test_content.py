@@ -191,3 +191,18 @@ def test_missing_facilitator_notes_is_reported(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("Notes")
     module = load_module(tmp_path)
     assert module.spec.outcomes[0].maps_to == ["gmp-patients"]
+
+
+def test_content_errors_belong_to_the_one_tree(tmp_path: Path) -> None:
+    """A caller catches CoursewareError once; a refused learner action is a Refused (and still the
+    ValueError it always was)."""
+    from courseware.content import ChoiceNotOffered, NotAllowed, ScaffoldError
+    from courseware.errors import CoursewareError, Refused
+
+    with pytest.raises(CoursewareError):
+        load_vignette(write(tmp_path, GOOD.replace("to: b", "to: nowhere")))
+    walk = load_vignette(write(tmp_path, GOOD, "good.yaml")).walk()
+    with pytest.raises(Refused):
+        walk.choose(5)
+    assert issubclass(ChoiceNotOffered, Refused) and issubclass(NotAllowed, Refused)
+    assert issubclass(ScaffoldError, CoursewareError) and issubclass(ContentError, ValueError)
