@@ -39,7 +39,7 @@ def shortest_way_to_an_ending(vignette: Vignette, start: str | None = None) -> l
         (node_id, written), labels = queue.popleft()
         if vignette.node(node_id).end and (written or not must_write):
             return labels
-        for _, choice in vignette.offered(node_id):
+        for _, choice in vignette.written_choices(node_id):
             state = (choice.to, wrote(choice.to, written))
             if state not in seen:
                 seen.add(state)
@@ -72,7 +72,7 @@ def walk_to_an_ending(page: Page, vignette: Vignette, words: str) -> None:
             write_first(page, words)
         page.get_by_role("button", name=typeset(label), exact=True).click()
         expect(page.locator(".cw-feedback").first).to_be_visible()
-        node = next(c.to for _, c in vignette.offered(node) if c.label == label)
+        node = next(c.to for _, c in vignette.written_choices(node) if c.label == label)
 
 
 def axe_violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:

@@ -265,3 +265,25 @@ def test_the_shipped_curriculum_has_a_setting_for_every_case_and_ages_across_the
     assert spread.aged >= 30 and spread.ages["under 18"] >= 1 and spread.ages["85+"] >= 1
     result = run_check()
     assert "Curriculum spread in" in result.stderr
+
+
+def test_grading_registers_its_checker_and_content_never_imports_grading(tmp_path: Path) -> None:
+    """Assessment files are checked by grading's checker, which grading registers with content;
+    content's own code names no grading module (the dependency runs one way)."""
+    for path in (REPO / "courseware" / "content").glob("*.py"):
+        assert "grading" not in "".join(
+            line for line in path.read_text().splitlines() if "import" in line
+        ), path
+    (tmp_path / "rubrics").mkdir()
+    (tmp_path / "rubrics" / "essay.yaml").write_text("id: essay\n")
+    script = (
+        "import sys; from courseware.content import check_paths;"
+        "before = 'courseware.grading' in sys.modules;"
+        f"found = check_paths([{str(tmp_path)!r}]);"
+        "print(before); print('\\n'.join(p.field for p in found))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.splitlines()
+    assert out[0] == "False"
+    assert {"title", "criteria"} <= set(out[1:])  # the rubric's schema, from grading's checker

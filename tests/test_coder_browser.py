@@ -73,7 +73,9 @@ def test_the_codes_show_the_words_that_carry_them(page: Page, voila_server: Voil
     scene.get_by_role("button", name="Start the case again").click()  # the case was finished
     (vignette,) = load_module(FOUNDATION).vignettes.values()
     target = next(n for n, node in vignette.spec.nodes.items() if node.compose_first)
-    label = next(c.label for _, c in vignette.offered(vignette.spec.start) if c.to == target)
+    label = next(
+        c.label for _, c in vignette.written_choices(vignette.spec.start) if c.to == target
+    )
     scene.get_by_role("button", name=typeset(label), exact=True).click()
     write_first(page, WORDS)
     coding = scene.locator(".cw-coding")
@@ -100,7 +102,9 @@ def test_learner_finishes_when_the_coder_is_unavailable(
     (vignette,) = load_module(FOUNDATION).vignettes.values()
     open_case(page, coder_down_server)
     target = next(n for n, node in vignette.spec.nodes.items() if node.compose_first)
-    label = next(c.label for _, c in vignette.offered(vignette.spec.start) if c.to == target)
+    label = next(
+        c.label for _, c in vignette.written_choices(vignette.spec.start) if c.to == target
+    )
     scene = page.locator(".cw-vignette").first
     scene.get_by_role("button", name=typeset(label), exact=True).click()
     write_first(page, WORDS)

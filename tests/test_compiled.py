@@ -10,15 +10,17 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_content import GOOD
 
 from courseware._paths import curriculum_root
-from courseware.content import ContentError, find_modules, load_module, load_vignette
+from courseware.content import ContentError, check_paths, find_modules, load_module, load_vignette
+from courseware.content._compiled import build, dump
 from courseware.content._exercises import AnyExercise, load_exercise
 from courseware.content._models import Module, VignetteSpec
-from courseware.content._schema import build, dump, validate
+from courseware.content._schema import validate
 from courseware.content._yaml import read_yaml
 from courseware.grading._items import ItemSet, KeyFile, load_items, load_key
 
@@ -71,7 +73,12 @@ def test_a_kernel_loads_compiled_content_without_pydantic_or_yaml(tmp_path: Path
         import sys
         from courseware.content import load_module
         module = load_module({str(module)!r})
-        print(sorted(m for m in ("pydantic", "ruamel.yaml", "pandas") if m in sys.modules))
+        author_only = (
+            "pydantic", "ruamel.yaml", "pandas",
+            "courseware.content._lint", "courseware.content._intervals",
+            "courseware.content._check",
+        )
+        print(sorted(m for m in author_only if m in sys.modules))
         print(len(module.vignettes), module.spec.title, module.spec.outcomes[0].maps_to)
         """
     )
@@ -81,6 +88,34 @@ def test_a_kernel_loads_compiled_content_without_pydantic_or_yaml(tmp_path: Path
     assert out[0] == "[]"
     vignettes = len(checked.vignettes)
     assert out[1] == f"{vignettes} {checked.spec.title} {checked.spec.outcomes[0].maps_to}"
+
+
+def test_a_learners_load_never_runs_the_authors_lint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading for a learner, validated or compiled, skips the lint; ``courseware check`` runs it."""
+    import courseware.content._lint as lint
+
+    calls: list[str] = []
+    real = lint.lint_vignette
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("lint")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lint, "lint_vignette", counted)
+    module = tmp_path / MODULE.name
+    shutil.copytree(MODULE, module, ignore=shutil.ignore_patterns("__pycache__"))
+    load_module(module)  # validated and compiled
+    load_module(module)  # from the compiled cache
+    assert cached_files(module) and calls == []
+    orphan = module / "vignettes" / "orphan.yaml"
+    orphan.write_text(GOOD + "  lost:\n    text: 'Nobody comes here'\n    end: true\n")
+    assert load_vignette(orphan).spec.title == "A case"  # a learner can still walk it
+    assert calls == []
+    problems = [str(p) for p in check_paths([orphan])]
+    assert calls == ["lint"]
+    assert any("node 'lost' cannot be reached from the start" in p for p in problems), problems
 
 
 def test_a_compiled_load_equals_a_validated_load(tmp_path: Path) -> None:

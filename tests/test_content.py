@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from courseware.content import ContentError, load_module, load_vignette
+from courseware.content import ContentError, check_vignette, load_module, load_vignette
 
 GOOD = """\
 id: case
@@ -33,8 +33,9 @@ def write(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
 
 
 def problems_of(path: Path) -> list[str]:
+    """Every problem the author's check finds in a vignette (a learner's load skips the lint)."""
     with pytest.raises(ContentError) as info:
-        load_vignette(path)
+        check_vignette(path)
     return [str(p) for p in info.value.problems]
 
 
@@ -190,3 +191,18 @@ def test_missing_facilitator_notes_is_reported(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("Notes")
     module = load_module(tmp_path)
     assert module.spec.outcomes[0].maps_to == ["gmp-patients"]
+
+
+def test_content_errors_belong_to_the_one_tree(tmp_path: Path) -> None:
+    """A caller catches CoursewareError once; a refused learner action is a Refused (and still the
+    ValueError it always was)."""
+    from courseware.content import ChoiceNotOffered, NotAllowed, ScaffoldError
+    from courseware.errors import CoursewareError, Refused
+
+    with pytest.raises(CoursewareError):
+        load_vignette(write(tmp_path, GOOD.replace("to: b", "to: nowhere")))
+    walk = load_vignette(write(tmp_path, GOOD, "good.yaml")).walk()
+    with pytest.raises(Refused):
+        walk.choose(5)
+    assert issubclass(ChoiceNotOffered, Refused) and issubclass(NotAllowed, Refused)
+    assert issubclass(ScaffoldError, CoursewareError) and issubclass(ContentError, ValueError)

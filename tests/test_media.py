@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from courseware.content import ContentError, load_vignette
+from courseware.content import ContentError, check_vignette
 from courseware.store import SQLiteStore
 from courseware.widgets import open_module
 
@@ -29,7 +29,7 @@ def problems(module: Path, old: str, new: str) -> list[tuple[int, str, str]]:
     assert old in text
     case.write_text(text.replace(old, new), encoding="utf-8")
     with pytest.raises(ContentError) as info:
-        load_vignette(case)
+        check_vignette(case)  # as `courseware check` does (a learner's load skips the lint)
     return [(p.line, p.field, p.message) for p in info.value.problems]
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from courseware.content import ChoiceNotOffered, Vignette, Walk, load_vignette
+from courseware.content import ChoiceNotOffered, Vignette, Walk, check_vignette
 
 from conftest import FIXTURES, MODULES, REPO
 
@@ -30,8 +30,9 @@ VIGNETTES = sorted(
 
 @cache
 def loaded(path: Path) -> Vignette:
-    """Each file is loaded (and linted) once; the walks share it, as a kernel's widgets do."""
-    return load_vignette(path)
+    """Each file is loaded and linted (as `courseware check` does) once; the walks share it, as a
+    kernel's widgets do."""
+    return check_vignette(path)
 
 
 def an_ending_is_reachable(vignette: Vignette, walk: Walk, limit: int = 50_000) -> bool:

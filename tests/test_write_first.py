@@ -16,8 +16,8 @@ import pytest
 from test_feedback_web import CoderServer
 
 from courseware.content import ChoiceNotOffered, Vignette, load_module
+from courseware.content._lint import lint_vignette
 from courseware.content._runs import replay_walk
-from courseware.content._vignette import lint_vignette
 from courseware.content._yaml import read_yaml
 from courseware.feedback._web import CoderHost
 from courseware.store import SQLiteStore

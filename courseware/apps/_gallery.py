@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..content import STREAM_TITLES, ContentError, ModuleContent, find_modules, load_module
+from ..content import (
+    STREAM_TITLES,
+    ContentError,
+    ModuleContent,
+    loadable_modules,
+)
 from ..content._course import find_courses, load_course
 from ._config import HubLinks
 from ._links import app_module_path, pull_link
@@ -91,14 +96,13 @@ def entry_for(module: ModuleContent, root: Path, base_url: str = "/") -> Gallery
 def gallery_entries(root: Path, base_url: str = "/") -> list[GalleryEntry]:
     """Modules under ``root`` that load cleanly; a broken module is logged, not shown."""
     entries = []
-    for directory in find_modules(root):
-        try:
-            module = load_module(directory)
-        except ContentError as exc:
-            log.error("module in %s is not shown: %s", directory, exc)
-            continue
+
+    def skipped(directory: Path, exc: ContentError) -> None:
+        log.error("module in %s is not shown: %s", directory, exc)
+
+    for module in loadable_modules(root, skipped=skipped):
         if not module.notebook.is_file():
-            log.error("module in %s has no notebook and is not shown", directory)
+            log.error("module in %s has no notebook and is not shown", module.directory)
             continue
         entries.append(entry_for(module, root, base_url))
     return entries

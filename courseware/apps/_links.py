@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 
 from .._paths import curriculum_root
-from ..content import ContentError, find_modules, load_module
+from ..content import ContentError, load_module, loadable_modules
 from ..content._course import find_courses, load_course
 from ..content._notebook import APP_PATH, app_module_path
 from ._config import AppConfig, AppsError, HubLinks, find_config, load_config
@@ -60,12 +60,8 @@ class ModuleLink:
 def _modules(root: Path) -> dict[str, str]:
     """Module id -> title for every module that loads under ``root``."""
     found: dict[str, str] = {}
-    for directory in find_modules(root):
-        try:
-            spec = load_module(directory).spec
-        except ContentError:
-            continue
-        found.setdefault(spec.id, spec.title)
+    for module in loadable_modules(root):
+        found.setdefault(module.id, module.spec.title)
     return found
 
 

@@ -92,7 +92,7 @@ def seminar_questions(module: ModuleContent) -> list[Question]:
     questions: list[Question] = []
     for vignette in module.vignettes.values():
         for node_id, node in vignette.spec.nodes.items():
-            offered = vignette.offered(node_id)
+            offered = vignette.written_choices(node_id)
             if len(offered) < 2:
                 continue
             where = f"{vignette.title}: {vignette.node_title(node_id)}"

@@ -47,7 +47,7 @@ import tornado.ioloop
 import tornado.web
 import tornado.websocket
 
-from ..content import ContentError, ModuleContent, find_modules, load_module
+from ..content import ContentError, ModuleContent, load_module, loadable_modules
 from ..feedback._web import CoderBusy, CoderHost, shared_host
 from ..store import Store, open_store
 from ..store._service import check_value
@@ -514,11 +514,7 @@ def find_module(module: str | Path, root: Path) -> ModuleContent:
             return load_module(folder)
         except ContentError as exc:
             raise AppsError(str(exc)) from None
-    for directory in find_modules(root):
-        try:
-            found = load_module(directory)
-        except ContentError:
-            continue
+    for found in loadable_modules(root):
         if found.id == str(module):
             return found
     raise AppsError(f"no module {str(module)!r}: give a module id under {root} or a module folder")

@@ -44,7 +44,7 @@ from voila.app import Voila, _kernel_id_regex
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
 
-from ..content import ContentError, find_modules, load_module
+from ..content import loadable_modules
 from ..feedback._web import ROUTE as CODER_ROUTE
 from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
 from ._config import LOGO_TYPES, AppConfig, AppsError, resolve_config
@@ -428,11 +428,7 @@ def preheated_notebooks(root: Path, module_ids: Sequence[str]) -> list[str]:
     """Notebook paths (relative to ``root``) of the modules with these ids; unknown ids are errors."""
     wanted = set(module_ids)
     found: dict[str, str] = {}
-    for directory in find_modules(root):
-        try:
-            module = load_module(directory)
-        except ContentError:
-            continue
+    for module in loadable_modules(root):
         if module.id in wanted and module.notebook.is_file():
             found[module.id] = module.notebook.resolve().relative_to(root.resolve()).as_posix()
     missing = wanted - set(found)

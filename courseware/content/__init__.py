@@ -1,17 +1,47 @@
 """Content as validated data: modules, reflection prompts and vignettes loaded from YAML.
 
-``check_paths`` (the author's checker, with the course and exercise checks it pulls in) loads on
-first use, so a learner's kernel does not carry it.
+This is content's whole public surface: other packages import from here, never from a private
+module. The author's tools (``check_paths``, ``check_vignette``, ``lint_vignette``: the checker
+with the vignette lint and the course and exercise checks it pulls in) and the server-side helpers
+(courses, portfolio, scaffold, the pydantic ``Model``) load on first use, so a learner's kernel
+never carries them.
 """
 
 from typing import TYPE_CHECKING, Any
 
+from ._attempts import (
+    Attempt,
+    ComposeAttempt,
+    CueAttempt,
+    LikertAttempt,
+    NotAllowed,
+    NotesAttempt,
+    ResponseChoiceAttempt,
+    TimedAttempt,
+    format_clock,
+    words,
+)
 from ._conditions import Condition
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, display_path
+from ._exercises import (
+    EXERCISE_OPTIONS,
+    NOT_APPLICABLE,
+    CloseReadingSpec,
+    ComposeResponseSpec,
+    CueSpottingSpec,
+    ExerciseSpec,
+    ItemId,
+    LikertSpec,
+    ParallelChartSpec,
+    ResponseChoiceSpec,
+    TimedWriteSpec,
+)
+from ._kinds import register_checker
 from ._models import (
+    MEDIA_TYPES,
     SCHEMA_VERSION,
     STREAM_TITLES,
     Choice,
@@ -23,62 +53,181 @@ from ._models import (
     ReflectionPart,
     ReflectionPrompt,
     Route,
+    Stream,
     Variant,
     VignetteSpec,
 )
-from ._module import ModuleContent, find_modules, load_module
+from ._module import ModuleContent, find_modules, load_module, loadable_modules
+from ._order import OrderField, check_order, display_order, in_order
+from ._schema import (
+    Data,
+    Ge,
+    Gt,
+    Le,
+    MaxLen,
+    MinLen,
+    OneOf,
+    Slug,
+    Text,
+    load_validated,
+    validate,
+)
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
-from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
+from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, load_vignette, media_path
+from ._yaml import YamlDocument, read_yaml
 
 if TYPE_CHECKING:
     from ._check import check_paths
+    from ._course import Course, find_courses, load_course
+    from ._lint import check_vignette, lint_vignette
+    from ._notebook import APP_PATH, app_module_path, drop_link_cell
+    from ._portfolio import Format, portfolio_entries, render_portfolio
+    from ._privacy import privacy_warning
+    from ._pydantic import Model
+    from ._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
+    from ._scaffold import ScaffoldError, new_module
+    from ._spread import curriculum_spread
 
 __all__ = [
+    "APP_PATH",
+    "CODED",
+    "DRAFT",
+    "EXERCISE_OPTIONS",
     "FRAMEWORKS",
+    "MEDIA_TYPES",
+    "NOT_APPLICABLE",
     "NURSE",
+    "RESTART",
     "SCHEMA_VERSION",
+    "STEP",
     "STREAM_TITLES",
     "TECHNIQUES",
+    "WRITE",
+    "Attempt",
     "Choice",
     "ChoiceNotOffered",
+    "CloseReadingSpec",
+    "ComposeAttempt",
+    "ComposeResponseSpec",
     "Condition",
     "ContentError",
     "Counter",
+    "Course",
+    "CueAttempt",
+    "CueSpottingSpec",
+    "Data",
     "Debrief",
     "DebriefStep",
+    "ExerciseSpec",
     "ExpertPath",
+    "Format",
+    "Ge",
+    "Gt",
+    "ItemId",
+    "Le",
+    "LikertAttempt",
+    "LikertSpec",
+    "MaxLen",
+    "MinLen",
+    "Model",
     "Module",
     "ModuleContent",
     "Node",
+    "NotAllowed",
+    "NotesAttempt",
+    "OneOf",
+    "OrderField",
     "Outcome",
+    "ParallelChartSpec",
     "Perspective",
     "Problem",
     "Reference",
     "ReflectionPart",
     "ReflectionPrompt",
+    "ResponseChoiceAttempt",
+    "ResponseChoiceSpec",
     "Route",
     "Rules",
+    "ScaffoldError",
     "SelfCheckQuestion",
+    "Slug",
     "State",
     "Step",
+    "Stream",
     "Technique",
+    "Text",
+    "TimedAttempt",
+    "TimedWriteSpec",
     "Variant",
     "Vignette",
     "VignetteSpec",
     "Walk",
+    "YamlDocument",
+    "app_module_path",
+    "check_order",
     "check_paths",
+    "check_vignette",
+    "curriculum_spread",
     "describe_techniques",
+    "display_order",
+    "display_path",
+    "drop_link_cell",
+    "find_courses",
     "find_modules",
+    "format_clock",
+    "in_order",
     "lint_vignette",
+    "load_course",
     "load_module",
+    "load_validated",
     "load_vignette",
+    "loadable_modules",
+    "media_path",
+    "new_module",
+    "portfolio_entries",
+    "privacy_warning",
+    "read_yaml",
+    "register_checker",
+    "render_portfolio",
+    "replay_walk",
     "takes_opportunity",
+    "validate",
+    "words",
 ]
+
+_LAZY = {
+    "check_paths": "._check",
+    "Course": "._course",
+    "find_courses": "._course",
+    "load_course": "._course",
+    "check_vignette": "._lint",
+    "lint_vignette": "._lint",
+    "APP_PATH": "._notebook",
+    "app_module_path": "._notebook",
+    "drop_link_cell": "._notebook",
+    "Format": "._portfolio",
+    "portfolio_entries": "._portfolio",
+    "render_portfolio": "._portfolio",
+    "privacy_warning": "._privacy",
+    "Model": "._pydantic",
+    "CODED": "._runs",
+    "DRAFT": "._runs",
+    "RESTART": "._runs",
+    "STEP": "._runs",
+    "WRITE": "._runs",
+    "replay_walk": "._runs",
+    "ScaffoldError": "._scaffold",
+    "new_module": "._scaffold",
+    "curriculum_spread": "._spread",
+}
+"""Names whose modules load on first use (the author's tools, server-side helpers), by module."""
 
 
 def __getattr__(name: str) -> Any:
-    if name == "check_paths":
-        from ._check import check_paths
+    if name in _LAZY:
+        import importlib
 
-        return check_paths
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'courseware.content' has no attribute {name!r}")

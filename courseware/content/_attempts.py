@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
+from ..errors import Refused
 from ._exercises import (
     ComposeResponseSpec,
     CueSpottingSpec,
@@ -30,7 +31,7 @@ MAX_TEXT = 2_000_000
 """Longest text an action may carry (a 1 MB paste fits; anything bigger is refused, not cut)."""
 
 
-class NotAllowed(ValueError):
+class NotAllowed(Refused):
     """An action the exercise does not allow now; nothing was changed."""
 
 
@@ -48,7 +49,8 @@ class Recorded(Protocol):
 
 
 def words(text: str) -> int:
-    """Words as a learner counts them: runs of non-space characters."""
+    """Words as a learner counts them: runs of non-space characters (the one word count, used by
+    the widgets, progress and the marking of composed replies)."""
     return len(text.split())
 
 
@@ -141,7 +143,8 @@ def coded_value(value: Any, reply: str) -> dict[str, Any]:
 
     Evidence must be words of that reply, so a coding can never put words in a learner's mouth.
     """
-    from ..feedback._types import Coding  # light: plain dataclasses, no model
+    # imported here: feedback imports content (a real cycle); light, plain dataclasses, no model
+    from ..feedback import Coding
 
     if not isinstance(value, Mapping):
         raise NotAllowed("expected a coding (the reply coder's wire format)")

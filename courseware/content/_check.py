@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from ._course import COURSES_DIR, check_course_links, find_courses, load_course
 from ._errors import ContentError, Problem, display_path
-from ._exercise_checks import check_exercise_calls, check_instrument_link
+from ._exercise_checks import check_instrument_link
 from ._exercises import EXERCISES_DIR, load_exercise
+from ._kinds import kinds, register_checker
+from ._lint import check_vignette
 from ._models import Module
 from ._module import (
     AFTER_CASE_DIR,
@@ -21,14 +20,11 @@ from ._module import (
     ModuleContent,
     find_modules,
     load_module,
+    loadable_modules,
+    module_specs,
 )
-from ._notebook import notebook_problems, prepare_module_notebook
-from ._schema import load_validated
-from ._vignette import load_vignette
+from ._notebook import prepare_module_notebook
 from ._yaml import YamlDocument
-
-AFTER_CASE_HEADING = re.compile(r"\s*#+\s*After the case", re.IGNORECASE)
-"""A notebook heading that starts after-case material (it belongs in ``after-case/``)."""
 
 SKIP_PARTS = {
     ".ipynb_checkpoints",
@@ -105,13 +101,9 @@ def fix_module_notebooks(roots: Iterable[Path]) -> list[Path]:
     changed = []
     for root in roots:
         folder = root.parent if root.is_file() else root
-        for directory in find_modules(folder) if folder.is_dir() else []:
-            if SKIP_PARTS & set(directory.parts):
+        for module in loadable_modules(folder) if folder.is_dir() else []:
+            if SKIP_PARTS & set(module.directory.parts):
                 continue
-            try:
-                module = load_module(directory)
-            except ContentError:
-                continue  # reported by the check
             if module.notebook.is_file() and prepare_module_notebook(
                 module.notebook, module.spec.id
             ):
@@ -137,11 +129,8 @@ def _check_links(paths: list[Path]) -> list[Problem]:
     repositories = [p.parent for p in folders if p.resolve().name == COURSES_DIR]
     modules: dict[Path, tuple[YamlDocument, Module]] = {}
     for folder in [*folders, *(r / "modules" for r in repositories), root / "modules"]:
-        for directory in find_modules(folder):
-            try:
-                modules[directory.resolve()] = load_validated(directory / MODULE_FILE, Module)
-            except ContentError:
-                continue  # reported by the module's own check
+        for doc, module in module_specs(folder):
+            modules[doc.path.parent.resolve()] = doc, module
     minutes = {module.id: module.minutes for _, module in modules.values()}
     problems = []
     for doc, module in modules.values():
@@ -176,12 +165,27 @@ def _walk(root: Path) -> Iterable[Path]:
             yield path
 
 
+def _is_vignette(path: Path) -> bool:
+    return path.parent.name == "vignettes" and path.suffix in {".yaml", ".yml"}
+
+
 def _is_course(path: Path) -> bool:
     return path.parent.name == COURSES_DIR and path.suffix in {".yaml", ".yml"}
 
 
 def _check_module(path: Path) -> list[Problem]:
-    return _check_module_notebook(load_module(path.parent))
+    """The module, its notebook and after-case files, and the lint of each vignette it lists (a
+    learner's load, in ``load_module``, does not lint; a vignette checked as a file of its own too
+    reports the same problems once, as they are gathered in a set)."""
+    module = load_module(path.parent)
+    problems = _check_module_notebook(module)
+    for vignette in module.vignettes.values():
+        if vignette.source is not None:
+            try:
+                check_vignette(vignette.source)
+            except ContentError as exc:
+                problems.extend(exc.problems)
+    return problems
 
 
 def _teaching(path: Path) -> list[Problem]:
@@ -196,7 +200,7 @@ def _teaching(path: Path) -> list[Problem]:
 
 
 def _check_vignette(path: Path) -> list[Problem]:
-    vignette = load_vignette(path)
+    vignette = check_vignette(path)
     if vignette.spec.setting is None and "modules" in path.resolve().parent.parent.parts:
         doc = YamlDocument.unparsed(path, path.read_text(encoding="utf-8"))
         return [
@@ -223,46 +227,44 @@ def _check_course(path: Path) -> list[Problem]:
     return []
 
 
-ContentKind = tuple[str, Callable[[Path], bool], Callable[[Path], list[Problem]]]
-KINDS: list[ContentKind] = [
-    (
-        "people register",
-        lambda p: p.name == "people.yaml",
-        lambda p: __import__("courseware.content._people", fromlist=["x"]).check_people(p),
-    ),
-    ("module", lambda p: p.name == MODULE_FILE, _check_module),
-    (
-        "vignette",
-        lambda p: p.parent.name == "vignettes" and p.suffix in {".yaml", ".yml"},
-        _check_vignette,
-    ),
-    (
-        "exercise",
-        lambda p: p.parent.name == EXERCISES_DIR and p.suffix in {".yaml", ".yml"},
-        _check_exercise,
-    ),
-    ("course", _is_course, _check_course),
-    (  # rubrics/*.yaml, keys/*.yaml, source/<assignment>/items.yaml: checked by courseware.grading
-        "assessment file",
-        lambda p: __import__("courseware.grading._check", fromlist=["x"]).is_grading_file(p),
-        lambda p: __import__("courseware.grading._check", fromlist=["x"]).check_grading_file(p),
-    ),
-    ("notebook", lambda p: p.suffix == ".ipynb", lambda p: _check_notebook(p)),
-]
-"""Each kind of content file: a name, which paths it claims, and its checker (first match wins)."""
+def _check_people(path: Path) -> list[Problem]:
+    from ._people import check_people
+
+    return check_people(path)
+
+
+def _check_notebook(path: Path) -> list[Problem]:
+    from ._notebook_checks import check_notebook
+
+    return check_notebook(path)
+
+
+# content's own kinds (first match wins); grading adds "assessment file" (rubrics/*.yaml,
+# keys/*.yaml, source/<assignment>/items.yaml) when imported: see courseware._plugins
+register_checker("people register", lambda p: p.name == "people.yaml", _check_people)
+register_checker("module", lambda p: p.name == MODULE_FILE, _check_module)
+register_checker("vignette", _is_vignette, _check_vignette)
+register_checker(
+    "exercise",
+    lambda p: p.parent.name == EXERCISES_DIR and p.suffix in {".yaml", ".yml"},
+    _check_exercise,
+)
+register_checker("course", _is_course, _check_course)
+register_checker("notebook", lambda p: p.suffix == ".ipynb", _check_notebook)
 
 
 def _check_file(path: Path) -> list[Problem]:
-    for _name, matches, check in KINDS:
-        if matches(path):
+    known = kinds()
+    for _name, claims, check in known:
+        if claims(path):
             try:
                 return check(path)
             except ContentError as exc:
                 return exc.problems
     if path.suffix in {".yaml", ".yml"}:
-        known = ", ".join(name for name, _, _ in KINDS if name != "notebook")
+        names = ", ".join(kind.name for kind in known if kind.name != "notebook")
         return [
-            Problem(display_path(path), 1, f"unrecognised content file (expected one of: {known})")
+            Problem(display_path(path), 1, f"unrecognised content file (expected one of: {names})")
         ]
     return []
 
@@ -287,138 +289,4 @@ def _check_module_notebook(module: ModuleContent) -> list[Problem]:
                 f"the module has no {NOTEBOOK_FILE} beside its module.yaml",
             )
         )
-    return problems
-
-
-def _cell_lines(text: str) -> list[int]:
-    """1-based line where each cell starts in the notebook's JSON text."""
-    return [i for i, line in enumerate(text.splitlines(), 1) if '"cell_type":' in line]
-
-
-def _check_notebook(path: Path) -> list[Problem]:
-    import nbformat  # only the checker needs it
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    name = display_path(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        line = getattr(exc, "lineno", 1)
-        return [Problem(name, line, f"not a valid notebook (JSON error: {exc})")]
-    problems: list[Problem] = []
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        problems.append(Problem(name, 1, f"notebook format: {exc.message}"))
-    module: ModuleContent | None = None
-    if (path.parent / MODULE_FILE).is_file() and path.name == NOTEBOOK_FILE:
-        try:
-            module = load_module(path.parent)
-        except ContentError:
-            module = None  # reported when module.yaml itself is checked
-    starts = _cell_lines(text)
-    if module is not None:
-        problems.extend(notebook_problems(nb, module.spec.id, path, starts))
-    transformer = TransformerManager()  # type: ignore[no-untyped-call]
-    for index, cell in enumerate(nb.cells):
-        line = starts[index] if index < len(starts) else 1
-        if cell.cell_type == "markdown" and AFTER_CASE_HEADING.match(cell.source):
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1}: after-case material in a Markdown cell shows before the "
-                    f"case starts; move it to {AFTER_CASE_DIR}/<vignette-id>.md and call "
-                    "module.after_case('<vignette-id>') here",
-                    warning=True,
-                )
-            )
-        if cell.cell_type != "code":
-            continue
-        if cell.get("outputs"):
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1} has saved outputs; clear "
-                    "them before committing (they may hold a learner's answers)",
-                )
-            )
-        source = transformer.transform_cell(cell.source)
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as exc:
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1}: Python syntax error: {exc.msg} (cell line {exc.lineno})",
-                )
-            )
-            continue
-        if module is not None:
-            problems.extend(_check_calls(tree, module, name, line, index))
-            problems.extend(check_exercise_calls(tree, module, name, line, index))
-    return problems
-
-
-def _check_calls(
-    tree: ast.AST, module: ModuleContent, name: str, line: int, index: int
-) -> list[Problem]:
-    """Catch ``module.vignette("x")``/``module.reflection("x")`` naming an exercise that does not exist."""
-    known = {
-        "vignette": set(module.vignettes),
-        "after_case": set(module.vignettes),
-        "reflection": {r.id for r in module.spec.reflections},
-    }
-    problems = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "self_check"
-            and not module.spec.self_check
-        ):
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1}: module {module.id!r} has no self_check questions",
-                )
-            )
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in known
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-            and node.args[0].value not in known[node.func.attr]
-        ):
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1}: module {module.id!r} has no "
-                    f"{node.func.attr.replace('_', ' ')} {node.args[0].value!r}",
-                )
-            )
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "after_case"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-            and not module.after_case_file(node.args[0].value).is_file()
-        ):
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    f"cell {index + 1}: module.after_case({node.args[0].value!r}) has no text: "
-                    f"write it in {AFTER_CASE_DIR}/{node.args[0].value}.md",
-                )
-            )
     return problems

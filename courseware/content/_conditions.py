@@ -88,11 +88,3 @@ def all_hold(conditions: list[Condition], counters: Mapping[str, int], visited: 
 
 def describe_all(conditions: list[Condition]) -> str:
     return " and ".join(f"'{c}'" for c in conditions)
-
-
-def counters_named(conditions: list[Condition]) -> list[str]:
-    return [c.counter for c in conditions if c.kind == "counter"]
-
-
-def nodes_named(conditions: list[Condition]) -> list[str]:
-    return [c.node for c in conditions if c.kind != "counter"]

@@ -310,9 +310,7 @@ def modules_in_no_course(modules_root: str | Path) -> list[Problem]:
     """A warning at the ``module.yaml`` of each module under ``modules_root`` that no course of
     the curriculum (``courses/`` beside it) lists. Nothing when the curriculum has no courses, or
     when a course file does not load (its own check reports it; guessing would warn wrongly)."""
-    from ._models import Module
-    from ._module import MODULE_FILE, find_modules
-    from ._schema import load_validated
+    from ._module import module_specs
 
     root = Path(modules_root)
     paths = find_courses(root.parent)
@@ -325,11 +323,7 @@ def modules_in_no_course(modules_root: str | Path) -> list[Problem]:
         except ContentError:
             return []
     problems = []
-    for directory in find_modules(root):
-        try:
-            doc, module = load_validated(directory / MODULE_FILE, Module)
-        except ContentError:
-            continue  # reported by the module's own check
+    for doc, module in module_specs(root):
         if module.id not in listed:
             problems.append(
                 replace(

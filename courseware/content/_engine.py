@@ -1,30 +1,25 @@
-"""The virtual-patient engine: counters, conditions, routes and text variants, and their lint.
+"""The virtual-patient engine: counters, conditions, routes and text variants.
 
 :class:`Rules` is the single place that says what a learner may do in a given :class:`State`; the
-:class:`~courseware.content.Walk`, the debrief and ``courseware check`` all use it. The lint
-explores every state a learner can reach (node, counter values, nodes visited). When counters
-without bounds go round a loop the state space is endless: then the lint falls back to interval
-reasoning, which can still prove that a condition never holds or an ending is never reached, but
-cannot find every trap (give counters ``min``/``max`` to get the full check).
+:class:`~courseware.content.Walk`, the debrief and ``courseware check`` all use it. The author's
+lint over every reachable state lives in :mod:`._lint` (a learner's kernel never loads it).
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ._conditions import Condition, all_hold, describe_all
+from ._conditions import Condition, all_hold
 from ._errors import Problem
 from ._models import Choice, Node, VignetteSpec
-from ._techniques import TECHNIQUES, takes_opportunity
 
-STATE_CAP = 100_000
-"""How many distinct states the lint explores before it falls back to interval reasoning."""
-
+T = TypeVar("T")
 MakeProblem = Callable[[list[str | int], str], Problem]
+"""Builds a problem at a field's path (with its line when the YAML is at hand)."""
 
 
 @dataclass(frozen=True)
@@ -105,33 +100,38 @@ def targets(choice: Choice) -> list[str]:
     return [choice.to, *(r.to for r in choice.routes)]
 
 
-def graph_reachable(spec: VignetteSpec, start: str) -> set[str]:
-    """Nodes reachable from ``start`` following every choice and route, ignoring conditions."""
-    seen = {start}
-    queue = deque([start])
+def reachable(starts: Iterable[T], neighbours: Callable[[T], Iterable[T]]) -> set[T]:
+    """Everything reachable from ``starts`` (themselves included) by following ``neighbours``:
+    the one graph search behind the lint's reachability, trap and loop checks."""
+    seen = set(starts)
+    queue = deque(seen)
     while queue:
-        for choice in spec.nodes[queue.popleft()].choices:
-            for target in targets(choice):
-                if target in spec.nodes and target not in seen:
-                    seen.add(target)
-                    queue.append(target)
+        for nxt in neighbours(queue.popleft()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
     return seen
 
 
-def _conditions_of(spec: VignetteSpec) -> Iterable[tuple[list[str | int], list[Condition]]]:
-    for node_id, node in spec.nodes.items():
-        for vi, variant in enumerate(node.variants):
-            yield ["nodes", node_id, "variants", vi, "when"], variant.when
-        for ci, choice in enumerate(node.choices):
-            yield ["nodes", node_id, "choices", ci, "when"], choice.when
-            for ri, route in enumerate(choice.routes):
-                yield ["nodes", node_id, "choices", ci, "routes", ri, "when"], route.when
+def graph_reachable(spec: VignetteSpec, start: str) -> set[str]:
+    """Nodes reachable from ``start`` following every choice and route, ignoring conditions."""
+
+    def leads_to(node_id: str) -> Iterable[str]:
+        for choice in spec.nodes[node_id].choices:
+            yield from (t for t in targets(choice) if t in spec.nodes)
+
+    return reachable([start], leads_to)
 
 
-def lint_names(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
-    """Undeclared counters, unknown nodes in conditions and routes, contradictory tags, experts."""
+def link_problems(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
+    """What would break a walk: a start, choice or route target that is no node, a counter or node
+    named in an effect or condition that does not exist.
+
+    One pass over the file, so every load runs it, even from the compiled cache; the author's
+    lint (:func:`~courseware.content.lint_vignette`, run by ``courseware check``) does the rest.
+    """
     problems: list[Problem] = []
-    for loc, conditions in _conditions_of(spec):
+    for loc, conditions in conditions_of(spec):
         for i, cond in enumerate(conditions):
             if cond.kind == "counter" and cond.counter not in spec.counters:
                 problems.append(
@@ -140,29 +140,10 @@ def lint_names(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
             if cond.kind != "counter" and cond.node not in spec.nodes:
                 problems.append(problem([*loc, i], f"unknown node {cond.node!r}"))
     for node_id, node in spec.nodes.items():
-        where: list[str | int] = ["nodes", node_id]
-        experts = [i for i, c in enumerate(node.choices) if c.expert]
-        for extra in experts[1:]:
-            problems.append(
-                problem(
-                    [*where, "choices", extra, "expert"],
-                    f"node {node_id!r} already has an expert choice (choice {experts[0] + 1})",
-                )
-            )
-        if (
-            node.opportunity
-            and node.choices
-            and not any(takes_opportunity(c.techniques) for c in node.choices)
-        ):
-            problems.append(
-                problem(
-                    [*where, "opportunity"],
-                    "this node offers an empathic opportunity but no choice takes it up "
-                    "(tag one with an empathic technique such as 'naming' or 'exploring')",
-                )
-            )
         for ci, choice in enumerate(node.choices):
-            here: list[str | int] = [*where, "choices", ci]
+            here: list[str | int] = ["nodes", node_id, "choices", ci]
+            if choice.to not in spec.nodes:
+                problems.append(problem([*here, "to"], f"unknown node {choice.to!r}"))
             for name in choice.effects:
                 if name not in spec.counters:
                     problems.append(
@@ -176,164 +157,20 @@ def lint_names(spec: VignetteSpec, problem: MakeProblem) -> list[Problem]:
                     problems.append(
                         problem([*here, "routes", ri, "to"], f"unknown node {route.to!r}")
                     )
-            tags = [TECHNIQUES[t] for t in choice.techniques]
-            if any(t.empathic for t in tags) and any(t.blocking for t in tags):
-                problems.append(
-                    problem(
-                        [*here, "techniques"],
-                        "a reply cannot both take up a cue and shut it down "
-                        f"({', '.join(t.tag for t in tags if t.empathic or t.blocking)})",
-                    )
-                )
+    if spec.start not in spec.nodes:
+        problems.append(problem(["start"], f"start node {spec.start!r} does not exist"))
     return problems
 
 
-def explore(rules: Rules, cap: int = STATE_CAP) -> dict[State, list[tuple[int, State]]] | None:
-    """Every reachable state and its moves, or ``None`` if there are more than ``cap``."""
-    start = rules.initial()
-    edges: dict[State, list[tuple[int, State]]] = {}
-    queue = deque([start])
-    seen = {start}
-    while queue:
-        state = queue.popleft()
-        moves = [(i, rules.after(state, i)) for i, _ in rules.offered(state)]
-        edges[state] = moves
-        for _, nxt in moves:
-            if nxt not in seen:
-                if len(seen) >= cap:
-                    return None
-                seen.add(nxt)
-                queue.append(nxt)
-    return edges
-
-
-def _ranges(rules: Rules, states: Sequence[State]) -> str:
-    parts = []
-    for i, name in enumerate(rules.names):
-        values = [s.counters[i] for s in states]
-        low, high = min(values), max(values)
-        parts.append(f"{name} = {low}" if low == high else f"{name} between {low} and {high}")
-    return ", ".join(parts)
-
-
-def _never(conditions: list[Condition], node_id: str, where: str) -> str:
-    return (
-        f"condition {describe_all(conditions)} can never hold here"
-        f" (on reaching {node_id!r}{', ' + where if where else ''})"
-    )
-
-
-def lint_states(spec: VignetteSpec, problem: MakeProblem, *, cap: int = STATE_CAP) -> list[Problem]:
-    """Conditions that never hold, nodes and endings unreachable under any counter values,
-    states where nothing is offered, cycles with no way out, and a broken expert path."""
-    tracked = {c.node for _, conds in _conditions_of(spec) for c in conds if c.kind != "counter"}
-    rules = Rules(spec, track=tracked)
-    edges = explore(rules, cap)
-    if edges is None:
-        return _lint_intervals(spec, rules, problem)
-    problems: list[Problem] = []
-    at_node: dict[str, list[State]] = defaultdict(list)
-    for state in edges:
-        at_node[state.node].append(state)
-    for node_id in sorted(graph_reachable(spec, spec.start) - set(at_node)):
-        node = spec.nodes[node_id]
-        message = (
-            f"ending {node_id!r} cannot be reached under any counter values"
-            if node.end
-            else f"node {node_id!r} cannot be reached: the conditions on every way in never hold"
-        )
-        problems.append(problem(["nodes", node_id], message))
-    for node_id, states in at_node.items():
-        node = spec.nodes[node_id]
-        where = _ranges(rules, states)
-        base: list[str | int] = ["nodes", node_id]
+def conditions_of(spec: VignetteSpec) -> Iterable[tuple[list[str | int], list[Condition]]]:
+    """Every condition list in the file, with where it is written."""
+    for node_id, node in spec.nodes.items():
         for vi, variant in enumerate(node.variants):
-            if not any(rules.holds(variant.when, s) for s in states):
-                problems.append(
-                    problem([*base, "variants", vi, "when"], _never(variant.when, node_id, where))
-                )
-        if node.end:
-            continue
+            yield ["nodes", node_id, "variants", vi, "when"], variant.when
         for ci, choice in enumerate(node.choices):
-            here: list[str | int] = [*base, "choices", ci]
-            offered = [s for s in states if rules.holds(choice.when, s)]
-            if not offered:
-                problems.append(problem([*here, "when"], _never(choice.when, node_id, where)))
-                continue
-            moved = [State(s.node, rules._effects(s, choice), s.visited) for s in offered]
+            yield ["nodes", node_id, "choices", ci, "when"], choice.when
             for ri, route in enumerate(choice.routes):
-                if not any(rules.holds(route.when, m) for m in moved):
-                    after = _ranges(rules, moved)
-                    problems.append(
-                        problem(
-                            [*here, "routes", ri, "when"],
-                            f"condition {describe_all(route.when)} can never hold here"
-                            f" (after this choice{', ' + after if after else ''})",
-                        )
-                    )
-        stuck = [s for s in states if not edges[s]]
-        if stuck:
-            values = rules.describe(stuck[0])
-            problems.append(
-                problem(
-                    base,
-                    f"the learner can get stuck at node {node_id!r}"
-                    f"{' with ' + values if values else ''}: every choice's condition fails",
-                )
-            )
-    problems.extend(_traps(spec, rules, edges, problem))
-    problems.extend(_expert_path(spec, Rules(spec), problem))
-    return problems
-
-
-def _traps(
-    spec: VignetteSpec,
-    rules: Rules,
-    edges: dict[State, list[tuple[int, State]]],
-    problem: MakeProblem,
-) -> list[Problem]:
-    """States that can still move but never reach an ending: a cycle with no way out."""
-    back: dict[State, list[State]] = defaultdict(list)
-    for state, moves in edges.items():
-        for _, nxt in moves:
-            back[nxt].append(state)
-    can_end = {s for s in edges if spec.nodes[s.node].end}
-    queue = deque(can_end)
-    while queue:
-        for prev in back[queue.popleft()]:
-            if prev not in can_end:
-                can_end.add(prev)
-                queue.append(prev)
-    trapped = {s for s in edges if s not in can_end and edges[s]}
-    entries: dict[str, State] = {}
-    for state in sorted(trapped, key=lambda s: (s.node, s.counters)):
-        entered = state == rules.initial() or any(p not in trapped for p in back[state])
-        if entered and state.node not in entries:
-            entries[state.node] = state
-    problems = []
-    for node_id, state in entries.items():
-        loop = sorted({s.node for s in _closure(edges, state)})
-        values = rules.describe(state)
-        problems.append(
-            problem(
-                ["nodes", node_id],
-                f"cycle with no way out: from node {node_id!r}"
-                f"{' with ' + values if values else ''} the learner can only go round "
-                f"{', '.join(repr(n) for n in loop)} and never reach an ending",
-            )
-        )
-    return problems
-
-
-def _closure(edges: dict[State, list[tuple[int, State]]], start: State) -> set[State]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for _, nxt in edges[queue.popleft()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
+                yield ["nodes", node_id, "choices", ci, "routes", ri, "when"], route.when
 
 
 @dataclass(frozen=True)
@@ -366,163 +203,3 @@ def expert_path(rules: Rules) -> ExpertPath:
             continue
         return ExpertPath(tuple(moves), state.node, reason)
     return ExpertPath(tuple(moves))
-
-
-def _expert_path(spec: VignetteSpec, rules: Rules, problem: MakeProblem) -> list[Problem]:
-    if not any(c.expert for n in spec.nodes.values() for c in n.choices):
-        return []
-    path = expert_path(rules)
-    if path.stuck_at is None:
-        return []
-    return [
-        problem(
-            ["nodes", path.stuck_at],
-            f"the expert path {path.reason} at node {path.stuck_at!r} "
-            "(mark one offered choice per node on the way 'expert: true')",
-        )
-    ]
-
-
-# --- interval reasoning, for state spaces too big to list -------------------------------------
-
-_INF = math.inf
-
-
-@dataclass(frozen=True)
-class _Box:
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-    may: frozenset[str]
-    must: frozenset[str]
-
-
-def _possible(cond: Condition, box: _Box, names: list[str]) -> bool:
-    if cond.kind == "visited":
-        return cond.node in box.may
-    if cond.kind == "not-visited":
-        return cond.node not in box.must
-    i = names.index(cond.counter)
-    low, high, v = box.low[i], box.high[i], cond.value
-    return {
-        ">=": high >= v,
-        ">": high > v,
-        "<=": low <= v,
-        "<": low < v,
-        "==": low <= v <= high,
-        "!=": not (low == high == v),
-    }[cond.op]
-
-
-def _narrow(conditions: list[Condition], box: _Box, names: list[str]) -> _Box:
-    low, high = list(box.low), list(box.high)
-    may, must = set(box.may), set(box.must)
-    for cond in conditions:
-        if cond.kind == "visited":
-            must.add(cond.node)
-        elif cond.kind == "not-visited":
-            may.discard(cond.node)
-        else:
-            i, v = names.index(cond.counter), cond.value
-            if cond.op in (">=", ">"):
-                low[i] = max(low[i], v + (cond.op == ">"))
-            elif cond.op in ("<=", "<"):
-                high[i] = min(high[i], v - (cond.op == "<"))
-            elif cond.op == "==":
-                low[i], high[i] = max(low[i], v), min(high[i], v)
-    return _Box(tuple(low), tuple(high), frozenset(may), frozenset(must))
-
-
-def _lint_intervals(spec: VignetteSpec, rules: Rules, problem: MakeProblem) -> list[Problem]:
-    names = rules.names
-    bounds = [
-        (c.min if c.min is not None else -_INF, c.max if c.max is not None else _INF)
-        for c in spec.counters.values()
-    ]
-    start = rules.initial()
-    seen_start = frozenset({spec.start}) & (rules.track or frozenset())
-    boxes: dict[str, _Box] = {
-        spec.start: _Box(start.counters, start.counters, seen_start, seen_start)
-    }
-    changes: dict[str, int] = defaultdict(int)
-    queue = deque([spec.start])
-
-    def join(node_id: str, box: _Box) -> None:
-        tracked = rules.track or frozenset()
-        arrive = frozenset({node_id}) & tracked
-        box = _Box(box.low, box.high, box.may | arrive, box.must | arrive)
-        old = boxes.get(node_id)
-        if old is not None:
-            low = tuple(min(a, b) for a, b in zip(old.low, box.low, strict=True))
-            high = tuple(max(a, b) for a, b in zip(old.high, box.high, strict=True))
-            box = _Box(low, high, old.may | box.may, old.must & box.must)
-            if box == old:
-                return
-            changes[node_id] += 1
-            if changes[node_id] > 20:  # widen: a bound still moving goes to its limit
-                low = tuple(
-                    b[0] if n < o else n for n, o, b in zip(low, old.low, bounds, strict=True)
-                )
-                high = tuple(
-                    b[1] if n > o else n for n, o, b in zip(high, old.high, bounds, strict=True)
-                )
-                box = _Box(low, high, box.may, box.must)
-        boxes[node_id] = box
-        queue.append(node_id)
-
-    while queue:
-        node_id = queue.popleft()
-        node, box = spec.nodes[node_id], boxes[node_id]
-        if node.end:
-            continue
-        for choice in node.choices:
-            if not all(_possible(c, box, names) for c in choice.when):
-                continue
-            moved = _narrow(choice.when, box, names)
-            if any(a > b for a, b in zip(moved.low, moved.high, strict=True)):
-                continue  # the conditions contradict each other
-            low, high = list(moved.low), list(moved.high)
-            for name, delta in choice.effects.items():
-                i = names.index(name)
-                low[i] = max(bounds[i][0], min(bounds[i][1], low[i] + delta))
-                high[i] = max(bounds[i][0], min(bounds[i][1], high[i] + delta))
-            moved = _Box(tuple(low), tuple(high), moved.may, moved.must)
-            for route in choice.routes:
-                narrowed = _narrow(route.when, moved, names)
-                if all(_possible(c, moved, names) for c in route.when) and all(
-                    a <= b for a, b in zip(narrowed.low, narrowed.high, strict=True)
-                ):
-                    join(route.to, narrowed)
-            join(choice.to, moved)
-
-    def where(box: _Box) -> str:
-        parts = []
-        for i, name in enumerate(names):
-            low, high = box.low[i], box.high[i]
-            parts.append(
-                f"{name} = {low:g}" if low == high else f"{name} between {low:g} and {high:g}"
-            )
-        return ", ".join(parts)
-
-    problems: list[Problem] = []
-    for node_id in sorted(graph_reachable(spec, spec.start) - set(boxes)):
-        kind = "ending" if spec.nodes[node_id].end else "node"
-        problems.append(
-            problem(
-                ["nodes", node_id], f"{kind} {node_id!r} cannot be reached under any counter values"
-            )
-        )
-    for node_id, box in boxes.items():
-        node = spec.nodes[node_id]
-        guards: list[tuple[list[str | int], list[Condition]]] = [
-            (["nodes", node_id, "variants", vi, "when"], v.when)
-            for vi, v in enumerate(node.variants)
-        ]
-        if not node.end:
-            guards += [
-                (["nodes", node_id, "choices", ci, "when"], c.when)
-                for ci, c in enumerate(node.choices)
-            ]
-        for loc, when in guards:
-            if not all(_possible(c, box, names) for c in when):
-                problems.append(problem(loc, _never(when, node_id, where(box))))
-    return problems

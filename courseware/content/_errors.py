@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CoursewareError
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -24,7 +26,7 @@ class Problem:
         return f"{self.file}:{self.line}: {kind}{where}{self.message}"
 
 
-class ContentError(ValueError):
+class ContentError(CoursewareError, ValueError):
     """Raised when a content file cannot be used; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -1,8 +1,9 @@
 """The content an author writes, as frozen dataclasses: modules, reflection prompts and vignettes.
 
-The models hold the rules (what a vignette allows from which node), so widgets, grading and
-analytics share them and a unit test can exercise them without a kernel. pydantic validates them
-when a file is read (see ``_schema``); a learner's kernel rebuilds them without it.
+The models are plain data. The rules for a vignette (what it allows from which state) are in
+:class:`~courseware.content.Rules` (``_engine``), so the walk, the widgets, the seminar and the
+checker share them and a unit test can exercise them without a kernel. pydantic validates the
+models when a file is read (see ``_schema``); a learner's kernel rebuilds them without it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
 
 SCHEMA_VERSION = 1
-"""Version of the content schema; stored with every saved response."""
+"""Version of the content files' format (what an author writes). Saved responses carry the store's
+own version (``courseware.store.EVENT_SCHEMA_VERSION``), not this one."""
 
 
 Stream = Literal[

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
 
-from ._errors import ContentError, Problem, display_path
+from ._errors import Problem, display_path
 from ._schema import Data, Ge, Le, Slug, Text, load_validated
 
 PEOPLE_FILE = "people.yaml"
@@ -98,18 +98,12 @@ def _sources(owner: str, folder: Path) -> Iterable[_Source]:
 
 def _owners(modules_root: Path) -> dict[str, Path]:
     """Every module id (from its module.yaml) and assignment id, with its folder."""
-    from ._models import Module
-    from ._module import MODULE_FILE, find_modules
+    from ._module import module_specs
 
     found: dict[str, Path] = {}
-    for directory in find_modules(modules_root):
-        if _SKIP & set(directory.parts):
-            continue
-        try:
-            _, spec = load_validated(directory / MODULE_FILE, Module)
-        except ContentError:
-            continue  # reported by the module's own check
-        found[spec.id] = directory
+    for doc, spec in module_specs(modules_root):
+        if not _SKIP & set(doc.path.parent.parts):
+            found[spec.id] = doc.path.parent
     assignments = modules_root.parent / "assignments" / "source"
     if assignments.is_dir():
         for directory in sorted(p for p in assignments.iterdir() if p.is_dir()):

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, get_args
 
+from ..errors import CoursewareError
 from ._models import Stream
 from ._notebook import prepare_module_notebook
 
@@ -19,7 +20,7 @@ __all__ = ["ScaffoldError", "new_module"]
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(CoursewareError, ValueError):
     """The module cannot be made (a bad stream or id, or the folder already exists)."""
 
 

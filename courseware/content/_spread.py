@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import get_args
 
 from ._errors import ContentError
-from ._models import Module, Setting, VignetteSpec
-from ._module import MODULE_FILE, find_modules
+from ._models import Setting, VignetteSpec
+from ._module import module_specs
 from ._schema import load_validated
 
 __all__ = ["AGE_BANDS", "CurriculumSpread", "curriculum_spread"]
@@ -99,14 +99,10 @@ def curriculum_spread(modules_root: str | Path) -> CurriculumSpread:
                 ages[age_band(person.age)] += 1
     settings = dict.fromkeys(SETTINGS, 0)
     without = 0
-    for directory in find_modules(root):
-        try:
-            _, module = load_validated(directory / MODULE_FILE, Module)
-        except ContentError:
-            continue
+    for doc, module in module_specs(root):
         for relative in module.vignettes:
             try:
-                _, case = load_validated(directory / relative, VignetteSpec)
+                _, case = load_validated(doc.path.parent / relative, VignetteSpec)
             except ContentError:
                 continue
             if case.setting is None:

@@ -7,13 +7,14 @@ not allow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import Refused
 from ._debrief import Debrief, build_debrief
-from ._engine import ExpertPath, Rules, State, expert_path, graph_reachable, lint_names, lint_states
+from ._engine import ExpertPath, MakeProblem, Rules, State, expert_path, link_problems
 from ._errors import ContentError, Problem
 from ._models import Choice, Node, VignetteSpec
 from ._schema import load_validated
@@ -29,7 +30,7 @@ class WrittenReply:
     coding: dict[str, Any] | None = None
 
 
-class ChoiceNotOffered(ValueError):
+class ChoiceNotOffered(Refused):
     """A choice was asked for that the current node does not offer."""
 
 
@@ -43,10 +44,15 @@ class Step:
 
 
 class Vignette:
-    """A validated branching case. Build it with :func:`load_vignette`."""
+    """A validated branching case. Build it with :func:`load_vignette`.
+
+    Building one checks only what a walk needs (every node, counter and target named exists);
+    the author's lint (:func:`~courseware.content.lint_vignette`) is ``courseware check``'s job,
+    so a learner's kernel never pays for it.
+    """
 
     def __init__(self, spec: VignetteSpec, doc: YamlDocument | None = None) -> None:
-        problems = lint_vignette(spec, doc)
+        problems = link_problems(spec, problem_at(spec, doc))
         if problems:
             raise ContentError(problems)
         self.spec = spec
@@ -72,8 +78,8 @@ class Vignette:
 
         return title_of(node_id, self.spec.nodes[node_id].title)
 
-    def offered(self, node_id: str) -> list[tuple[int, Choice]]:
-        """The choices written at ``node_id``, with their indices in the file.
+    def written_choices(self, node_id: str) -> list[tuple[int, Choice]]:
+        """Every choice written at ``node_id``, with its index in the file (none at an ending).
 
         Conditions are not applied here (they depend on the walk so far): ask
         :meth:`Walk.offered` for what a learner can pick now.
@@ -256,102 +262,22 @@ def media_path(vignette_path: Path, relative: str) -> Path | None:
     return path if root in path.parents else None
 
 
-def _media_problems(
-    node_id: str, node: Node, source: Path, problem: Callable[[list[str | int], str], Problem]
-) -> list[Problem]:
-    from ._models import MAX_MEDIA_BYTES, MEDIA_TYPES
-
-    found = []
-    for kind, media in (("image", node.image), ("audio", node.audio)):
-        if media is None:
-            continue
-        loc: list[str | int] = ["nodes", node_id, kind, "file"]
-        suffix = Path(media.file).suffix.lower()
-        wanted = "image/" if kind == "image" else "audio/"
-        path = media_path(source, media.file)
-        if path is None:
-            found.append(problem(loc, f"{media.file!r} is outside the module folder"))
-        elif not MEDIA_TYPES.get(suffix, "").startswith(wanted):
-            allowed = ", ".join(s for s, t in MEDIA_TYPES.items() if t.startswith(wanted))
-            found.append(problem(loc, f"{media.file!r}: use a file ending in {allowed}"))
-        elif not path.is_file():
-            found.append(
-                problem(loc, f"file not found: {media.file!r} (paths are from the module folder)")
-            )
-        elif path.stat().st_size > MAX_MEDIA_BYTES:
-            found.append(
-                problem(loc, f"{media.file!r} is larger than {MAX_MEDIA_BYTES // 1_000_000} MB")
-            )
-    return found
-
-
-def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[Problem]:
-    """Graph problems: bad start, unknown targets, dead ends, orphans, nodes with no way to an end;
-    then, if the graph is sound, the engine's checks (counters, conditions, traps, expert path)."""
+def problem_at(spec: VignetteSpec, doc: YamlDocument | None) -> MakeProblem:
+    """Problems at a field of this vignette: at its line when the file is known."""
 
     def problem(loc: list[str | int], message: str) -> Problem:
         if doc is not None:
             return doc.problem(loc, message)
         return Problem(spec.id, 0, message, field=".".join(map(str, loc)))
 
-    problems: list[Problem] = []
-    if doc is not None and doc.path.stem != spec.id:
-        problems.append(
-            problem(["id"], f"id {spec.id!r} differs from the file name {doc.path.stem!r}")
-        )
-    for node_id, node in spec.nodes.items():
-        if node.end and node.choices:
-            problems.append(
-                problem(["nodes", node_id, "end"], "an ending cannot also have choices")
-            )
-        if not node.end and not node.choices:
-            problems.append(
-                problem(["nodes", node_id], f"node {node_id!r} has no choices and is not an ending")
-            )
-        if node.compose_first and (node.end or len(node.choices) < 2):
-            problems.append(
-                problem(
-                    ["nodes", node_id, "compose_first"],
-                    "compose_first (write first) needs a node with at least two choices",
-                )
-            )
-        if node.compose_first and spec.perspective is not None:
-            problems.append(
-                problem(
-                    ["nodes", node_id, "compose_first"],
-                    "compose_first is for cases where the learner plays the clinician, not "
-                    f"perspective mode (the learner is {spec.perspective.character})",
-                )
-            )
-        if doc is not None:
-            problems.extend(_media_problems(node_id, node, doc.path, problem))
-        for i, choice in enumerate(node.choices):
-            if choice.to not in spec.nodes:
-                problems.append(
-                    problem(["nodes", node_id, "choices", i, "to"], f"unknown node {choice.to!r}")
-                )
-    problems.extend(lint_names(spec, problem))
-    if spec.start not in spec.nodes:
-        problems.append(problem(["start"], f"start node {spec.start!r} does not exist"))
-        return problems
-    reachable = graph_reachable(spec, spec.start)
-    for node_id in spec.nodes:
-        if node_id not in reachable:
-            problems.append(
-                problem(["nodes", node_id], f"node {node_id!r} cannot be reached from the start")
-            )
-    endings = {n for n, node in spec.nodes.items() if node.end}
-    for node_id in sorted(reachable - endings):
-        if not graph_reachable(spec, node_id) & endings and spec.nodes[node_id].choices:
-            problems.append(
-                problem(["nodes", node_id], f"no ending can be reached from node {node_id!r}")
-            )
-    if not problems:
-        problems.extend(lint_states(spec, problem))
-    return problems
+    return problem
 
 
 def load_vignette(path: str | Path) -> Vignette:
-    """Read, validate and lint a vignette file; raise :class:`ContentError` listing every problem."""
+    """Read and validate a vignette file for a learner (from its compiled form when current);
+    raise :class:`ContentError` listing every problem that would break a walk.
+
+    The author's lint is not run: ``courseware check`` runs it (see :func:`check_vignette`).
+    """
     doc, spec = load_validated(Path(path), VignetteSpec)
     return Vignette(spec, doc)

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ..content import words as count_words
+
 __all__ = [
     "Vocabulary",
     "clause_spans",
@@ -66,7 +68,7 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     boundary = _BOUNDARY
-    if not any(ch in text for ch in ".?!;:,\n\u2026") and len(text.split()) > 8:
+    if not any(ch in text for ch in ".?!;:,\n\u2026") and count_words(text) > 8:
         boundary = re.compile(
             f"{_BOUNDARY.pattern}|{_UNPUNCTUATED_BOUNDARY.pattern}", _BOUNDARY.flags
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..content import register_checker
 from ..content._errors import ContentError, Problem, display_path
 from ._items import ITEMS_FILE, ComposeResponse, load_items, load_key
 from ._rubric import load_rubric
@@ -118,3 +119,6 @@ def _check_key(path: Path) -> list[Problem]:
                 )
             )
     return problems
+
+
+register_checker("assessment file", is_grading_file, check_grading_file)  # see courseware._plugins

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from ..content import words as count_words
 from ..content._errors import ContentError, Problem
 from ..content._order import OrderField, check_order
 from ..content._schema import Data, Ge, Gt, Le, MaxLen, MinLen, OneOf, Slug, Text, load_validated
@@ -170,7 +171,7 @@ def check_answer(
 def compose_problems(item: ComposeResponse, text: str) -> list[str]:
     """What a marker should know about a composed reply (kept, never truncated)."""
     found = []
-    words = len(text.split())
+    words = count_words(text)
     if words < item.min_words:
         found.append(f"{words} words; the task asks for at least {item.min_words}")
     if len(text) > item.max_chars:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..content import ModuleContent
+from ..content import words as count_words
 from ..content._course import Course
 from ..content._runs import replay_walk
 from ..store import Event, Store
@@ -93,7 +94,7 @@ def module_progress(content: ModuleContent, events: Sequence[Event]) -> ModulePr
         text = str(saved[-1].value.get("text", "")) if saved else ""
         if text.strip():
             written += 1
-            words += len(text.split())
+            words += count_words(text)
         exercises.append(ExerciseStatus("reflection", prompt.id, prompt.title, bool(text.strip())))
     if spec.self_check:
         answered = all(

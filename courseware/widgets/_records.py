@@ -9,7 +9,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from ..content import ContentError, ModuleContent, find_modules, load_module
+from ..content import ContentError, ModuleContent, loadable_modules
 from ..content._course import find_courses, load_course
 from ..progress import (
     AttachedReflection,
@@ -118,13 +118,8 @@ class CertificateView(w.VBox):  # type: ignore[misc]
 
 
 def _modules(root: Path) -> list[ModuleContent]:
-    loaded = []
-    for folder in find_modules(root):
-        try:
-            loaded.append(load_module(folder))
-        except ContentError:
-            continue  # `courseware check` reports broken modules; a learner's page skips them
-    return loaded
+    # `courseware check` reports broken modules; a learner's page skips them
+    return loadable_modules(root)
 
 
 def progress_table(progress: Sequence[ModuleProgress]) -> str:
