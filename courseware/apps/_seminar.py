@@ -36,8 +36,7 @@ from typing import Any, Literal
 
 from ..content import ModuleContent
 from ..content._order import display_order, in_order
-from ..store import Event, Store, current_learner
-from ..store._service import check_value
+from ..store import Event, Store, check_value, current_learner
 
 Kind = Literal["choice", "text"]
 Status = Literal["pending", "approved", "rejected"]

@@ -49,8 +49,7 @@ import tornado.websocket
 
 from ..content import ContentError, ModuleContent, find_modules, load_module
 from ..feedback._web import CoderBusy, CoderHost, shared_host
-from ..store import Store, open_store
-from ..store._service import check_value
+from ..store import Store, check_value, open_store
 from ._config import AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site

@@ -28,7 +28,7 @@ from tornado import web
 from tornado.http1connection import HTTP1Connection
 
 from ..feedback._web import CodeEndpoint, CoderHost, shared_host
-from ..store._service import (
+from ..store import (
     BIGINT_MAX,
     MAX_BATCH,
     MAX_FIELD,

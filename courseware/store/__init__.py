@@ -9,37 +9,48 @@ from typing import TYPE_CHECKING, Any
 from .._private import user_data_dir
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
 from ._sqlite import SQLiteStore
+from ._wire import (
+    BIGINT_MAX,
+    MAX_BATCH,
+    MAX_FIELD,
+    MAX_REQUEST_BYTES,
+    MAX_VALUE_BYTES,
+    check_value,
+    event_fields,
+)
 
 if TYPE_CHECKING:
-    from ._service import (
-        ServiceClient,
-        ServiceError,
-        ServiceRefused,
-        ServiceStore,
-        ServiceUnavailable,
-    )
+    from ._client import ServiceClient, ServiceError, ServiceRefused, ServiceUnavailable
+    from ._outbox import Outbox
+    from ._service import ServiceStore
 
-_SERVICE_NAMES = {
-    "ServiceClient",
-    "ServiceError",
-    "ServiceRefused",
-    "ServiceStore",
-    "ServiceUnavailable",
+_LAZY = {  # the hub-service names load on first use (http.client stays out of a laptop's kernel)
+    "Outbox": "_outbox",
+    "ServiceClient": "_client",
+    "ServiceError": "_client",
+    "ServiceRefused": "_client",
+    "ServiceStore": "_service",
+    "ServiceUnavailable": "_client",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The hub-service names load on first use (http.client stays out of a laptop's kernel)."""
-    if name in _SERVICE_NAMES:
-        from . import _service
+    if name in _LAZY:
+        import importlib
 
-        return getattr(_service, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "BIGINT_MAX",
     "EVENT_SCHEMA_VERSION",
+    "MAX_BATCH",
+    "MAX_FIELD",
+    "MAX_REQUEST_BYTES",
+    "MAX_VALUE_BYTES",
     "Event",
+    "Outbox",
     "SQLiteStore",
     "ServiceClient",
     "ServiceError",
@@ -47,8 +58,10 @@ __all__ = [
     "ServiceStore",
     "ServiceUnavailable",
     "Store",
+    "check_value",
     "current_learner",
     "default_store_location",
+    "event_fields",
     "open_store",
 ]
 
