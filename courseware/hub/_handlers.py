@@ -319,14 +319,6 @@ class APIHandler(HubOAuthenticated, JSONHandler):  # type: ignore[misc]
         return self.perms.learner and self.perms.name in await self.members(poll.group)
 
 
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 MAX_MESSAGE = 600
 """Longest error message: a reason, never a long echo of what was sent."""
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from tornado import web
 
+from ..store import check_key, check_text
 from ._db import KeyConflict, NewEvent
-from ._handlers import APIHandler, _valid_unicode
+from ._handlers import APIHandler
 from ._visibility import POLL_ANSWER, POLL_MODULE
 
 
@@ -34,8 +35,10 @@ class GroupPollsHandler(APIHandler):
             ("question", question),
             *((f"options[{i}]", o) for i, o in enumerate(options)),
         ):
-            if "\0" in text or not _valid_unicode(text):
-                raise web.HTTPError(400, "%s: must be valid Unicode without NUL", where)
+            try:
+                check_text(text, where)
+            except ValueError as e:
+                raise web.HTTPError(400, "%s", e) from None
         poll_id = await self.state.db.create_poll(group, question, options, self.perms.name)
         self.set_status(201)
         self.send({"poll": (await self.poll(str(poll_id))).to_json()})
@@ -74,14 +77,10 @@ class PollAnswerHandler(APIHandler):
             raise web.HTTPError(400, "choice: must be an option number")
         if not 0 <= choice < len(poll.options):
             raise web.HTTPError(400, "choice: must be 0 to %d", len(poll.options) - 1)
-        key = body.get("key")
-        if key is not None and (
-            not isinstance(key, str)
-            or not 0 < len(key) <= 100
-            or "\0" in key
-            or not _valid_unicode(key)
-        ):
-            raise web.HTTPError(400, "key: must be a string of 1 to 100 characters")
+        try:
+            key = check_key(body.get("key"))
+        except ValueError as e:
+            raise web.HTTPError(400, "%s", e) from None
         event = NewEvent(
             me,
             POLL_MODULE,

@@ -15,6 +15,8 @@ from ._wire import (
     MAX_FIELD,
     MAX_REQUEST_BYTES,
     MAX_VALUE_BYTES,
+    check_key,
+    check_text,
     check_value,
     event_fields,
 )
@@ -23,14 +25,20 @@ if TYPE_CHECKING:
     from ._client import ServiceClient, ServiceError, ServiceRefused, ServiceUnavailable
     from ._outbox import Outbox
     from ._service import ServiceStore
+    from ._transport import HTTPTransport, MockTransport, Request, Response, Transport
 
 _LAZY = {  # the hub-service names load on first use (http.client stays out of a laptop's kernel)
+    "HTTPTransport": "_transport",
+    "MockTransport": "_transport",
     "Outbox": "_outbox",
+    "Request": "_transport",
+    "Response": "_transport",
     "ServiceClient": "_client",
     "ServiceError": "_client",
     "ServiceRefused": "_client",
     "ServiceStore": "_service",
     "ServiceUnavailable": "_client",
+    "Transport": "_transport",
 }
 
 
@@ -50,7 +58,11 @@ __all__ = [
     "MAX_REQUEST_BYTES",
     "MAX_VALUE_BYTES",
     "Event",
+    "HTTPTransport",
+    "MockTransport",
     "Outbox",
+    "Request",
+    "Response",
     "SQLiteStore",
     "ServiceClient",
     "ServiceError",
@@ -58,6 +70,9 @@ __all__ = [
     "ServiceStore",
     "ServiceUnavailable",
     "Store",
+    "Transport",
+    "check_key",
+    "check_text",
     "check_value",
     "current_learner",
     "default_store_location",

@@ -1,17 +1,18 @@
 """The courseware service's HTTP client: JSON over HTTP, authenticated by a JupyterHub token.
 
-Uses only the standard library (``http.client``), so a kernel stays light.
+Requests travel through a transport (:mod:`._transport`): HTTP by default, a function in tests.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import threading
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
+
+from ..errors import CoursewareError
+from ._transport import HTTPTransport, Request, Transport
 
 SERVICE_PREFIX = "courseware+"
 """``courseware+http://host:port/services/courseware/`` names the service as a store location."""
@@ -20,7 +21,7 @@ HUB_SERVICE = "hub-service"
 """``COURSEWARE_STORE=hub-service``: the service at ``$COURSEWARE_SERVICE_URL``."""
 
 
-class ServiceError(RuntimeError):
+class ServiceError(CoursewareError, RuntimeError):
     """The service could not be used."""
 
 
@@ -61,36 +62,31 @@ def service_url(location: str) -> str:
 
 
 class ServiceClient:
-    """A small JSON-over-HTTP client for the courseware service, authenticated by a hub token.
+    """A small JSON client for the courseware service, authenticated by a hub token.
 
-    Keeps one connection open (keep-alive); thread-safe (one request at a time per client).
+    Requests travel through ``transport`` (default: :class:`HTTPTransport`, one kept-alive
+    connection); a :class:`MockTransport` answers them in this process instead, for tests.
+    Thread-safe as its transport is (one request at a time over HTTP).
     """
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        transport: Transport | None = None,
+    ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ServiceError(f"not an http(s) URL: {base_url!r}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._path = parts.path if parts.path.endswith("/") else parts.path + "/"
         self._token = token
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
-
-    def _connect(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self.timeout)
-        return self._conn
+        self.transport: Transport = transport or HTTPTransport(timeout=timeout)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self.transport.close()
 
     def request(
         self,
@@ -102,32 +98,19 @@ class ServiceClient:
     ) -> Any:
         """Send a request; return the decoded JSON answer or raise a :class:`ServiceError`."""
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        target = self._path + path.lstrip("/") + (f"?{query}" if query else "")
+        url = self.base_url + path.lstrip("/") + (f"?{query}" if query else "")
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Authorization": f"token {self._token}", "Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-        with self._lock:
-            for attempt in (1, 2):  # a kept-alive connection the server closed is retried once
-                conn = self._connect()
-                try:
-                    conn.request(method, target, body=payload, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                    break
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
-                    conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise ServiceUnavailable(f"{self.base_url}: {e}") from e
-                except (OSError, http.client.HTTPException) as e:  # refused, timed out
-                    conn.close()
-                    self._conn = None
-                    raise ServiceUnavailable(f"{self.base_url}: {e}") from e
+        try:
+            response = self.transport.handle(Request(method, url, headers, payload))
+        except OSError as e:  # refused, reset, timed out: nothing answered
+            raise ServiceUnavailable(f"{self.base_url}: {e}") from e
         if response.status >= 500 or response.status == 429:
             raise ServiceUnavailable(f"{self.base_url}: HTTP {response.status}", response.status)
         try:
-            answer = json.loads(data) if data else None
+            answer = json.loads(response.body) if response.body else None
         except ValueError as e:
             raise ServiceRefused(
                 response.status, "the service sent something other than JSON"

@@ -27,6 +27,7 @@ from typing import Any
 from ._base import Event, Store
 from ._client import ServiceClient, ServiceError, ServiceRefused, ServiceUnavailable, service_url
 from ._outbox import Outbox, default_outbox_path
+from ._transport import Transport
 from ._wire import event_fields, event_from_json, event_to_json
 
 log = logging.getLogger("courseware.store")
@@ -40,7 +41,8 @@ class ServiceStore(Store):
     negative id (minus the outbox sequence number) if the event is still queued. A background
     thread keeps delivering, retrying every ``retry`` seconds (doubling up to ``max_retry``).
     Reads go to the service (which applies the roles); while it is away, the learner's own events
-    are read from the outbox's copy.
+    are read from the outbox's copy. ``transport`` carries the requests (default: HTTP; a
+    :class:`~courseware.store.MockTransport` in tests).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class ServiceStore(Store):
         timeout: float = 10.0,
         retry: float = 1.0,
         max_retry: float = 15.0,
+        transport: Transport | None = None,
     ) -> None:
         self.url = service_url(url)
         token = token or os.environ.get("JUPYTERHUB_API_TOKEN") or os.environ.get("JPY_API_TOKEN")
@@ -65,8 +68,9 @@ class ServiceStore(Store):
         self.wait = wait
         self.retry = retry
         self.max_retry = max_retry
-        self._reader = ServiceClient(self.url, token, timeout=timeout)
-        self._sender = ServiceClient(self.url, token, timeout=timeout)
+        # Two clients, so a read never waits behind a large batch being sent.
+        self._reader = ServiceClient(self.url, token, timeout=timeout, transport=transport)
+        self._sender = ServiceClient(self.url, token, timeout=timeout, transport=transport)
         self.outbox = Outbox(outbox or default_outbox_path(), self.url)
         self._wake = threading.Event()
         self._delivered = threading.Condition()

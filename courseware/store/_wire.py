@@ -19,6 +19,9 @@ MAX_BATCH = 200
 MAX_FIELD = 200
 """Longest learner, module, item or kind name, in characters."""
 
+MAX_KEY = 100
+"""Longest idempotency key, in characters."""
+
 MAX_DEPTH = 32
 """Deepest nesting of lists and objects in an event's value."""
 
@@ -44,6 +47,28 @@ def _check_text(text: str, where: str, what: str = "") -> None:
         raise ValueError(
             f"{where}: {what}is not valid Unicode (a lone surrogate at character {e.start})"
         ) from None
+
+
+def check_text(text: str, where: str) -> None:
+    """Refuse text no event field may hold: a NUL character or a lone surrogate (PostgreSQL
+    stores neither). ``where`` names the field in the message."""
+    if "\0" in text:
+        raise ValueError(f"{where}: contains a NUL character")
+    _check_text(text, where)
+
+
+def check_key(key: Any, where: str = "key") -> str | None:
+    """An idempotency key: ``None`` (none given), or 1 to 100 characters of text that
+    :func:`check_text` allows; raise ``ValueError`` naming ``where`` for anything else.
+
+    A key names one event (or one poll answer): a resend with the same key is stored once.
+    """
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY:
+        raise ValueError(f"{where}: must be a string of 1 to {MAX_KEY} characters")
+    check_text(key, where)
+    return key
 
 
 def check_value(value: Any, where: str) -> str:
@@ -107,9 +132,7 @@ def event_fields(data: Any, where: str) -> dict[str, Any]:
             raise ValueError(f"{where}.{name}: must be a string")
         if len(value) > MAX_FIELD:
             raise ValueError(f"{where}.{name}: longer than {MAX_FIELD} characters")
-        if "\0" in value:
-            raise ValueError(f"{where}.{name}: contains a NUL character")
-        _check_text(value, f"{where}.{name}")
+        check_text(value, f"{where}.{name}")
         fields[name] = value
     if not fields["learner"] or not fields["kind"]:
         raise ValueError(f"{where}.{'learner' if not fields['learner'] else 'kind'}: is empty")
@@ -132,14 +155,7 @@ def event_fields(data: Any, where: str) -> dict[str, Any]:
     if not 0 <= schema <= INT_MAX:
         raise ValueError(f"{where}.schema: must be 0 to {INT_MAX}")
     fields["schema"] = schema
-    key = data.get("key")
-    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
-        raise ValueError(f"{where}.key: must be a string of 1 to 100 characters")
-    if key is not None:
-        if "\0" in key:
-            raise ValueError(f"{where}.key: contains a NUL character")
-        _check_text(key, f"{where}.key")
-    fields["key"] = key
+    fields["key"] = check_key(data.get("key"), f"{where}.key")
     return fields
 
 
