@@ -1,4 +1,5 @@
-"""``courseware hub init|start|stop``: thin commands over :mod:`courseware.hub._init`.
+"""``courseware hub init|start|stop``: thin commands over :func:`courseware.hub.init_hub`,
+:func:`~courseware.hub.start_hub` and :func:`~courseware.hub.stop_hub`.
 
 Kept apart from the hub package so building the parser imports only argparse (the hub package
 imports JupyterHub and tornado).
@@ -12,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .hub._init import HubLayout
+    from .hub import HubLayout
 
 __all__ = ["add_hub_commands"]
 
 
 def _layout(args: argparse.Namespace) -> HubLayout:
-    from .hub._init import HubLayout
+    from .hub import HubLayout
 
     layout = HubLayout.from_prefix(args.prefix)
     if getattr(args, "exchange", None) or getattr(args, "courses_dir", None):
@@ -27,7 +28,7 @@ def _layout(args: argparse.Namespace) -> HubLayout:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, init_hub, parse_modules_option
+    from .hub import HubInitError, init_hub, parse_modules_option
 
     try:
         result = init_hub(
@@ -55,7 +56,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, start_hub
+    from .hub import HubInitError, start_hub
 
     try:
         url = start_hub(_layout(args))
@@ -67,7 +68,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, stop_hub
+    from .hub import HubInitError, stop_hub
 
     try:
         stopped = stop_hub(_layout(args))

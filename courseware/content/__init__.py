@@ -7,6 +7,7 @@ first use, so a learner's kernel does not carry it.
 from typing import TYPE_CHECKING, Any
 
 from ._conditions import Condition
+from ._course import load_course
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
@@ -70,6 +71,7 @@ __all__ = [
     "describe_techniques",
     "find_modules",
     "lint_vignette",
+    "load_course",
     "load_module",
     "load_vignette",
     "takes_opportunity",

@@ -18,7 +18,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from ..feedback._web import CodeEndpoint, shared_host
+from ..feedback import CodeEndpoint, shared_host
 from ._cohort import CohortPageHandler, cohort_page
 from ._events import AggregatesHandler, EventsHandler, LatestHandler, MeHandler
 from ._fairshare import RATE_LIMIT_ENV, FairShare

@@ -15,7 +15,7 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from tornado import web
 from tornado.http1connection import HTTP1Connection
 
-from ..feedback._web import CoderHost
+from ..feedback import CoderHost
 from ..store import (
     BIGINT_MAX,
     MAX_FIELD,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .._paths import curriculum_root
+from ..content import ContentError, load_course
 from ._layout import HubInitError, HubLayout
 
 # -- the hub config -----------------------------------------------------------------------------
@@ -118,9 +119,6 @@ def course_modules_for(
     """Each course's module ids: as ``given``, else from ``courses/<course>.yaml`` under
     ``curriculum`` (default: the course repository this runs from); a course with neither is
     left out (its tutors' reads are not narrowed to its modules)."""
-    from ..content._course import load_course
-    from ..content._errors import ContentError
-
     given = dict(given or {})
     unknown = sorted(set(given) - set(courses))
     if unknown:

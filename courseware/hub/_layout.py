@@ -6,12 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CoursewareError
+
 PREFIX_ENV = "COURSEWARE_HUB_PREFIX"
 _PACKAGED = Path(__file__).resolve().parent.parent / "_deploy"
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent
 
 
-class HubInitError(RuntimeError):
+class HubInitError(CoursewareError, RuntimeError):
     """A step of ``hub init`` (or start/stop) cannot be done; the message says what to do."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import CoursewareError
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -72,7 +74,7 @@ _VERSION_TABLE = (
 )
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(CoursewareError, RuntimeError):
     """The database was migrated by a newer courseware than this one."""
 
 

@@ -8,13 +8,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import CoursewareError
 from ._migrations import MIGRATIONS, Migration
 from ._rows import EventRow, KeyConflict, NewEvent, PollRow
 
 _EVENT_COLUMNS = "id, learner, module, item, kind, value, time, schema, idem_key"
 
 
-class _Conflicts(Exception):
+class _Conflicts(CoursewareError):
     """Raised inside a transaction to roll it back: these positions conflict."""
 
     def __init__(self, positions: list[int]) -> None:

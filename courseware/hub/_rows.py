@@ -6,8 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import CoursewareError
 
-class KeyConflict(Exception):
+
+class KeyConflict(CoursewareError):
     """A request's event reuses an idempotency key for other content: none of it is stored."""
 
     def __init__(self, index: int) -> None:
