@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._private import user_data_dir
+from .._private import data_location
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
 from ._sqlite import SQLiteStore
 from ._wire import (
@@ -85,10 +85,7 @@ STORE_ENV = "COURSEWARE_STORE"
 
 def default_store_location() -> str:
     """``$COURSEWARE_STORE`` if set, else ``responses.sqlite`` in the user's data folder."""
-    configured = os.environ.get(STORE_ENV, "").strip()
-    if configured:
-        return configured
-    return str(user_data_dir() / "responses.sqlite")
+    return data_location(STORE_ENV, "responses.sqlite")
 
 
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:

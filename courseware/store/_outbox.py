@@ -10,7 +10,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -19,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._private import private_file, private_sqlite, private_umask, user_data_dir
+from .._private import data_location, private_file, private_sqlite, private_umask
 from ._base import ROW_COLUMNS, Event
 from ._wire import MAX_BATCH, event_fields
 
@@ -52,10 +51,7 @@ CREATE INDEX IF NOT EXISTS outbox_lookup ON outbox (service, learner, module, it
 
 def default_outbox_path() -> Path:
     """``$COURSEWARE_OUTBOX``, else ``outbox.sqlite`` in the learner's data folder (their home)."""
-    configured = os.environ.get("COURSEWARE_OUTBOX", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return user_data_dir() / "outbox.sqlite"
+    return Path(data_location("COURSEWARE_OUTBOX", "outbox.sqlite")).expanduser()
 
 
 class Outbox:
