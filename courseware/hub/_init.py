@@ -126,7 +126,7 @@ def check_learners_can_run(python: str | Path = sys.executable) -> None:
                 f"learners cannot run the hub's Python ({python}): {why}. Every learner's server "
                 "runs as their own account with this Python, so install the courseware where every "
                 "account can read it, e.g. `python3 -m venv /opt/courseware && "
-                "/opt/courseware/bin/pip install /path/to/checkout`, and run "
+                "/opt/courseware/bin/pip install '/path/to/checkout[hub,analytics]'`, and run "
                 "/opt/courseware/bin/courseware hub init"
             )
 
