@@ -244,7 +244,7 @@ def person_of(participant: str) -> str:
 
 def valid_text(text: str, what: str) -> None:
     """Refuse text that is not valid Unicode (lone surrogates) with a message for its sender; the
-    store's own edge check (:func:`~courseware.store._service.check_value`) decides."""
+    store's own edge check (:func:`courseware.store.check_value`) decides."""
     try:
         check_value(text, what)
     except ValueError:

@@ -24,7 +24,7 @@ Jinja's escaping, never as markup.
 Every input is checked at the door: a websocket message over :data:`MAX_MESSAGE` is refused by
 tornado from its frame header (close 1009) before it is read; a form over :data:`MAX_FORM` gets
 413; text that is not valid Unicode, JSON nested too deep or numbers out of range are refused
-with the store's own edge check (:func:`~courseware.store._service.check_value`) before anything
+with the store's own edge check (:func:`courseware.store.check_value`) before anything
 is kept.
 """
 
