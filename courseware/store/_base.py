@@ -90,6 +90,23 @@ class Store(ABC):
         self.close()
 
 
+def sql_filters(**filters: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (``?`` placeholders) and their parameters for :meth:`Store.events`'s
+    filters: each column given equals its value; ``kind_prefix`` matches the kinds starting
+    with it. One spelling for the SQLite store and the service's outbox."""
+    prefix = filters.pop("kind_prefix", None)
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in filters.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if prefix is not None:
+        where.append("substr(kind, 1, ?) = ?")
+        args += [len(prefix), prefix]
+    return where, args
+
+
 def current_learner() -> str:
     """The learner's identity: JupyterHub's user name on a hub, else the operating-system user."""
     hub_user = os.environ.get("JUPYTERHUB_USER", "").strip()

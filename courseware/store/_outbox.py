@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._private import data_location, private_file, private_sqlite, private_umask
-from ._base import ROW_COLUMNS, Event
+from ._base import ROW_COLUMNS, Event, sql_filters
 from ._wire import MAX_BATCH, event_fields
 
 log = logging.getLogger("courseware.store")
@@ -183,18 +183,11 @@ class Outbox:
 
     def events(self, *, pending_only: bool, **filters: str | None) -> list[tuple[str, Event]]:
         """(key, event) rows kept here matching ``filters``; ids are the service's, or ``-seq``."""
-        where = ["service = ?"]
-        args: list[Any] = [self.service]
+        conditions, args = sql_filters(**filters)
+        where = ["service = ?", *conditions]
+        args = [self.service, *args]
         if pending_only:
             where.append("server_id IS NULL")
-        prefix = filters.pop("kind_prefix", None)
-        for column, value in filters.items():
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if prefix is not None:
-            where.append("substr(kind, 1, ?) = ?")
-            args += [len(prefix), prefix]
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, key, learner, module, item, kind, value, time, schema, server_id"
