@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import CoursewareError
+from ..store import sql_filters
 from ._migrations import MIGRATIONS, Migration
 from ._rows import EventRow, KeyConflict, NewEvent, PollRow
 
@@ -124,13 +125,11 @@ class Database(ABC):
                 clause, values = self._in("learner", learners)
                 where.append(clause)
                 params += values
-        for column, value in (("module", module), ("item", item), ("kind", kind)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        if kind_prefix is not None:
-            where.append("substr(kind, 1, %s) = %s")
-            params += [len(kind_prefix), kind_prefix]
+        conditions, values = sql_filters(
+            "%s", module=module, item=item, kind=kind, kind_prefix=kind_prefix
+        )
+        where += conditions
+        params += values
         sql = f"SELECT {_EVENT_COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._private import data_location
-from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
+from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner, sql_filters
 from ._sqlite import SQLiteStore
 from ._wire import (
     BIGINT_MAX,
@@ -78,6 +78,7 @@ __all__ = [
     "default_store_location",
     "event_fields",
     "open_store",
+    "sql_filters",
 ]
 
 STORE_ENV = "COURSEWARE_STORE"

@@ -183,7 +183,7 @@ class Outbox:
 
     def events(self, *, pending_only: bool, **filters: str | None) -> list[tuple[str, Event]]:
         """(key, event) rows kept here matching ``filters``; ids are the service's, or ``-seq``."""
-        conditions, args = sql_filters(**filters)
+        conditions, args = sql_filters("?", **filters)
         where = ["service = ?", *conditions]
         args = [self.service, *args]
         if pending_only:
