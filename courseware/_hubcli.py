@@ -1,4 +1,5 @@
-"""``courseware hub init|start|stop``: thin commands over :mod:`courseware.hub._init`.
+"""``courseware hub init|start|stop``: thin commands over :func:`courseware.hub.init_hub`,
+:func:`~courseware.hub.start_hub` and :func:`~courseware.hub.stop_hub`.
 
 Kept apart from the hub package so building the parser imports only argparse (the hub package
 imports JupyterHub and tornado).
@@ -8,17 +9,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .hub._init import HubLayout
+    from .hub import HubLayout
 
 __all__ = ["add_hub_commands"]
 
 
 def _layout(args: argparse.Namespace) -> HubLayout:
-    from .hub._init import HubLayout
+    from .hub import HubLayout
 
     layout = HubLayout.from_prefix(args.prefix)
     if getattr(args, "exchange", None) or getattr(args, "courses_dir", None):
@@ -26,11 +28,25 @@ def _layout(args: argparse.Namespace) -> HubLayout:
     return layout
 
 
-def _init(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, init_hub, parse_modules_option
+def _report(command: str, work: Callable[[], str]) -> int:
+    """Print what ``work`` did, or the step that failed as one line (exit status 1)."""
+    from .hub import HubInitError
 
     try:
-        result = init_hub(
+        message = work()
+    except HubInitError as e:
+        print(f"courseware hub {command}: {e}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .hub import init_hub, parse_modules_option
+
+    return _report(
+        "init",
+        lambda: init_hub(
             admin=args.admin,
             users=args.users,
             allow_groups=args.allow_group,
@@ -46,36 +62,28 @@ def _init(args: argparse.Namespace) -> int:
             pg_cluster=args.pg_cluster,
             external_database=args.database_url,
             proxy=args.proxy,
-        )
-    except HubInitError as e:
-        print(f"courseware hub init: {e}", file=sys.stderr)
-        return 1
-    print(result.summary())
-    return 0
+        ).summary(),
+    )
 
 
 def _start(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, start_hub
+    from .hub import start_hub
 
-    try:
-        url = start_hub(_layout(args))
-    except HubInitError as e:
-        print(f"courseware hub start: {e}", file=sys.stderr)
-        return 1
-    print(f"The hub is running at {url} (stop it with `courseware hub stop`).")
-    return 0
+    return _report(
+        "start",
+        lambda: (
+            f"The hub is running at {start_hub(_layout(args))} (stop it with `courseware hub stop`)."
+        ),
+    )
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from .hub._init import HubInitError, stop_hub
+    from .hub import stop_hub
 
-    try:
-        stopped = stop_hub(_layout(args))
-    except HubInitError as e:
-        print(f"courseware hub stop: {e}", file=sys.stderr)
-        return 1
-    print("The hub has stopped." if stopped else "The hub was not running.")
-    return 0
+    return _report(
+        "stop",
+        lambda: "The hub has stopped." if stop_hub(_layout(args)) else "The hub was not running.",
+    )
 
 
 def add_hub_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,16 +1,23 @@
-"""Where the curriculum lives when no path is given: the working folder, else the source checkout."""
+"""Where the course repository's folders are when no path is given: the working folder, else the
+source checkout (an editable install run from elsewhere)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
+def repository_folder(*parts: str) -> Path:
+    """``parts`` (e.g. ``"modules"`` or ``"corpus", "replies"``) under the working folder if it is
+    there, else under the source checkout if it is there, else under the working folder."""
+    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if root.joinpath(*parts).is_dir():
+            return root.joinpath(*parts)
+    return Path.cwd().joinpath(*parts)
+
+
 def curriculum_root() -> Path:
     """The folder holding ``modules/`` (and ``assignments/``, ``courses/``)."""
-    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        if (candidate / "modules").is_dir():
-            return candidate
-    return Path.cwd()
+    return repository_folder("modules").parent
 
 
 def default_check_paths() -> list[Path]:

@@ -48,6 +48,12 @@ def user_data_dir() -> Path:
     return Path(base) / "courseware"
 
 
+def data_location(env: str, name: str) -> str:
+    """Where a learner's data file is: ``$env`` if set (a path, or a URL for the store), else
+    ``name`` in :func:`user_data_dir`."""
+    return os.environ.get(env, "").strip() or str(user_data_dir() / name)
+
+
 def user_cache_dir() -> Path:
     """The learner's courseware cache: ``$XDG_CACHE_HOME/courseware`` or ``~/.cache/courseware``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

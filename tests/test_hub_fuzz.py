@@ -34,8 +34,7 @@ from fixtures.hub.hubtest import Hub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from courseware.store import Event, ServiceStore
-from courseware.store._service import ServiceClient, ServiceError, event_fields
+from courseware.store import Event, ServiceClient, ServiceError, ServiceStore, event_fields
 
 pytestmark = pytest.mark.hub
 

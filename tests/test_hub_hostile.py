@@ -31,8 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from courseware.hub._hubapi import HubGroups
-from courseware.store import Event, ServiceStore
-from courseware.store._service import MAX_REQUEST_BYTES, MAX_VALUE_BYTES, event_fields
+from courseware.store import MAX_REQUEST_BYTES, MAX_VALUE_BYTES, Event, ServiceStore, event_fields
 
 from conftest import run_coroutine
 

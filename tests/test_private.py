@@ -22,8 +22,7 @@ import pytest
 from courseware._private import private_dir, private_file, private_sqlite, private_umask
 from courseware.content import load_module
 from courseware.hub._db import SQLiteDatabase
-from courseware.store import Event, SQLiteStore
-from courseware.store._service import Outbox
+from courseware.store import Event, Outbox, SQLiteStore
 
 from conftest import MODULES, run_coroutine
 

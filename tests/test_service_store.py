@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 
 from courseware.store import (
+    MAX_VALUE_BYTES,
     Event,
+    Outbox,
     ServiceError,
     ServiceStore,
     ServiceUnavailable,
+    event_fields,
     open_store,
 )
-from courseware.store._service import MAX_VALUE_BYTES, Outbox, event_fields
 
 from conftest import FIXTURES, REPO, free_port
 

@@ -36,8 +36,7 @@ from typing import Any, Literal
 
 from ..content import ModuleContent
 from ..content._order import display_order, in_order
-from ..store import Event, Store, current_learner
-from ..store._service import check_value
+from ..store import Event, Store, check_value, current_learner
 
 Kind = Literal["choice", "text"]
 Status = Literal["pending", "approved", "rejected"]
@@ -245,7 +244,7 @@ def person_of(participant: str) -> str:
 
 def valid_text(text: str, what: str) -> None:
     """Refuse text that is not valid Unicode (lone surrogates) with a message for its sender; the
-    store's own edge check (:func:`~courseware.store._service.check_value`) decides."""
+    store's own edge check (:func:`courseware.store.check_value`) decides."""
     try:
         check_value(text, what)
     except ValueError:

@@ -24,7 +24,7 @@ Jinja's escaping, never as markup.
 Every input is checked at the door: a websocket message over :data:`MAX_MESSAGE` is refused by
 tornado from its frame header (close 1009) before it is read; a form over :data:`MAX_FORM` gets
 413; text that is not valid Unicode, JSON nested too deep or numbers out of range are refused
-with the store's own edge check (:func:`~courseware.store._service.check_value`) before anything
+with the store's own edge check (:func:`courseware.store.check_value`) before anything
 is kept.
 """
 
@@ -49,8 +49,7 @@ import tornado.websocket
 
 from ..content import ContentError, ModuleContent, load_module, loadable_modules
 from ..feedback._web import CoderBusy, CoderHost, shared_host
-from ..store import Store, open_store
-from ..store._service import check_value
+from ..store import Store, check_value, open_store
 from ._config import AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site

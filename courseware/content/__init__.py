@@ -22,6 +22,7 @@ from ._attempts import (
     words,
 )
 from ._conditions import Condition
+from ._course import load_course
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State

@@ -36,7 +36,8 @@ class NotAllowed(Refused):
 
 
 class Recorded(Protocol):
-    """Anything with an event's ``kind``, ``value`` and ``time`` (a store Event)."""
+    """Anything with an event's ``kind``, ``value`` and ``time`` (a store
+    :class:`~courseware.store.Event`): what exercises, vignette runs and the portfolio replay."""
 
     @property
     def kind(self) -> str: ...

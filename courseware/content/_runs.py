@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, Protocol
 
+from ._attempts import Recorded
 from ._vignette import ChoiceNotOffered, Vignette, Walk
 
 STEP = "vignette.step"
@@ -21,16 +21,6 @@ CODED = "vignette.coded"
 """Write first: ``{"node", "text"}`` (autosaved draft), ``{"node", "text", "words"}`` (the reply,
 submitted before choosing), ``{"node", "coding"}`` (the reply coder's wire format)."""
 log = logging.getLogger(__name__)
-
-
-class Recorded(Protocol):
-    """Anything with an event's ``kind`` and ``value`` (a store :class:`~courseware.store.Event`)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def value(self) -> Any: ...
 
 
 def replay_walk(vignette: Vignette, events: Iterable[Recorded]) -> Walk:

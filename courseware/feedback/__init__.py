@@ -27,8 +27,10 @@ __all__ = [
     "BLOCKING",
     "CODES",
     "NURSE_CODES",
+    "CodeEndpoint",
     "CodeResult",
     "Coder",
+    "CoderHost",
     "CoderUnavailable",
     "Coding",
     "Evidence",
@@ -36,6 +38,7 @@ __all__ = [
     "code_csv",
     "load_coder",
     "provides_space",
+    "shared_host",
 ]
 
 _LAZY = {
@@ -43,11 +46,15 @@ _LAZY = {
     "code": "courseware.feedback._coder",
     "load_coder": "courseware.feedback._coder",
     "code_csv": "courseware.feedback._csv",
+    "CodeEndpoint": "courseware.feedback._web",
+    "CoderHost": "courseware.feedback._web",
+    "shared_host": "courseware.feedback._web",
 }
 
 if TYPE_CHECKING:
     from ._coder import Coder, code, load_coder
     from ._csv import code_csv
+    from ._web import CodeEndpoint, CoderHost, shared_host
 
 
 def __getattr__(name: str) -> Any:

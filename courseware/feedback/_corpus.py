@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
+from .._paths import repository_folder
 from ..content._errors import ContentError, Problem, display_path
 from ..content._models import Stream
 from ..content._yaml import read_yaml
@@ -102,10 +103,7 @@ class Corpus:
 
 def default_corpus_dirs() -> list[Path]:
     """The repository's corpus/replies (the working folder's, else the source checkout's)."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (root / "corpus" / "replies").is_dir():
-            return [root / "corpus" / "replies"]
-    return [Path.cwd() / "corpus" / "replies"]
+    return [repository_folder("corpus", "replies")]
 
 
 def corpus_files(dirs: Iterable[Path]) -> list[Path]:

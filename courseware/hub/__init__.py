@@ -15,6 +15,7 @@ from ._init import (
     database_url,
     deploy_file,
     init_hub,
+    parse_modules_option,
     start_hub,
     stop_hub,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "make_app",
     "migrate",
     "open_database",
+    "parse_modules_option",
     "serve",
     "start_hub",
     "stop_hub",

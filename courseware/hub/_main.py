@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from jupyterhub.services.auth import HubOAuth
 from tornado.httpserver import HTTPServer
 
-from ..store._service import MAX_REQUEST_BYTES
+from ..store import MAX_REQUEST_BYTES
 from ._app import RATE_LIMIT_ENV, BatchWriter, FairShare, ServiceState, make_app
 from ._config import COURSE_MODULES_ENV, parse_course_modules
 from ._db import open_database

@@ -6,40 +6,63 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._private import user_data_dir
-from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner
+from .._private import data_location
+from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner, sql_filters
 from ._sqlite import SQLiteStore
+from ._wire import (
+    BIGINT_MAX,
+    MAX_BATCH,
+    MAX_FIELD,
+    MAX_REQUEST_BYTES,
+    MAX_VALUE_BYTES,
+    check_key,
+    check_text,
+    check_value,
+    event_fields,
+)
 
 if TYPE_CHECKING:
-    from ._service import (
-        ServiceClient,
-        ServiceError,
-        ServiceRefused,
-        ServiceStore,
-        ServiceUnavailable,
-    )
+    from ._client import ServiceClient, ServiceError, ServiceRefused, ServiceUnavailable
+    from ._outbox import Outbox
+    from ._service import ServiceStore
+    from ._transport import HTTPTransport, MockTransport, Request, Response, Transport
 
-_SERVICE_NAMES = {
-    "ServiceClient",
-    "ServiceError",
-    "ServiceRefused",
-    "ServiceStore",
-    "ServiceUnavailable",
+_LAZY = {  # the hub-service names load on first use (http.client stays out of a laptop's kernel)
+    "HTTPTransport": "_transport",
+    "MockTransport": "_transport",
+    "Outbox": "_outbox",
+    "Request": "_transport",
+    "Response": "_transport",
+    "ServiceClient": "_client",
+    "ServiceError": "_client",
+    "ServiceRefused": "_client",
+    "ServiceStore": "_service",
+    "ServiceUnavailable": "_client",
+    "Transport": "_transport",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The hub-service names load on first use (http.client stays out of a laptop's kernel)."""
-    if name in _SERVICE_NAMES:
-        from . import _service
+    if name in _LAZY:
+        import importlib
 
-        return getattr(_service, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "BIGINT_MAX",
     "EVENT_SCHEMA_VERSION",
+    "MAX_BATCH",
+    "MAX_FIELD",
+    "MAX_REQUEST_BYTES",
+    "MAX_VALUE_BYTES",
     "Event",
+    "HTTPTransport",
+    "MockTransport",
+    "Outbox",
+    "Request",
+    "Response",
     "SQLiteStore",
     "ServiceClient",
     "ServiceError",
@@ -47,9 +70,15 @@ __all__ = [
     "ServiceStore",
     "ServiceUnavailable",
     "Store",
+    "Transport",
+    "check_key",
+    "check_text",
+    "check_value",
     "current_learner",
     "default_store_location",
+    "event_fields",
     "open_store",
+    "sql_filters",
 ]
 
 STORE_ENV = "COURSEWARE_STORE"
@@ -57,10 +86,7 @@ STORE_ENV = "COURSEWARE_STORE"
 
 def default_store_location() -> str:
     """``$COURSEWARE_STORE`` if set, else ``responses.sqlite`` in the user's data folder."""
-    configured = os.environ.get(STORE_ENV, "").strip()
-    if configured:
-        return configured
-    return str(user_data_dir() / "responses.sqlite")
+    return data_location(STORE_ENV, "responses.sqlite")
 
 
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:

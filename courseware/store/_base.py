@@ -90,6 +90,24 @@ class Store(ABC):
         self.close()
 
 
+def sql_filters(mark: str = "?", **filters: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (``mark``: the driver's placeholder) and their parameters for
+    :meth:`Store.events`'s filters: each column given equals its value; ``kind_prefix`` matches
+    the kinds starting with it. One spelling for the SQLite store, the outbox and the hub's
+    database (column names come from the keywords, never from a request)."""
+    prefix = filters.pop("kind_prefix", None)
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in filters.items():
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if prefix is not None:
+        where.append(f"substr(kind, 1, {mark}) = {mark}")
+        args += [len(prefix), prefix]
+    return where, args
+
+
 def current_learner() -> str:
     """The learner's identity: JupyterHub's user name on a hub, else the operating-system user."""
     hub_user = os.environ.get("JUPYTERHUB_USER", "").strip()

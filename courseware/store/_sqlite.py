@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._private import private_sqlite, private_umask
-from ._base import ROW_COLUMNS, Event, Store
+from ._base import ROW_COLUMNS, Event, Store, sql_filters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -68,10 +68,9 @@ class SQLiteStore(Store):
         kind: str | None = None,
         kind_prefix: str | None = None,
     ) -> list[Event]:
-        where, args = _filters(learner=learner, module=module, item=item, kind=kind)
-        if kind_prefix is not None:
-            where.append("substr(kind, 1, ?) = ?")
-            args += [len(kind_prefix), kind_prefix]
+        where, args = sql_filters(
+            learner=learner, module=module, item=item, kind=kind, kind_prefix=kind_prefix
+        )
         sql = "SELECT id, learner, module, item, kind, value, time, schema FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -85,16 +84,6 @@ class SQLiteStore(Store):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
-
-
-def _filters(**equal: str | None) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    args: list[Any] = []
-    for column, value in equal.items():
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    return where, args
 
 
 def _event(row: tuple[Any, ...]) -> Event:

@@ -7,7 +7,7 @@ identify a patient gets a warning (never a block either: the words are saved reg
 Nothing is shown to anyone by default. The learner may, as an explicit action, share a snapshot
 with their tutor (``reflection.shared``, withdrawn by ``reflection.unshared``) or submit one
 (``reflection.submitted``: final, after a confirmation). The tutor sees that snapshot, never
-drafts or later edits; the courseware service enforces the same rule (``hub._app.visible_to_others``).
+drafts or later edits; the courseware service enforces the same rule (``courseware.hub.visible_to_others``).
 """
 
 from __future__ import annotations
