@@ -4,8 +4,10 @@ and the LRS being down, delivering every statement once, in order."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -341,3 +343,95 @@ def test_forwarder_survives_kill_and_lrs_outage_delivering_once_in_order(
 def _n(statement: dict[str, Any]) -> int:
     """Which produced event a statement came from (its exercise is ``reply-<n>``)."""
     return int(statement["object"]["id"].rsplit("-", 1)[1])
+
+
+# -- docs/xapi.md, walked -------------------------------------------------------------------------
+
+GUIDE = REPO / "docs" / "xapi.md"
+BLOCK = re.compile(r"^<!-- walk(?:: (\w+))? -->\n```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+ROW = re.compile(r"^\| `([a-z_]+\.[a-z_]+)` \| (\w+) \| (\w+) \|", re.MULTILINE)
+
+
+def test_the_guides_table_is_the_mapping() -> None:
+    rows = {kind: (verb, activity) for kind, verb, activity in ROW.findall(GUIDE.read_text())}
+    assert rows == {kind: (k.verb, k.activity) for kind, k in KINDS.items()}
+
+
+def test_the_guide_walked_literally(ralph: Ralph, tmp_path: Path) -> None:
+    """Its export block, then its forwarder block, run in bash as written."""
+    blocks = {name or "export": body for name, body in BLOCK.findall(GUIDE.read_text())}
+    assert set(blocks) == {"export", "hub"}
+    home = tmp_path / "home"
+    (home / ".config" / "courseware").mkdir(parents=True)
+    (home / ".config" / "courseware" / "pseudonym.key").write_text(KEY + "\n")
+    store = tmp_path / "responses.sqlite"
+    _store_every_kind(store)
+    with SQLiteStore(store) as opened:  # one event in the autumn
+        opened.append(Event("ben", "breaking-news", "reply-1", "choice.pick", {"option": 0, "best": False}, time=1_788_220_800.0))  # fmt: skip
+    (tmp_path / "lrs-password").write_text(PASSWORD)
+    env = {
+        "HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "STORE": str(store),
+        "LRS": ralph.endpoint,
+        "LRS_PASSWORD_FILE": str(tmp_path / "lrs-password"),
+        "STATE": str(tmp_path),
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", blocks["export"]],
+        cwd=work, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    everything = json.loads((work / "statements.json").read_text())
+    autumn = json.loads((work / "autumn.json").read_text())
+    assert len(everything) == len(VALUES) + 1 and len(autumn) == 1
+    assert autumn[0]["id"] == everything[-1]["id"]
+    # The forwarder block, after the export block's settings: the service sends them all.
+    port = free_port()
+    env.update(
+        JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
+        JUPYTERHUB_API_TOKEN="unused",
+        JUPYTERHUB_API_URL="http://127.0.0.1:9/hub/api",
+    )
+    settings = "\n".join(
+        line for line in blocks["export"].splitlines() if line.startswith("export ")
+    )
+    service = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", settings + "\n" + blocks["hub"].replace("\npython ", "\nexec python ")],
+        cwd=work, env=env, stdout=open(tmp_path / "service.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    )  # fmt: skip
+    try:
+        hub_db = tmp_path / "courseware.sqlite"
+        _wait(hub_db.exists, 60, "the service's database")
+        _wait(lambda: _has_events_table(hub_db), 60, "the service's schema")
+        ids = {s["id"] for s in everything}
+        db = sqlite3.connect(hub_db, timeout=30, isolation_level=None)
+        with SQLiteStore(store) as opened:
+            for e in opened.events():
+                db.execute(
+                    "INSERT INTO events (learner, module, item, kind, value, time, schema)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1)",
+                    (e.learner, e.module, e.item, e.kind, e.value_json(), e.time),
+                )
+        db.close()
+        client = _client(ralph)
+        _wait(lambda: ids <= {s["id"] for s in client.statements(limit="1000")}, 60, "forwarding")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=30)
+    assert (tmp_path / "xapi-outbox.sqlite").exists()
+
+
+def _has_events_table(path: Path) -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+            return bool(
+                db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'courseware_schema'"
+                ).fetchone()
+            )
+    except sqlite3.Error:
+        return False
