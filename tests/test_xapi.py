@@ -25,7 +25,7 @@ from fixtures.lrs import PASSWORD, USER, Ralph
 
 from courseware.cli import main
 from courseware.store import Event, SQLiteStore
-from courseware.xapi import KINDS, LRSClient, XAPISettings
+from courseware.xapi import KINDS, Forwarder, LRSClient, XAPISettings
 
 BASE = "https://learning.example.ac.uk/empathy/"
 KEY = "test-pseudonym-key-0123456789abcdef"
@@ -443,3 +443,47 @@ def _has_events_table(path: Path) -> bool:
             )
     except sqlite3.Error:
         return False
+
+
+def test_a_statement_the_lrs_refuses_is_set_aside_and_the_rest_go_on(
+    ralph: Ralph, tmp_path: Path
+) -> None:
+    settings = XAPISettings.from_environment(
+        {"COURSEWARE_PSEUDONYM_KEY": KEY},
+        activity_base=BASE,
+        lrs=ralph.endpoint,
+        username=USER,
+        password=PASSWORD,
+        outbox=tmp_path / "outbox.sqlite",
+        batch=10,
+    )
+    forwarder = Forwarder(_NoEvents(), settings)
+    mapper = forwarder.mapper
+    events = [
+        Event("cat", "refusal-test", f"reply-{n}", "choice.pick", {"option": n, "best": False}, time=1_780_000_000 + n)
+        for n in range(5)
+    ]  # fmt: skip
+    rows = [(n + 1, mapper.statement(e)) for n, e in enumerate(events)]
+    rows[2][1]["verb"] = {"display": {"en-GB": "no id"}}  # a statement no LRS may accept
+    assert forwarder.outbox.add(rows) == 5
+    assert forwarder.outbox.add(rows) == 0  # fed again after a crash: nothing new
+    assert forwarder.outbox.cursor() == 5
+    assert forwarder.send_pending() == 5
+    held = {s["id"] for s in _client(ralph).statements(limit="1000")}
+    assert [r[1]["id"] in held for r in rows] == [True, True, False, True, True]
+    [(refused_id, reason)] = forwarder.outbox.set_aside()
+    assert refused_id == rows[2][1]["id"] and "verb" in reason  # Ralph: 422, naming the field
+    assert forwarder.outbox.pending_count() == 0
+    assert oct(os.stat(tmp_path / "outbox.sqlite").st_mode & 0o777) == "0o600"
+    big = [(6 + n, {**rows[0][1], "id": f"00000000-0000-4000-8000-00000000000{n}", "x": "é" * 600_000}) for n in range(3)]  # fmt: skip
+    forwarder.outbox.add(big)
+    assert len(forwarder.outbox.pending(10, max_bytes=2_000_000)) == 1  # a batch stays small
+    forwarder.outbox.close()
+
+
+class _NoEvents:
+    async def events_after(self, after: int, limit: int = 500) -> list[Any]:
+        return []
+
+    async def select_events(self, **filters: Any) -> list[Any]:
+        return []

@@ -27,6 +27,9 @@ from ._statements import Mapper
 
 log = logging.getLogger("courseware.xapi")
 
+MAX_SEND_BYTES = 4 * 1024 * 1024
+"""Most statement bytes in one request (with text on, one reflection can be a megabyte)."""
+
 
 @dataclass(frozen=True)
 class _Event:
@@ -36,6 +39,12 @@ class _Event:
     kind: str
     value: Any
     time: float
+
+
+def _no_constant(name: str) -> None:
+    """NaN or Infinity stored before the service refused them: sent as null (as the service reads
+    them), never as JSON no LRS could parse."""
+    return None
 
 
 class EventSource(Protocol):
@@ -122,7 +131,12 @@ class Forwarder:
             statements = []
             for row in rows:
                 event = _Event(
-                    row.learner, row.module, row.item, row.kind, json.loads(row.value), row.time
+                    row.learner,
+                    row.module,
+                    row.item,
+                    row.kind,
+                    json.loads(row.value, parse_constant=_no_constant),
+                    row.time,
                 )
                 started = None
                 if event.kind == "timed.submit":
@@ -141,7 +155,7 @@ class Forwarder:
         Raises :class:`LRSUnavailable` (the rest stay pending, in order) when the LRS is away.
         """
         sent = 0
-        while batch := self.outbox.pending(self.settings.batch):
+        while batch := self.outbox.pending(self.settings.batch, MAX_SEND_BYTES):
             try:
                 self.client.send([s for _, s in batch])
             except LRSRefused as refused:

@@ -86,15 +86,23 @@ class StatementOutbox:
             self._db.execute("COMMIT")
             return self._db.total_changes - before
 
-    def pending(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """(seq, statement) of the oldest statements not yet delivered nor set aside."""
+    def pending(self, limit: int, max_bytes: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, statement) of the oldest statements not yet delivered nor set aside: at most
+        ``limit`` of them and about ``max_bytes`` of JSON (always at least one)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, statement FROM statements WHERE lrs = ? AND delivered IS NULL"
                 " AND failed IS NULL ORDER BY seq LIMIT ?",
                 (self.lrs, limit),
             ).fetchall()
-        return [(int(seq), json.loads(text)) for seq, text in rows]
+        batch: list[tuple[int, dict[str, Any]]] = []
+        size = 0
+        for seq, text in rows:
+            size += len(text.encode("utf-8", "surrogatepass"))
+            if batch and max_bytes is not None and size > max_bytes:
+                break
+            batch.append((int(seq), json.loads(text)))
+        return batch
 
     def pending_count(self) -> int:
         with self._lock:
