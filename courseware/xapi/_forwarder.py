@@ -16,10 +16,10 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._private import user_data_dir
+from ..store import Event
 from ._lrs import LRSClient, LRSRefused, LRSUnavailable
 from ._outbox import StatementOutbox
 from ._settings import XAPIError, XAPISettings
@@ -29,16 +29,6 @@ log = logging.getLogger("courseware.xapi")
 
 MAX_SEND_BYTES = 4 * 1024 * 1024
 """Most statement bytes in one request (with text on, one reflection can be a megabyte)."""
-
-
-@dataclass(frozen=True)
-class _Event:
-    learner: str
-    module: str
-    item: str
-    kind: str
-    value: Any
-    time: float
 
 
 def _no_constant(name: str) -> None:
@@ -130,7 +120,7 @@ class Forwarder:
                 return total
             statements = []
             for row in rows:
-                event = _Event(
+                event = Event(
                     row.learner,
                     row.module,
                     row.item,

@@ -16,9 +16,10 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from .._pseudonym import Pseudonyms
+from ..store import Event
 from ._settings import XAPISettings
 
 XAPI_VERSION = "1.0.3"
@@ -40,23 +41,6 @@ VERBS = (
 
 NAMESPACE = uuid.UUID("5b0c7b43-3d0e-5c52-9a3f-6f1d6e2a7c10")
 """Fixed namespace of statement ids and registrations (with the activity IRI in the name)."""
-
-
-class Recorded(Protocol):
-    """A stored event as the mapping reads it (a store ``Event``, a hub ``EventRow`` made one)."""
-
-    @property
-    def learner(self) -> str: ...
-    @property
-    def module(self) -> str: ...
-    @property
-    def item(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def value(self) -> Any: ...
-    @property
-    def time(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -175,7 +159,7 @@ class Mapper:
     def module_iri(self, module: str) -> str:
         return f"{self.base}modules/{_segment(module)}"
 
-    def activity(self, name: str, event: Recorded) -> tuple[str, str]:
+    def activity(self, name: str, event: Event) -> tuple[str, str]:
         """(activity id, activity type) of the statement's object."""
         value = event.value if isinstance(event.value, Mapping) else {}
         module = self.module_iri(event.module)
@@ -205,7 +189,7 @@ class Mapper:
         return iri, ACTIVITY_TYPES[name]
 
     # -- identity --------------------------------------------------------------------------------
-    def statement_id(self, event: Recorded) -> str:
+    def statement_id(self, event: Event) -> str:
         """A UUID5 over the event's identity: who (pseudonym), where, what kind, when, the value.
 
         The learner enters only as the keyed pseudonym, so nobody without the key can test a
@@ -229,7 +213,7 @@ class Mapper:
         )
 
     # -- the statement ---------------------------------------------------------------------------
-    def statement(self, event: Recorded, *, started: float | None = None) -> dict[str, Any]:
+    def statement(self, event: Event, *, started: float | None = None) -> dict[str, Any]:
         """The xAPI statement for ``event``. ``started``: for ``timed.submit``, the time of the
         learner's ``timed.start`` (the result's duration)."""
         kind = KINDS.get(event.kind, OTHER)
@@ -257,7 +241,7 @@ class Mapper:
             statement["result"] = result
         return statement
 
-    def _context(self, event: Recorded, kind: Kind) -> dict[str, Any]:
+    def _context(self, event: Event, kind: Kind) -> dict[str, Any]:
         extensions: dict[str, Any] = {self.extension("event-kind"): event.kind}
         context: dict[str, Any] = {"platform": "courseware", "language": "en-GB"}
         parents: list[dict[str, Any]] = []
@@ -293,7 +277,7 @@ class Mapper:
         return {"objectType": "Activity", "id": iri, "definition": {"type": ACTIVITY_TYPES[name]}}
 
     def _result(
-        self, event: Recorded, kind: Kind, value: Mapping[str, Any], started: float | None
+        self, event: Event, kind: Kind, value: Mapping[str, Any], started: float | None
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         extensions: dict[str, Any] = {}
