@@ -81,10 +81,14 @@ class Forwarder:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run())
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the current step (a send under way is waited for up to ``timeout`` s; if
+        it is cut off, its batch is simply sent again next time, with the same ids)."""
         self._stop.set()
         if self._task is not None:
-            await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=timeout)
+            if not done:
+                return  # the process is ending; SQLite's journal keeps the outbox whole
         self.outbox.close()
 
     async def run(self) -> None:
