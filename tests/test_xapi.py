@@ -487,3 +487,34 @@ class _NoEvents:
 
     async def select_events(self, **filters: Any) -> list[Any]:
         return []
+
+
+def test_the_feed_reads_postgresql_in_id_order(postgres: Any, tmp_path: Path) -> None:
+    """The forwarder's feed over the production database: every event after the cursor, in order."""
+    from courseware.hub import open_database
+    from courseware.hub._db import NewEvent
+
+    from conftest import run_coroutine
+
+    async def scenario() -> list[tuple[int, str]]:
+        db = open_database(postgres.create_database("xapi_feed"))
+        await db.open()
+        try:
+            await db.migrate()
+            first = [NewEvent("ana", "m", f"i{n}", "choice.pick", "{}", 1.0 + n, 1, None) for n in range(5)]  # fmt: skip
+            await db.insert_events(first)
+            await db.insert_events([NewEvent("ben", "m", "i9", "choice.pick", '{"option": 1}', 9.0, 1, None)])  # fmt: skip
+            settings = XAPISettings.from_environment(
+                {"COURSEWARE_PSEUDONYM_KEY": KEY}, activity_base=BASE, lrs="http://127.0.0.1:9/xAPI/",
+                outbox=tmp_path / "outbox.sqlite", batch=10,
+            )  # fmt: skip
+            forwarder = Forwarder(db, settings)
+            assert await forwarder.feed(limit=2) == 6  # in pages of two
+            assert await forwarder.feed() == 0  # nothing new: nothing repeated
+            rows = forwarder.outbox.pending(100)
+            forwarder.outbox.close()
+            return [(seq, s["object"]["id"].rsplit("/", 1)[1]) for seq, s in rows]
+        finally:
+            await db.close()
+
+    assert [item for _, item in run_coroutine(scenario())] == ["i0", "i1", "i2", "i3", "i4", "i9"]
