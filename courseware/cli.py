@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
 
     add_feedback_commands(sub)
+    from .xapi import add_xapi_commands  # stdlib only
+
+    add_xapi_commands(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from jupyterhub.services.auth import HubOAuth
 from tornado.httpserver import HTTPServer
 
 from ..store import MAX_REQUEST_BYTES
+from ..xapi import forwarder_from_environment
 from ._app import RATE_LIMIT_ENV, BatchWriter, FairShare, ServiceState, make_app
 from ._config import COURSE_MODULES_ENV, parse_course_modules
 from ._db import open_database
@@ -80,6 +81,9 @@ async def serve(
     hub_auth = HubOAuth(cache_max_age=300)
     writer = BatchWriter(db)
     writer.start()
+    forwarder = forwarder_from_environment(db)  # xAPI to the LRS, if COURSEWARE_XAPI_LRS is set
+    if forwarder is not None:
+        forwarder.start()
     state = ServiceState(
         db=db,
         writer=writer,
@@ -111,6 +115,8 @@ async def serve(
     log.info("courseware service stopping")
     server.stop()  # no new connections; requests under way finish
     await writer.stop()
+    if forwarder is not None:
+        await forwarder.stop()
     await asyncio.sleep(0.2)  # let the handlers send their replies
     await server.close_all_connections()
     await db.close()

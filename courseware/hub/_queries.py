@@ -137,6 +137,12 @@ class Database(ABC):
         rows = await self._fetch(sql, params)
         return [EventRow(*row) for row in rows]
 
+    async def events_after(self, after: int, limit: int = 500) -> list[EventRow]:
+        """Everyone's events with an id above ``after``, oldest first (the xAPI forwarder's feed:
+        the service's one writer commits in id order, so nothing is skipped)."""
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > %s ORDER BY id LIMIT %s"
+        return [EventRow(*row) for row in await self._fetch(sql, (after, limit))]
+
     async def learners_by_item(
         self, learners: Sequence[str], module: str | None
     ) -> list[tuple[str, str, str, int]]:
