@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..instruments import Instrument, builtin_instrument
 from ._analysis import DEFAULT_WAVES
-from ._readers import REFLECT_LEVELS
+from ._read_levels import REFLECT_LEVELS
 
 STREAMS = ["foundation-year", "undergraduate", "postgraduate", "cpd"]
 STAGES = ["medical-foundation-year", "undergraduate", "foundation-doctor"]

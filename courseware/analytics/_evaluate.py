@@ -27,21 +27,17 @@ from ._analysis import (
     Design,
     Evaluation,
     analyse,
-    several_forms_per_learner,
 )
 from ._export import write_csv, write_json
 from ._mapping import load_mapping
 from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
-from ._readers import (
-    read_coded_replies,
-    read_levels,
-    read_roster,
-    read_store,
-    read_survey_export,
-)
+from ._read_levels import read_levels
+from ._read_store import read_coded_replies, read_store
+from ._read_survey import read_roster, read_survey_export
 from ._report import save_report, save_summary
 from ._responses import Responses, combine
+from ._tables import several_forms_per_learner
 
 CONFIG_ENV = "COURSEWARE_EVALUATION"
 """Environment variable naming the evaluation file the dashboard reads."""

@@ -34,7 +34,7 @@ def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
 
 def _outcome(rubric: Any, mark: Any) -> str:
     """``10 (Reflection)``: a mark's points and its grade (by level) or band (by points)."""
-    from ._moderation import mark_grade, mark_total
+    from ._marking_rules import mark_grade, mark_total
 
     if rubric.by_level:
         return f"{mark_total(rubric, mark):g} ({rubric.grade_name(mark_grade(rubric, mark))})"

@@ -226,7 +226,7 @@ def examiner_pack(
     """An anonymised pack for the external examiner: the double-marked scripts (by script id), every
     mark with markers shown as Marker A, B, C…, agreed marks and the agreement statistics."""
     from ._agreement import marker_agreement
-    from ._moderation import mark_total
+    from ._marking_rules import mark_total
 
     out = Path(folder)
     (out / "scripts").mkdir(parents=True, exist_ok=True)

@@ -14,14 +14,8 @@ from typing import TextIO
 
 from ._course import Course, GradingError
 from ._marking import MarkingBook
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    record_mark,
-    remark_roles,
-    script_text,
-)
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, record_mark, remark_roles, script_text
 from ._rubric import Rubric
 
 

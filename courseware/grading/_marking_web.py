@@ -22,15 +22,10 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ._course import Course, GradingError
-from ._marking import MarkingBook, Script
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    marking_rubric,
-    record_mark,
-    script_text,
-)
+from ._marking import MarkingBook
+from ._marking_records import Script
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, marking_rubric, record_mark, script_text
 from ._rubric import Rubric
 
 STYLE = """

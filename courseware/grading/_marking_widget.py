@@ -15,14 +15,8 @@ import ipywidgets as w
 
 from ._course import Course, GradingError
 from ._marking import MarkingBook
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    marking_rubric,
-    record_mark,
-    script_text,
-)
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, marking_rubric, record_mark, script_text
 from ._rubric import Rubric
 
 

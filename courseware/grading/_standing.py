@@ -24,9 +24,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._autograde import submission_digest
 from ._course import Course, GradingError
-from ._marking import Confirmation, MarkingBook
+from ._marking import MarkingBook
+from ._marking_records import Confirmation
+from ._submissions import submission_digest
 
 STATUSES = ("graded", "needs-manual-marking", "needs-review", "failed-to-grade", "not-submitted")
 UNMARKABLE = {"failed-to-grade", "not-submitted"}
