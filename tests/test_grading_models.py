@@ -806,3 +806,17 @@ def test_a_remark_records_the_old_and_new_level(tmp_path: Path) -> None:
         with pytest.raises(GradingError, match="above what the criteria support"):
             record_mark(book, rubric, script, "alice", {**levels, "overall": "critical"})
         assert len(book.remarks("reflective-essay")) == 1  # a refused mark records nothing
+
+
+def test_grading_and_data_errors_are_courseware_errors() -> None:
+    """The CLI catches ``CoursewareError`` once: grading's errors must be beneath it, and still the
+    ``RuntimeError``/``ValueError`` callers have always caught."""
+    from courseware.analytics import DataError
+    from courseware.errors import CoursewareError
+    from courseware.grading import GradingError as Exported
+    from courseware.grading import InvalidAnswer
+
+    assert Exported is GradingError
+    assert issubclass(GradingError, CoursewareError) and issubclass(GradingError, RuntimeError)
+    assert issubclass(InvalidAnswer, CoursewareError) and issubclass(InvalidAnswer, ValueError)
+    assert issubclass(DataError, CoursewareError) and issubclass(DataError, ValueError)

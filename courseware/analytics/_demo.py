@@ -150,7 +150,7 @@ def _coded_replies(path: Path, ids: np.ndarray, rng: np.random.Generator) -> Non
     Written as the reply coder stores them (``compose.coded`` events, the ``Coding`` wire format),
     with more NURSE codes after the teaching and some replies the coder is unsure about.
     """
-    from ..feedback._types import NURSE_CODES, CodeResult, Coding
+    from ..feedback import NURSE_CODES, CodeResult, Coding
     from ..store import Event, SQLiteStore
 
     path.unlink(missing_ok=True)

@@ -14,10 +14,8 @@ from typing import Literal
 from pydantic import Field
 from typing_extensions import TypedDict, Unpack
 
-from ..content._errors import ContentError, Problem
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text, validate
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, Slug, Text, read_yaml, validate
+from ..content import Model as _Model
 from ..instruments import load_instruments
 from ..store import open_store
 from ._analysis import (

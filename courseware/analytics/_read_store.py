@@ -171,7 +171,7 @@ def read_coded_replies(
     ``provides_space`` stays None where the coder was unsure; ``nurse`` counts the confident NURSE
     codes only (unsure codes never count).
     """
-    from ..feedback._types import CODES, NURSE_CODES, SCHEMA
+    from ..feedback import CODES, NURSE_CODES, SCHEMA
 
     before_modules, before_items = (
         frozenset(before.get("modules", ())),

@@ -15,6 +15,7 @@ __all__ = [
     "Assessment",
     "EscapeLearnerHTML",
     "FlagUnmarkedInFeedback",
+    "GradingError",
     "HideTestsInFeedback",
     "InvalidAnswer",
     "ItemSet",
@@ -42,6 +43,7 @@ _LAZY = {
     "check_saved": "._assessment",
     "grade_item": "._assessment",
     "open_assessment": "._assessment",
+    "GradingError": "._course",
     "HideTestsInFeedback": "._feedback",
     "FlagUnmarkedInFeedback": "._feedback",
     "ReleaseFeedback": "._feedback",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
+    from ._course import GradingError
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import CoursewareError
+
 CONFIG_FILE = "nbgrader_config.py"
 MARKING_DB = "marking.sqlite"
 
 
-class GradingError(RuntimeError):
+class GradingError(CoursewareError, RuntimeError):
     """A grading command cannot go on; the message says what to fix."""
 
 
