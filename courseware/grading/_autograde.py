@@ -36,7 +36,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 from ._grade_outcome import CohortReport, StudentResult, _finish, kept_scores
 from ._grade_worker import WORKER_KILLED, _grade_one, _init_worker
 from ._submissions import (
@@ -48,7 +48,7 @@ from ._submissions import (
 )
 
 
-def list_students(course: Course, assignment: str) -> list[str]:
+def list_students(course: CourseFolder, assignment: str) -> list[str]:
     submitted = course.coursedir().submitted_directory
     pattern = Path(course.coursedir().format_path(submitted, "*", assignment))
     base = pattern.parent.parent
@@ -68,7 +68,7 @@ def choose_jobs(students: int, cpus: int | None = None) -> int:
 
 
 def autograde_cohort(
-    course: Course,
+    course: CourseFolder,
     assignment: str,
     *,
     jobs: int | None = None,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._answers import ANSWERS_FILE, read_answers
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 from ._grade_worker import RETRY_MARKERS, WORKER_KILLED
 from ._submissions import SourceNotebook
 
@@ -153,7 +153,7 @@ def _scores(gb: Any, assignment: str, student: str) -> tuple[float, float, bool,
 
 
 def _rescore(
-    course: Course, assignment: str, student: str, cells: dict[str, float]
+    course: CourseFolder, assignment: str, student: str, cells: dict[str, float]
 ) -> tuple[list[str], dict[str, float]]:
     """Score the widget items again outside the kernel; report any gradebook score that differs.
     Returns the problems and the re-scored points of each test cell that differs."""
@@ -194,7 +194,7 @@ def _rescore(
 
 
 def kept_scores(
-    course: Course, assignment: str, results: dict[str, StudentResult]
+    course: CourseFolder, assignment: str, results: dict[str, StudentResult]
 ) -> dict[str, dict[tuple[str, str], float]]:
     """Scores to keep through this run, per student: agreed rubric marks and tutor-confirmed cell
     scores, ``(notebook, cell) -> points``. nbgrader keeps a manual score when it grades again but
@@ -243,7 +243,7 @@ def kept_scores(
 
 
 def _missing_answers(
-    course: Course, gb: Any, assignment: str, student: str, notebooks: list[SourceNotebook]
+    course: CourseFolder, gb: Any, assignment: str, student: str, notebooks: list[SourceNotebook]
 ) -> None:
     """An answer cell deleted from the submitted notebook is a missing answer: nbgrader put back an
     empty cell ("This cell was missing …"), which is no one's work. Score it 0 with a comment, as
@@ -285,7 +285,7 @@ def _keep(
 
 
 def _finish(
-    course: Course,
+    course: CourseFolder,
     gb: Any,
     assignment: str,
     student: str,

@@ -11,7 +11,7 @@ import time
 import warnings
 from typing import Any
 
-from ._course import Course
+from ._course import CourseFolder
 
 WORKER_KILLED = "WorkerKilled"
 RETRY_MARKERS = (  # the kernel never started: worth one more try
@@ -38,7 +38,7 @@ def _init_worker(root: str, log_dir: str) -> None:
     warnings.simplefilter("ignore")
     from ._forkkernel import start_fork_server
 
-    course = Course.open(root)  # (puts this venv's bin on PATH first, as kernels will see it)
+    course = CourseFolder.open(root)  # (puts this venv's bin on PATH first, as kernels will see it)
     start_fork_server(log_dir)  # it preloads while this worker imports nbgrader
     from nbgrader.apps import NbGraderAPI
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 from ._marking import MarkingBook
 from ._marking_records import Agreed, Mark, Remark, Script
 from ._marking_rules import (
@@ -77,7 +77,7 @@ class Prepared:
 
 
 def _answer_present(
-    course: Course, student: str, assignment: str, notebook: str, cell: str
+    course: CourseFolder, student: str, assignment: str, notebook: str, cell: str
 ) -> bool:
     """Whether the learner's submitted notebook still has the answer cell (a deleted one is put
     back by nbgrader with its "This cell was missing" text, which is no one's work)."""
@@ -96,7 +96,7 @@ def _answer_present(
 
 
 def prepare_scripts(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     rubric: Rubric,
@@ -362,7 +362,9 @@ def agree_marks(
     return book.agreed(assignment)
 
 
-def write_back(course: Course, book: MarkingBook, assignment: str) -> tuple[int, dict[str, str]]:
+def write_back(
+    course: CourseFolder, book: MarkingBook, assignment: str
+) -> tuple[int, dict[str, str]]:
     """Put each agreed mark and its comment into nbgrader's gradebook; return how many, and the
     scripts refused with why: one whose submission autograde could not grade or skipped (made
     before it failed, say) never reaches the gradebook, and a tutor-confirmed cell keeps its
@@ -400,7 +402,7 @@ def write_back(course: Course, book: MarkingBook, assignment: str) -> tuple[int,
     return written, refused
 
 
-def script_text(course: Course, script: Script) -> str:
+def script_text(course: CourseFolder, script: Script) -> str:
     """The answer a marker reads: the cell's text from the autograded (else submitted) notebook."""
     import json
 

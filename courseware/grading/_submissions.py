@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._answers import ANSWERS_FILE, read_answers
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 
 
 @dataclass
@@ -28,7 +28,7 @@ class SourceNotebook:
     answers: set[str] = field(default_factory=set)  # manually graded answer cells (an essay)
 
 
-def source_notebooks(course: Course, assignment: str) -> list[SourceNotebook]:
+def source_notebooks(course: CourseFolder, assignment: str) -> list[SourceNotebook]:
     """The assignment's notebooks and tracked cells, from the gradebook (after generate_assignment)."""
     from nbgrader.api import MissingEntry
 
