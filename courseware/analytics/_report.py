@@ -46,7 +46,7 @@ def build_sections(evaluation: Evaluation) -> list[Section]:
         _design_section(evaluation),
         _attrition_section(evaluation, names),
         _completion_section(evaluation, names),
-        _scores_section(evaluation, names),
+        _scores_section(evaluation),
         _changes_section(evaluation, names),
         _comparison_section(evaluation, names),
         _behaviour_section(evaluation),

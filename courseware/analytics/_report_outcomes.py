@@ -134,7 +134,7 @@ def _completion_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _scores_section(ev: Evaluation, names: _Names) -> Section:
+def _scores_section(ev: Evaluation) -> Section:
     section = Section("scores", "Scores by wave")
     for instrument_id, instrument in ev.instruments.items():
         part = ev.summary.loc[ev.summary["instrument"].eq(instrument_id)]

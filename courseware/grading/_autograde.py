@@ -162,10 +162,14 @@ def autograde_cohort(
                 limit = 2 * width
                 suspects: list[str] = []
                 running: dict[Future[dict[str, Any]], str] = {}
-                while todo or running:
+
+                def submit_more() -> None:
                     while todo and len(running) < limit:
                         student = todo.popleft()
                         running[pool.submit(_grade_one, assignment, student)] = student
+
+                submit_more()
+                while running:
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     outcomes: list[tuple[str, dict[str, Any]]] = []
                     broken = False
@@ -184,9 +188,7 @@ def autograde_cohort(
                         running.clear()
                         pool.shutdown(wait=True, cancel_futures=True)
                         pool = _new_pool(width, str(course.root), log_dir)
-                    while todo and len(running) < limit:
-                        student = todo.popleft()
-                        running[pool.submit(_grade_one, assignment, student)] = student
+                    submit_more()  # before recording, so the workers never wait for this process
                     for student, outcome in outcomes:
                         record(student, outcome)
                 for student in suspects:  # alone, each in a fresh worker, so a crash has one cause

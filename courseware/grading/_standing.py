@@ -29,7 +29,6 @@ from ._marking import MarkingBook
 from ._marking_records import Confirmation
 from ._submissions import submission_digest
 
-STATUSES = ("graded", "needs-manual-marking", "needs-review", "failed-to-grade", "not-submitted")
 UNMARKABLE = {"failed-to-grade", "not-submitted"}
 
 NEXT_STEP = (
