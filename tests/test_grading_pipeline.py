@@ -484,6 +484,16 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
         level = {3: "habitual", 6.5: "thoughtful", 10: "reflection"}.get(value)
         assert essay[student]["level"] == (level or essay[student]["level"])
         assert essay[student]["level"].startswith("critical") == (value > 10)
+    # the evaluation reads the export's levels as they are (one per agreed essay, no problems)
+    from courseware.analytics import Pseudonyms, read_levels
+
+    pseudonyms = Pseudonyms(b"k" * 32)
+    read = read_levels(course / "essay.csv", pseudonyms)
+    assert not read.problems
+    levels = dict(zip(read.levels["learner"], read.levels["level"], strict=True))
+    for student, value in marked.agreed.items():
+        expected = {3: "habitual action", 6.5: "thoughtful action", 10: "reflection"}
+        assert levels[pseudonyms(student)] == expected.get(value, "critical reflection")
     assert essay["s015"]["status"] == "not-submitted"  # in the gradebook, no essay
     assert essay["s015"]["score"] == ""
     with (course / "comm.csv").open() as handle:

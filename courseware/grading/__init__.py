@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "ANSWERS_FILE",
+    "REGISTRY_COLUMNS",
     "AnswersFile",
     "AssessedAnswers",
     "Assessment",
@@ -45,6 +46,7 @@ _LAZY = {
     "open_assessment": "._assessment",
     "GradingError": "._course",
     "HideTestsInFeedback": "._feedback",
+    "REGISTRY_COLUMNS": "._exports",
     "FlagUnmarkedInFeedback": "._feedback",
     "ReleaseFeedback": "._feedback",
     "EscapeLearnerHTML": "._safe_html",
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
     from ._course import GradingError
+    from ._exports import REGISTRY_COLUMNS
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,
