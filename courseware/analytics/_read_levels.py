@@ -1,7 +1,7 @@
 """REFLECT levels from marking (Wald et al. 2012): a CSV of one level per learner and assignment.
 
 Two layouts are read: a hand-made file (``learner``, ``level``, optionally ``assignment``), and the
-marking registry export (``courseware export ASSIGNMENT --registry``: ``student_id``, ``level`` and the
+marking registry export (``courseware grade export ASSIGNMENT --registry``: ``student_id``, ``level`` and the
 other registry columns), whose levels are the REFLECT rubric's grade ids (``critical-transformative``).
 """
 
