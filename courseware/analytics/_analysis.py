@@ -22,15 +22,15 @@ from ._problems import DataProblem
 from ._responses import Combined
 from ._stats import pairs_needed
 from ._tables import (
-    _changes,
-    _cohorts,
-    _completion,
-    _levels,
-    _reliability,
-    _score_all,
-    _small,
-    _summary,
+    changes_table,
+    cohorts_table,
+    completion_table,
     headline_scale_ids,
+    is_small,
+    levels_table,
+    reliability_table,
+    score_all,
+    summary_table,
 )
 
 DEFAULT_WAVES = ["pre", "post", "follow-up"]
@@ -107,9 +107,9 @@ def analyse(
         raise ValueError("min_group must be at least 1")
     waves = list(waves or DEFAULT_WAVES)
     names = list(attributes or DEFAULT_ATTRIBUTES)
-    scores = _score_all(combined, instruments)
+    scores = score_all(combined, instruments)
     used = {i: instruments[i] for i in scores}
-    cohorts, tests = _cohorts(scores, used, combined.attributes, names, waves, min_group)
+    cohorts, tests = cohorts_table(scores, used, combined.attributes, names, waves, min_group)
     for instrument_id in scores:
         missing_columns = [c for c in scores[instrument_id].columns if c.endswith(MISSING_SUFFIX)]
         scores[instrument_id] = scores[instrument_id].drop(columns=missing_columns)
@@ -155,18 +155,18 @@ def analyse(
         behaviour_pairs=pairs,
         coder_versions=versions,
         design=design,
-        learners_seen=math.nan if _small(len(seen), min_group) else float(len(seen)),
+        learners_seen=math.nan if is_small(len(seen), min_group) else float(len(seen)),
         title=title,
         waves=waves,
         min_group=min_group,
         instruments=used,
-        completion=_completion(combined, scores, used, waves, combined.invited, min_group),
-        summary=_summary(scores, used, waves, min_group),
-        reliability=_reliability(combined, used, waves, min_group),
-        changes=_changes(scores, used, waves, min_group),
+        completion=completion_table(combined, scores, used, waves, combined.invited, min_group),
+        summary=summary_table(scores, used, waves, min_group),
+        reliability=reliability_table(combined, used, waves, min_group),
+        changes=changes_table(scores, used, waves, min_group),
         cohorts=cohorts,
         cohort_tests=tests,
-        levels=_levels(combined.levels, min_group),
+        levels=levels_table(combined.levels, min_group),
         problems=sorted(combined.problems, key=lambda p: (p.source, p.row or 0, p.column)),
         notes=notes,
         scores=scores,

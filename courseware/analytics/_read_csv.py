@@ -32,7 +32,7 @@ def _separator(first_line: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _read_csv(
+def read_csv_file(
     path: Path, skip: int, *, notes: list[str] | None = None
 ) -> tuple[pd.DataFrame | None, list[DataProblem]]:
     """All cells as text (nothing converted, nothing treated as missing but blank cells).
@@ -87,12 +87,12 @@ def _read_csv(
     return frame, problems
 
 
-def _header(name: str, column: str, kind: Any, message: str, action: str) -> DataProblem:
+def header_problem(name: str, column: str, kind: Any, message: str, action: str) -> DataProblem:
     """A problem with the header row (row 1): a column missing, unknown or given twice."""
     return DataProblem(name, 1, column, kind, message, action)
 
 
-def _row_problems(
+def row_problems(
     name: str,
     rows: np.ndarray,
     mask: np.ndarray,
@@ -106,17 +106,17 @@ def _row_problems(
     ]
 
 
-def _learners(
+def learner_ids(
     frame: pd.DataFrame, column: str, name: str, rows: np.ndarray, pseudonyms: Pseudonyms
 ) -> tuple[pd.Series, np.ndarray, list[DataProblem]]:
     """Each row's pseudonym, which rows have a learner id, and a problem per row without one."""
     text = frame[column].str.strip()
     keep = text.ne("").to_numpy().copy()
-    problems = _row_problems(name, rows, ~keep, column, "missing-learner", "no learner id")
+    problems = row_problems(name, rows, ~keep, column, "missing-learner", "no learner id")
     return text.map(pseudonyms), keep, problems
 
 
-def _attribute_rows(
+def attribute_rows(
     pseudonym: pd.Series,
     values: pd.Series,
     keep: np.ndarray,

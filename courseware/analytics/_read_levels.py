@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._problems import DataProblem, shown
 from ._pseudonym import Pseudonyms
-from ._read_csv import _header, _learners, _read_csv, _row_problems, source_name
+from ._read_csv import header_problem, learner_ids, read_csv_file, row_problems, source_name
 from ._responses import LEVEL_COLUMNS, Responses
 
 REFLECT_LEVELS = ("habitual action", "thoughtful action", "reflection", "critical reflection")
@@ -50,7 +50,7 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
 
     path = Path(path)
     name = source_name(path)
-    frame, problems = _read_csv(path, 0)
+    frame, problems = read_csv_file(path, 0)
     registry = (
         frame is not None and "student_id" in frame.columns and "learner" not in frame.columns
     )
@@ -71,7 +71,7 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
     for column in frame.columns:
         if column not in known:
             problems.append(
-                _header(
+                header_problem(
                     name,
                     str(column),
                     "unknown-column",
@@ -82,7 +82,7 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
                 )
             )
     rows = np.arange(len(frame)) + 2
-    pseudonym, keep, found = _learners(frame, learner, name, rows, pseudonyms)
+    pseudonym, keep, found = learner_ids(frame, learner, name, rows, pseudonyms)
     problems += found
     if registry:
         unlevelled = frame["level"].str.strip().eq("").to_numpy() & keep
@@ -113,7 +113,7 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
     )
     twice = np.zeros(len(frame), dtype=bool)
     twice[keep] = pd.DataFrame({"l": pseudonym, "a": assignment})[keep].duplicated(keep=False)
-    problems += _row_problems(
+    problems += row_problems(
         name,
         rows,
         twice,

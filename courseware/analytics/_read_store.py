@@ -142,7 +142,7 @@ def read_store(
 
 CODED_KINDS = ("compose.coded", "vignette.coded")
 """Store events holding a coded written reply: ``value`` is ``Coding.to_dict()`` (the coder's wire
-format in ``courseware.feedback._types``); ``item`` is the exercise (or case node), ``module`` the
+format in ``courseware.feedback``); ``item`` is the exercise (or case node), ``module`` the
 module. This reader is the only place in analytics that parses them."""
 
 CODED_COLUMNS = [

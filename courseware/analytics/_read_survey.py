@@ -12,7 +12,14 @@ from ..instruments import Instrument
 from ._mapping import ColumnMapping
 from ._problems import DataProblem, shown
 from ._pseudonym import Pseudonyms
-from ._read_csv import _attribute_rows, _header, _learners, _read_csv, _row_problems, source_name
+from ._read_csv import (
+    attribute_rows,
+    header_problem,
+    learner_ids,
+    read_csv_file,
+    row_problems,
+    source_name,
+)
 from ._responses import Responses, clean_values
 
 
@@ -28,7 +35,7 @@ def read_survey_export(
     name = source_name(path)
     spec = mapping.spec
     notes: list[str] = []
-    frame, problems = _read_csv(path, mapping.extra_header_rows, notes=notes)
+    frame, problems = read_csv_file(path, mapping.extra_header_rows, notes=notes)
     result = Responses(problems=problems, learner_columns={name: spec.learner}, notes=notes)
     if frame is None:
         return result
@@ -48,7 +55,7 @@ def read_survey_export(
         return result
     if spec.learner not in header:
         problems.append(
-            _header(
+            header_problem(
                 name,
                 spec.learner,
                 "missing-column",
@@ -57,14 +64,14 @@ def read_survey_export(
             )
         )
         return result
-    pseudonym, keep, found = _learners(frame, spec.learner, name, rows, pseudonyms)
+    pseudonym, keep, found = learner_ids(frame, spec.learner, name, rows, pseudonyms)
     problems += found
     used = {spec.learner}
     if spec.wave.fixed is not None:
         wave = pd.Series(spec.wave.fixed, index=frame.index)
     elif spec.wave.column not in header:
         problems.append(
-            _header(
+            header_problem(
                 name,
                 str(spec.wave.column),
                 "missing-column",
@@ -96,7 +103,7 @@ def read_survey_export(
     for attribute, column in spec.attributes.items():
         if column not in header:
             problems.append(
-                _header(
+                header_problem(
                     name,
                     column,
                     "missing-column",
@@ -107,7 +114,7 @@ def read_survey_export(
             continue
         used.add(column)
         attribute_parts.append(
-            _attribute_rows(pseudonym, frame[column], keep, attribute, name, rows, 1)
+            attribute_rows(pseudonym, frame[column], keep, attribute, name, rows, 1)
         )
     if attribute_parts:
         result.attributes = pd.concat(attribute_parts, ignore_index=True)
@@ -117,7 +124,7 @@ def read_survey_export(
         for item, column in columns.items():
             if column not in header:
                 problems.append(
-                    _header(
+                    header_problem(
                         name,
                         column,
                         "missing-column",
@@ -130,7 +137,7 @@ def read_survey_export(
         unmapped = [item for item in instrument.items if item not in present]
         if unmapped and present:
             problems.append(
-                _header(
+                header_problem(
                     name,
                     "",
                     "missing-column",
@@ -140,7 +147,7 @@ def read_survey_export(
             )
         if not present:
             problems.append(
-                _header(
+                header_problem(
                     name,
                     "",
                     "missing-column",
@@ -177,7 +184,7 @@ def read_survey_export(
     for column in header:
         if column not in used and not mapping.ignored(column):
             problems.append(
-                _header(
+                header_problem(
                     name,
                     column,
                     "unknown-column",
@@ -193,21 +200,21 @@ def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudon
     """A CSV with a ``learner`` column and any of the cohort attributes (stream, stage, year)."""
     path = Path(path)
     name = source_name(path)
-    frame, problems = _read_csv(path, 0)
+    frame, problems = read_csv_file(path, 0)
     result = Responses(problems=problems, learner_columns={name: "learner"})
     if frame is None:
         return result
     if "learner" not in frame.columns:
         problems.append(
-            _header(name, "learner", "missing-column", "no learner column", "file skipped")
+            header_problem(name, "learner", "missing-column", "no learner column", "file skipped")
         )
         return result
     rows = np.arange(len(frame)) + 2
-    pseudonym, keep, found = _learners(frame, "learner", name, rows, pseudonyms)
+    pseudonym, keep, found = learner_ids(frame, "learner", name, rows, pseudonyms)
     problems += found
     twice = np.zeros(len(frame), dtype=bool)
     twice[keep] = pseudonym[keep].duplicated(keep="first").to_numpy()
-    problems += _row_problems(
+    problems += row_problems(
         name,
         rows,
         twice,
@@ -221,7 +228,7 @@ def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudon
     for column in frame.columns:
         if column != "learner" and column not in wanted:
             problems.append(
-                _header(
+                header_problem(
                     name,
                     str(column),
                     "unknown-column",
@@ -230,7 +237,7 @@ def read_roster(path: str | Path, attributes: Iterable[str], pseudonyms: Pseudon
                 )
             )
     parts = [
-        _attribute_rows(pseudonym, frame[attribute], keep, attribute, name, rows, 0)
+        attribute_rows(pseudonym, frame[attribute], keep, attribute, name, rows, 0)
         for attribute in wanted
         if attribute in frame.columns
     ]

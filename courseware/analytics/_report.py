@@ -16,45 +16,45 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .. import __version__
 from ._analysis import Evaluation
 from ._report_outcomes import (
-    _changes_section,
-    _cohorts_section,
-    _completion_section,
-    _levels_section,
-    _reliability_section,
-    _scores_section,
-    _summary_section,
+    changes_section,
+    cohorts_section,
+    completion_section,
+    levels_section,
+    reliability_section,
+    scores_section,
+    summary_section,
 )
-from ._report_parts import DASH, FEWER, Section, _n, _Names, count, interval, num
+from ._report_parts import DASH, FEWER, ScaleNames, Section, count, interval, n_or_none, num
 from ._report_study import (
-    _attrition_section,
-    _behaviour_headlines,
-    _behaviour_section,
-    _comparison_headlines,
-    _comparison_section,
-    _design_section,
-    _methods_section,
-    _problems_section,
+    attrition_section,
+    behaviour_headlines,
+    behaviour_section,
+    comparison_headlines,
+    comparison_section,
+    design_section,
+    methods_section,
+    problems_section,
 )
 from ._tables import headline_scale_ids
 
 
 def build_sections(evaluation: Evaluation) -> list[Section]:
     """The report's sections in order (the dashboard shows the same ones)."""
-    names = _Names(evaluation)
+    names = ScaleNames(evaluation)
     sections = [
-        _summary_section(evaluation, names),
-        _design_section(evaluation),
-        _attrition_section(evaluation, names),
-        _completion_section(evaluation, names),
-        _scores_section(evaluation),
-        _changes_section(evaluation, names),
-        _comparison_section(evaluation, names),
-        _behaviour_section(evaluation),
-        _reliability_section(evaluation, names),
-        _cohorts_section(evaluation, names),
-        _levels_section(evaluation),
-        _problems_section(evaluation),
-        _methods_section(evaluation),
+        summary_section(evaluation, names),
+        design_section(evaluation),
+        attrition_section(evaluation, names),
+        completion_section(evaluation, names),
+        scores_section(evaluation),
+        changes_section(evaluation, names),
+        comparison_section(evaluation, names),
+        behaviour_section(evaluation),
+        reliability_section(evaluation, names),
+        cohorts_section(evaluation, names),
+        levels_section(evaluation),
+        problems_section(evaluation),
+        methods_section(evaluation),
     ]
     return [s for s in sections if s is not None]
 
@@ -91,7 +91,7 @@ def save_report(evaluation: Evaluation, out: str | Path) -> Path:
     return path
 
 
-def _summary_outcomes(ev: Evaluation, names: _Names) -> list[str]:
+def _summary_outcomes(ev: Evaluation, names: ScaleNames) -> list[str]:
     outcomes = []
     first_later = ev.waves[1] if len(ev.waves) > 1 else None
     for instrument_id in ev.instruments:
@@ -110,7 +110,7 @@ def _summary_outcomes(ev: Evaluation, names: _Names) -> list[str]:
                 f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}; mean change"
                 f" {interval(r['change'], r['change_low'], r['change_high'])} points."
             )
-    return outcomes + _comparison_headlines(ev, names) + _behaviour_headlines(ev)
+    return outcomes + comparison_headlines(ev, names) + behaviour_headlines(ev)
 
 
 def _summary_caveats(ev: Evaluation) -> list[str]:
@@ -128,7 +128,7 @@ def _summary_caveats(ev: Evaluation) -> list[str]:
         )
     analysed = ev.attrition.loc[ev.attrition["stage"].eq("scored"), ["instrument", "n"]]
     for r in analysed.drop_duplicates("instrument").itertuples(index=False):
-        if not math.isnan(ev.learners_seen) and _n(r.n) is not None:
+        if not math.isnan(ev.learners_seen) and n_or_none(r.n) is not None:
             caveats.append(
                 f"{ev.instruments[str(r.instrument)].spec.short_title}: {count(r.n)} of"
                 f" {count(ev.learners_seen)} learners seen were analysed at both waves; those who"
@@ -153,7 +153,7 @@ def _summary_caveats(ev: Evaluation) -> list[str]:
 
 def render_summary(evaluation: Evaluation) -> str:
     """A one-page HTML summary for a funding bid: programme, reach, headline outcomes, caveats."""
-    names = _Names(evaluation)
+    names = ScaleNames(evaluation)
     programme = evaluation.design.programme
     hours = programme.get("hours")
     reach = {

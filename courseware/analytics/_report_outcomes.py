@@ -11,21 +11,21 @@ from ._report_parts import (
     DASH,
     Chart,
     Row,
+    ScaleNames,
     Section,
     Table,
-    _n,
-    _Names,
     count,
     interval,
+    n_or_none,
     num,
     pvalue,
 )
-from ._report_study import _behaviour_headlines, _comparison_headlines
+from ._report_study import behaviour_headlines, comparison_headlines
 from ._stats import pairs_needed
 from ._tables import NOT_RECORDED, headline_scale_ids
 
 
-def _summary_section(ev: Evaluation, names: _Names) -> Section:
+def summary_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("summary", "Summary")
     first_later = ev.waves[1] if len(ev.waves) > 1 else None
     needed = ev.pairs_for_meta_effect
@@ -72,7 +72,7 @@ def _summary_section(ev: Evaluation, names: _Names) -> Section:
             )
     if not section.bullets:
         section.paragraphs.append("No instrument has answers at two waves yet.")
-    section.bullets.extend(_comparison_headlines(ev, names) + _behaviour_headlines(ev))
+    section.bullets.extend(comparison_headlines(ev, names) + behaviour_headlines(ev))
     section.paragraphs.append(
         "The headline effect is Hedges' g_av: the mean change over the average SD of the two"
         " waves, which is on the scale of the standardised mean differences that meta-analyses of"
@@ -87,7 +87,7 @@ def _summary_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _completion_section(ev: Evaluation, names: _Names) -> Section:
+def completion_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("completion", "Who answered")
     if ev.completion.empty:
         section.paragraphs.append("No questionnaire answers were found.")
@@ -100,7 +100,7 @@ def _completion_section(ev: Evaluation, names: _Names) -> Section:
             if r.suppressed
             else [count(r.invited), count(r.forms), count(r.scored), num(r.percent, 1)]
         )
-        rows.append(Row(heads, cells, _n(r.scored)))
+        rows.append(Row(heads, cells, n_or_none(r.scored)))
         labels.append(f"{names.instrument(r.instrument)} {r.wave}")
         values.append(float("nan") if r.suppressed else float(r.percent))
     table = Table(
@@ -134,7 +134,7 @@ def _completion_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _scores_section(ev: Evaluation) -> Section:
+def scores_section(ev: Evaluation) -> Section:
     section = Section("scores", "Scores by wave")
     for instrument_id, instrument in ev.instruments.items():
         part = ev.summary.loc[ev.summary["instrument"].eq(instrument_id)]
@@ -150,7 +150,7 @@ def _scores_section(ev: Evaluation) -> Section:
                     f"{num(r.low, 0)}{DASH}{num(r.high, 0)}",
                     num(r.ceiling_percent, 1),
                 ],
-                _n(r.n),
+                n_or_none(r.n),
             )
             for r in part.itertuples(index=False)
         ]
@@ -187,7 +187,7 @@ def _scores_section(ev: Evaluation) -> Section:
     return section
 
 
-def _changes_section(ev: Evaluation, names: _Names) -> Section:
+def changes_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("change", "Change from baseline")
     if ev.changes.empty:
         section.paragraphs.append("No comparisons: fewer than two waves.")
@@ -207,7 +207,7 @@ def _changes_section(ev: Evaluation, names: _Names) -> Section:
                 interval(r.g_av, r.g_av_low, r.g_av_high),
                 num(r.detectable_dz),
             ]
-        rows.append(Row(heads, cells, _n(r.n)))
+        rows.append(Row(heads, cells, n_or_none(r.n)))
     table = Table(
         "Paired change from baseline (learners answering both waves)",
         [
@@ -254,7 +254,7 @@ def _changes_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _reliability_section(ev: Evaluation, names: _Names) -> Section:
+def reliability_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("reliability", "Internal consistency")
     if ev.reliability.empty:
         section.paragraphs.append("No questionnaire answers were found, so no alpha is shown.")
@@ -265,7 +265,7 @@ def _reliability_section(ev: Evaluation, names: _Names) -> Section:
             None
             if r.suppressed
             else [count(r.items), count(r.n), interval(r.alpha, r.alpha_low, r.alpha_high)],
-            _n(r.n),
+            n_or_none(r.n),
         )
         for r in ev.reliability.itertuples(index=False)
     ]
@@ -280,7 +280,7 @@ def _reliability_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _cohorts_section(ev: Evaluation, names: _Names) -> Section:
+def cohorts_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("cohorts", "Cohorts")
     if ev.cohorts.empty:
         section.paragraphs.append(
@@ -302,7 +302,7 @@ def _cohorts_section(ev: Evaluation, names: _Names) -> Section:
                     interval(r.change, r.change_low, r.change_high),
                     interval(r.dz, r.dz_low, r.dz_high),
                 ],
-                _n(r.n),
+                n_or_none(r.n),
             )
             for r in part.itertuples(index=False)
         ]
@@ -337,7 +337,7 @@ def _cohorts_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _levels_section(ev: Evaluation) -> Section:
+def levels_section(ev: Evaluation) -> Section:
     section = Section("reflection", "Reflective writing (REFLECT levels)")
     if ev.levels is None:
         section.paragraphs.append("No marking data was given.")
@@ -346,7 +346,7 @@ def _levels_section(ev: Evaluation) -> Section:
         Row(
             [r.level.capitalize()],
             None if r.suppressed else [count(r.n), num(r.percent, 1)],
-            _n(r.n),
+            n_or_none(r.n),
         )
         for r in ev.levels.itertuples(index=False)
     ]

@@ -87,11 +87,11 @@ def interval(est: object, low: object, high: object) -> str:
     return f"{num(est)} ({num(low)} to {num(high)})"
 
 
-def _n(value: object) -> int | None:
+def n_or_none(value: object) -> int | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)  # type: ignore[call-overload]
 
 
-class _Names:
+class ScaleNames:
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
 

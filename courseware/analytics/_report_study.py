@@ -12,18 +12,18 @@ from ._report_parts import (
     DASH,
     Flow,
     Row,
+    ScaleNames,
     Section,
     Table,
-    _n,
-    _Names,
     count,
     interval,
+    n_or_none,
     num,
     pvalue,
 )
 
 
-def _problems_section(ev: Evaluation) -> Section:
+def problems_section(ev: Evaluation) -> Section:
     section = Section("data-checks", "Data checks")
     if not ev.problems:
         section.paragraphs.append("Every row of every source was read without a problem.")
@@ -55,7 +55,7 @@ def _problems_section(ev: Evaluation) -> Section:
     return section
 
 
-def _methods_section(ev: Evaluation) -> Section:
+def methods_section(ev: Evaluation) -> Section:
     section = Section("methods", "Instruments and methods")
     for instrument in ev.instruments.values():
         spec = instrument.spec
@@ -99,10 +99,10 @@ STAGE_TITLES = {
 
 
 def _withheld_count(value: object, min_group: int) -> str:
-    return f"fewer than {min_group}" if _n(value) is None else count(value)
+    return f"fewer than {min_group}" if n_or_none(value) is None else count(value)
 
 
-def _attrition_section(ev: Evaluation, names: _Names) -> Section:
+def attrition_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("attrition", "Attrition: who was seen, who answered, who was analysed")
     if ev.attrition.empty:
         section.paragraphs.append("No instrument has answers at two waves yet.")
@@ -145,7 +145,7 @@ def _attrition_section(ev: Evaluation, names: _Names) -> Section:
                     interval(r.difference, r.difference_low, r.difference_high),
                     pvalue(r.p_welch),
                 ]
-            rows.append(Row(heads, cells, _n(min(r.n_completers, r.n_others))))
+            rows.append(Row(heads, cells, n_or_none(min(r.n_completers, r.n_others))))
         section.tables.append(
             Table(
                 f"Completers against non-completers at {before}: baseline scores",
@@ -172,7 +172,7 @@ def _attrition_section(ev: Evaluation, names: _Names) -> Section:
     return section
 
 
-def _design_section(ev: Evaluation) -> Section:
+def design_section(ev: Evaluation) -> Section:
     section = Section("design", "What this design can and cannot show")
     controlled = not ev.comparison.empty
     section.paragraphs.append(
@@ -204,7 +204,7 @@ def _design_section(ev: Evaluation) -> Section:
     return section
 
 
-def _comparison_headlines(ev: Evaluation, names: _Names) -> list[str]:
+def comparison_headlines(ev: Evaluation, names: ScaleNames) -> list[str]:
     if ev.comparison.empty or not ev.design.comparison:
         return []
     primary = ev.design.comparison.get("primary", "ancova")
@@ -232,7 +232,7 @@ def _comparison_headlines(ev: Evaluation, names: _Names) -> list[str]:
     return lines
 
 
-def _comparison_section(ev: Evaluation, names: _Names) -> Section | None:
+def comparison_section(ev: Evaluation, names: ScaleNames) -> Section | None:
     spec = ev.design.comparison
     if not spec:
         return None
@@ -259,7 +259,11 @@ def _comparison_section(ev: Evaluation, names: _Names) -> Section | None:
                 interval(r.g, r.g_low, r.g_high),
                 f"{interval(r.adjusted, r.adjusted_low, r.adjusted_high)}; p {pvalue(r.p_ancova)}",
             ]
-        n = None if r.suppressed else min(_n(r.n_intervention) or 0, _n(r.n_comparison) or 0)
+        n = (
+            None
+            if r.suppressed
+            else min(n_or_none(r.n_intervention) or 0, n_or_none(r.n_comparison) or 0)
+        )
         rows.append(Row([names.scale(r.instrument, r.scale), f"{r.after}"], cells, n))
     section.tables.append(
         Table(
@@ -287,7 +291,7 @@ def _comparison_section(ev: Evaluation, names: _Names) -> Section | None:
     return section
 
 
-def _behaviour_headlines(ev: Evaluation) -> list[str]:
+def behaviour_headlines(ev: Evaluation) -> list[str]:
     if ev.behaviour_pairs.empty:
         return []
     lines = []
@@ -304,7 +308,7 @@ def _behaviour_headlines(ev: Evaluation) -> list[str]:
     return lines
 
 
-def _behaviour_section(ev: Evaluation) -> Section | None:
+def behaviour_section(ev: Evaluation) -> Section | None:
     if ev.design.coded is None:
         return None
     section = Section("behaviour", "Written replies, coded (a behavioural outcome)")
@@ -322,7 +326,7 @@ def _behaviour_section(ev: Evaluation) -> Section | None:
                 interval(100 * r.space_share, 100 * r.space_share_low, 100 * r.space_share_high),
                 interval(r.nurse_per_reply, r.nurse_per_reply_low, r.nurse_per_reply_high),
             ]
-        rows.append(Row([str(r.phase)], cells, _n(r.learners)))
+        rows.append(Row([str(r.phase)], cells, n_or_none(r.learners)))
     section.tables.append(
         Table(
             "Coded replies per phase",
@@ -349,7 +353,7 @@ def _behaviour_section(ev: Evaluation) -> Section | None:
                 f"{num(r.t)} ({count(r.df)}); {pvalue(r.p_t)}",
                 interval(r.dz, r.dz_low, r.dz_high),
             ]
-        rows.append(Row([str(r.label)], cells, _n(r.n)))
+        rows.append(Row([str(r.label)], cells, n_or_none(r.n)))
     if rows:
         section.tables.append(
             Table(

@@ -26,7 +26,7 @@ def headline_scale_ids(instrument: Instrument) -> list[str]:
     return [TOTAL] if TOTAL in scales else scales
 
 
-def _small(n: int, min_group: int) -> bool:
+def is_small(n: int, min_group: int) -> bool:
     return 0 < n < min_group
 
 
@@ -54,7 +54,7 @@ def _blank(frame: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _score_all(combined: Combined, instruments: dict[str, Instrument]) -> dict[str, pd.DataFrame]:
+def score_all(combined: Combined, instruments: dict[str, Instrument]) -> dict[str, pd.DataFrame]:
     """One row per learner and wave. A patient-rated instrument (CARE) has many forms per learner
     and wave: the learner's score on each scale is the mean over their validly scored forms."""
     scored: dict[str, pd.DataFrame] = {}
@@ -75,7 +75,7 @@ def several_forms_per_learner(instrument: Instrument) -> bool:
     return instrument.spec.respondent == "patient"
 
 
-def _completion(
+def completion_table(
     combined: Combined,
     scores: dict[str, pd.DataFrame],
     instruments: dict[str, Instrument],
@@ -102,7 +102,7 @@ def _completion(
                     "forms": forms,
                     "scored": scored,
                     "percent": 100 * scored / population if population else math.nan,
-                    "suppressed": any(_small(k, min_group) for k in (population, forms, scored)),
+                    "suppressed": any(is_small(k, min_group) for k in (population, forms, scored)),
                 }
             )
         all_waves = table.loc[complete].groupby("learner")["wave"].nunique().eq(len(waves)).sum()
@@ -114,19 +114,20 @@ def _completion(
                 "forms": math.nan,
                 "scored": int(all_waves),
                 "percent": 100 * all_waves / population if population else math.nan,
-                "suppressed": _small(population, min_group) or _small(int(all_waves), min_group),
+                "suppressed": is_small(population, min_group)
+                or is_small(int(all_waves), min_group),
             }
         )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    small_population = frame["invited"].map(lambda n: _small(int(n), min_group)).to_numpy()
+    small_population = frame["invited"].map(lambda n: is_small(int(n), min_group)).to_numpy()
     frame = _blank(frame, ["instrument", "wave", "invited"])
     frame["invited"] = frame["invited"].astype(float).where(~small_population)
     return frame
 
 
-def _summary(
+def summary_table(
     scores: dict[str, pd.DataFrame],
     instruments: dict[str, Instrument],
     waves: list[str],
@@ -153,14 +154,14 @@ def _summary(
                         "ceiling_percent": 100 * values.ge(high - 0.1 * (high - low)).mean()
                         if n
                         else math.nan,
-                        "suppressed": _small(n, min_group),
+                        "suppressed": is_small(n, min_group),
                     }
                 )
     frame = pd.DataFrame(rows)
     return _blank(frame, ["instrument", "scale", "wave", "low", "high"]) if rows else frame
 
 
-def _reliability(
+def reliability_table(
     combined: Combined, instruments: dict[str, Instrument], waves: list[str], min_group: int
 ) -> pd.DataFrame:
     rows = []
@@ -183,7 +184,7 @@ def _reliability(
                         "alpha": alpha.estimate,
                         "alpha_low": alpha.low,
                         "alpha_high": alpha.high,
-                        "suppressed": _small(n, min_group),
+                        "suppressed": is_small(n, min_group),
                     }
                 )
     frame = pd.DataFrame(rows)
@@ -210,7 +211,7 @@ def _result_row(pairs: pd.DataFrame, before: str, after: str) -> dict[str, float
     return flat
 
 
-def _changes(
+def changes_table(
     scores: dict[str, pd.DataFrame],
     instruments: dict[str, Instrument],
     waves: list[str],
@@ -238,7 +239,7 @@ def _changes(
     return _blank(frame, ["instrument", "scale", "before", "after"]) if rows else frame
 
 
-def _cohorts(
+def cohorts_table(
     scores: dict[str, pd.DataFrame],
     instruments: dict[str, Instrument],
     attributes: pd.DataFrame,
@@ -304,7 +305,7 @@ def _cohorts(
     return _blank(frame, keep), pd.DataFrame(tests)
 
 
-def _levels(levels: pd.DataFrame | None, min_group: int) -> pd.DataFrame | None:
+def levels_table(levels: pd.DataFrame | None, min_group: int) -> pd.DataFrame | None:
     if levels is None:
         return None
     counts = levels["level"].value_counts().reindex(REFLECT_LEVELS, fill_value=0)
@@ -316,7 +317,9 @@ def _levels(levels: pd.DataFrame | None, min_group: int) -> pd.DataFrame | None:
             "percent": 100 * counts.to_numpy() / total if total else math.nan,
         }
     )
-    frame["suppressed"] = frame["n"].map(lambda n: _small(int(n), min_group)) | (total < min_group)
+    frame["suppressed"] = frame["n"].map(lambda n: is_small(int(n), min_group)) | (
+        total < min_group
+    )
     frame["all"] = "all"
     frame = _secondary(frame, ["all"], min_group).drop(columns="all")
     return _blank(frame, ["level"])

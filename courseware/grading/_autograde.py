@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from ._course import CourseFolder, GradingError
-from ._grade_outcome import CohortReport, StudentResult, _finish, kept_scores
-from ._grade_worker import WORKER_KILLED, _grade_one, _init_worker
+from ._grade_outcome import CohortReport, StudentResult, finish_student, kept_scores
+from ._grade_worker import WORKER_KILLED, grade_one, init_worker
 from ._submissions import (
     check_submission,
     planted_files,
@@ -141,7 +141,7 @@ def autograde_cohort(
                     result = results[student]
                     result.seconds = float(outcome.get("seconds", 0.0))
                     result.attempts = int(outcome.get("attempts", 1))
-                    _finish(
+                    finish_student(
                         course,
                         gb,
                         assignment,
@@ -166,7 +166,7 @@ def autograde_cohort(
                 def submit_more() -> None:
                     while todo and len(running) < limit:
                         student = todo.popleft()
-                        running[pool.submit(_grade_one, assignment, student)] = student
+                        running[pool.submit(grade_one, assignment, student)] = student
 
                 submit_more()
                 while running:
@@ -194,7 +194,7 @@ def autograde_cohort(
                 for student in suspects:  # alone, each in a fresh worker, so a crash has one cause
                     solo = _new_pool(1, str(course.root), log_dir)
                     try:
-                        outcome = solo.submit(_grade_one, assignment, student).result()
+                        outcome = solo.submit(grade_one, assignment, student).result()
                     except BrokenProcessPool:
                         outcome = {"success": False, "error": f"{WORKER_KILLED}: {student}"}
                     finally:
@@ -214,6 +214,6 @@ def _new_pool(jobs: int, root: str, log_dir: str) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=get_context("spawn"),
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(root, log_dir),
     )

@@ -284,7 +284,7 @@ def _keep(
     return [f"kept the marks already agreed or confirmed: {', '.join(notes)}"] if notes else []
 
 
-def _finish(
+def finish_student(
     course: CourseFolder,
     gb: Any,
     assignment: str,

@@ -25,7 +25,7 @@ RETRY_MARKERS = (  # the kernel never started: worth one more try
 _API: Any = None
 
 
-def _init_worker(root: str, log_dir: str) -> None:
+def init_worker(root: str, log_dir: str) -> None:
     """Set up one worker: its fork server, nbgrader's API on the course config, kernels on IPC
     sockets, quiet output. The fork server's socket and log live in ``log_dir``, which the batch
     removes; the server ends when this worker does, however it ends."""
@@ -65,7 +65,7 @@ def _init_worker(root: str, log_dir: str) -> None:
     _API = NbGraderAPI(config=config)
 
 
-def _grade_one(assignment: str, student: str) -> dict[str, Any]:
+def grade_one(assignment: str, student: str) -> dict[str, Any]:
     from ._forkkernel import fork_server, launching_normally, restart_if_dead
     from ._prestart import discard_spares
 
