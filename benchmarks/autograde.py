@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
 from cohort import COMM, build_comm_cohort  # noqa: E402
 
-from courseware.grading._course import Course  # noqa: E402
+from courseware.grading._course import CourseFolder  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -46,7 +46,7 @@ def run(args: list[str], cwd: Path) -> float:
 
 
 def scores(course: Path) -> dict[str, dict[str, float | None]]:
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         return {
             s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
             for s in gb.assignment_submissions(COMM)

@@ -31,6 +31,7 @@ from courseware.analytics import (
     load_config,
     paired,
     pairs_needed,
+    read_levels,
     read_store,
     render_report,
     setup_from_options,
@@ -240,6 +241,45 @@ def test_care_from_microsoft_forms_imputes_and_averages_patients() -> None:
     completion = evaluation.completion.set_index("wave")
     assert completion.loc["pre", "forms"] == 3 and completion.loc["pre", "scored"] == 1
     assert not evaluation.problems
+
+
+def test_levels_read_from_the_marking_registry_export(tmp_path: Path) -> None:
+    """The registry export (``courseware export --registry``) feeds the REFLECT levels as it is:
+    its learner column, the rubric's grade ids, its other columns known, unlevelled rows noted."""
+    from courseware.grading import REGISTRY_COLUMNS
+    from courseware.grading._exports import write_csv
+
+    def row(student: str, status: str, level: str) -> dict[str, object]:
+        return {"student_id": student, "assignment": "essay", "status": status, "level": level}
+
+    path = tmp_path / "essay.csv"
+    write_csv(
+        path,
+        REGISTRY_COLUMNS,
+        [
+            row("s1", "graded", "critical-transformative"),
+            row("s2", "graded", "reflection"),
+            row("s3", "graded", "habitual"),
+            row("s4", "not-submitted", ""),
+            row("s5", "graded", '=HYPERLINK("x")'),
+            row("s6", "graded", "thoughtful-transformative"),
+        ],
+    )
+    pseudonyms = Pseudonyms(b"k" * 32)
+    read = read_levels(path, pseudonyms)
+    levels = dict(zip(read.levels["learner"], read.levels["level"], strict=True))
+    assert levels == {
+        pseudonyms("s1"): "critical reflection",
+        pseudonyms("s2"): "reflection",
+        pseudonyms("s3"): "habitual action",
+    }
+    assert [(p.row, p.column, p.kind) for p in read.problems] == [
+        (6, "level", "bad-level"),
+        (7, "level", "bad-level"),
+    ]
+    assert read.notes == [
+        "essay.csv: 1 registry row(s) with no agreed level (not graded yet, or not marked by level) left out."
+    ]
 
 
 def test_a_wrong_mapping_file_names_its_line(tmp_path: Path) -> None:

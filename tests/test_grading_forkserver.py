@@ -437,7 +437,7 @@ def test_parallel_autograde_runs_notebooks_in_forked_kernels(tmp_path: Path) -> 
     from cohort import COMM, build_comm_cohort
 
     from courseware.grading._autograde import autograde_cohort
-    from courseware.grading._course import Course
+    from courseware.grading._course import CourseFolder
 
     course = tmp_path / "course"
     shutil.copytree(REPO / "assignments", course)
@@ -467,7 +467,7 @@ def test_parallel_autograde_runs_notebooks_in_forked_kernels(tmp_path: Path) -> 
             },
         )
         notebook.write_text(json.dumps(nb))
-    report = autograde_cohort(Course.open(course), COMM, jobs=2)
+    report = autograde_cohort(CourseFolder.open(course), COMM, jobs=2)
     for result in report.results:
         assert result.status == "graded" and result.problems == [], result.summary()
         assert result.score == pytest.approx(expected[result.student]["score"])

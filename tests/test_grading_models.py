@@ -32,7 +32,7 @@ from courseware.grading._assessment import find_key, render_answer
 from courseware.grading._course import GradingError
 from courseware.grading._exports import neutralise, pseudonym, write_csv
 from courseware.grading._feedback import strip_hidden
-from courseware.grading._moderation import decide, round_half, second_marking_sample
+from courseware.grading._marking_rules import decide, round_half, second_marking_sample
 from courseware.grading._rubric import Standard, course_standard, load_rubric, pass_mark_for
 
 from conftest import REPO
@@ -648,7 +648,7 @@ def test_marking_view_shows_control_characters_instead_of_obeying_them() -> None
 def test_odd_things_in_a_submission_are_named(tmp_path: Path) -> None:
     """Answers for items that do not exist and planted key files are reported, never used; the
     submission's digest changes with its files and nothing else."""
-    from courseware.grading._autograde import planted_files, submission_digest, unknown_items
+    from courseware.grading._submissions import planted_files, submission_digest, unknown_items
 
     folder = tmp_path / "submission"
     folder.mkdir()
@@ -741,12 +741,8 @@ def old_book(path: Path) -> None:
 
 def test_an_old_marking_book_is_upgraded_keeping_every_mark(tmp_path: Path) -> None:
     from courseware.grading._marking import MarkingBook
-    from courseware.grading._moderation import (
-        agree_marks,
-        mark_grade,
-        mark_total,
-        marking_rubric,
-    )
+    from courseware.grading._marking_rules import mark_grade, mark_total
+    from courseware.grading._moderation import agree_marks, marking_rubric
 
     shutil.copytree(ASSIGNMENTS / "rubrics", tmp_path / "rubrics")
     old_book(tmp_path / "marking.sqlite")
@@ -810,3 +806,17 @@ def test_a_remark_records_the_old_and_new_level(tmp_path: Path) -> None:
         with pytest.raises(GradingError, match="above what the criteria support"):
             record_mark(book, rubric, script, "alice", {**levels, "overall": "critical"})
         assert len(book.remarks("reflective-essay")) == 1  # a refused mark records nothing
+
+
+def test_grading_and_data_errors_are_courseware_errors() -> None:
+    """The CLI catches ``CoursewareError`` once: grading's errors must be beneath it, and still the
+    ``RuntimeError``/``ValueError`` callers have always caught."""
+    from courseware.analytics import DataError
+    from courseware.errors import CoursewareError
+    from courseware.grading import GradingError as Exported
+    from courseware.grading import InvalidAnswer
+
+    assert Exported is GradingError
+    assert issubclass(GradingError, CoursewareError) and issubclass(GradingError, RuntimeError)
+    assert issubclass(InvalidAnswer, CoursewareError) and issubclass(InvalidAnswer, ValueError)
+    assert issubclass(DataError, CoursewareError) and issubclass(DataError, ValueError)

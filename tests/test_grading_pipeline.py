@@ -38,7 +38,7 @@ from cohort import (
 )
 from nbgrader.api import MissingEntry
 
-from courseware.grading._course import Course, GradingError
+from courseware.grading._course import CourseFolder, GradingError
 from courseware.grading._marking import MarkingBook
 from courseware.grading._moderation import (
     marking_queue,
@@ -126,7 +126,7 @@ class Run:
 
 
 def cell_scores(course: Path, assignment: str) -> dict[str, dict[str, float]]:
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         found = {}
         for submission in gb.assignment_submissions(assignment):
             found[submission.student.id] = {
@@ -228,7 +228,7 @@ def test_hidden_tests_and_key_never_released(pipeline: Run) -> None:
 
 
 def test_manually_graded_assignments_release_cleanly(pipeline: Run) -> None:
-    with Course.open(pipeline.course).gradebook() as gb:
+    with CourseFolder.open(pipeline.course).gradebook() as gb:
         essay = gb.find_assignment(ESSAY)
         narrative = gb.find_assignment(NARRATIVE)
         assert essay.max_score == 20 and narrative.max_score == 20
@@ -240,7 +240,7 @@ def test_manually_graded_assignments_release_cleanly(pipeline: Run) -> None:
 
 
 def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str = "") -> None:
-    course = Course.open(run_.course)
+    course = CourseFolder.open(run_.course)
     for script_id, role in marking_queue(book, ESSAY, marker):
         n = essay_number(script_text(course, book.script(script_id)))
         levels = first_levels(n)
@@ -295,7 +295,7 @@ def marked(pipeline: Run) -> Run:
             mark_all(pipeline, book, rubric, marker)
         # alice opens one of her marked scripts again, with the same levels and a new comment
         script_id = next(s for s, r in book.allocations(ESSAY).items() if r["first"] == "alice")
-        n = essay_number(script_text(Course.open(course), book.script(script_id)))
+        n = essay_number(script_text(CourseFolder.open(course), book.script(script_id)))
     levels = first_levels(n)
     answers = "".join(f"{LEVELS.index(levels[c.id]) + 1}\n\n" for c in rubric.criteria)
     answers += f"{LEVELS.index(levels['overall']) + 1}\n"
@@ -353,7 +353,7 @@ def test_failed_and_deleted_essays_never_become_scripts(marked: Run) -> None:
     assert re.search(r"no script for e-invalid-json: failed-to-grade: .*not a notebook", out)
     assert re.search(r"no script for e-os-exit: failed-to-grade: .*courseware grade confirm", out)
     assert "no script for e-deleted-essay: answer cell 'essay' was deleted" in out
-    course = Course.open(marked.course)
+    course = CourseFolder.open(marked.course)
     with MarkingBook(marked.course / "marking.sqlite") as book:
         scripts = book.scripts(ESSAY)
         assert not {s.student for s in scripts} & set(ESSAY_BAD)
@@ -390,7 +390,7 @@ def test_moderate_write_refuses_a_failed_submission(marked: Run) -> None:
     out = courseware("moderate", ESSAY, "--write", cwd=course).stdout
     assert re.search(rf"not written for {stale}: failed-to-grade: autograde could not grade", out)
     # (no row at all: nothing was written either)
-    with Course.open(course).gradebook() as gb, contextlib.suppress(MissingEntry):
+    with CourseFolder.open(course).gradebook() as gb, contextlib.suppress(MissingEntry):
         assert gb.find_grade("essay", ESSAY, ESSAY, "e-os-exit").manual_score is None
 
 
@@ -416,7 +416,7 @@ def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
     for student, marks in marked.marks.items():
         assert marked.agreed[student] == expected_agreed(marks), (student, marks)
     assert marked.agreed[marked.disputed] == sorted(marked.marks[marked.disputed].values())[1]
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         for student, value in marked.agreed.items():
             grade = gb.find_grade("essay", ESSAY, ESSAY, student)
             assert grade.manual_score == value and not grade.needs_manual_grade
@@ -453,7 +453,7 @@ def test_autograde_again_keeps_agreed_marks_or_refuses_changed_work(marked: Run)
     student = sorted(marked.agreed)[0]
     again = courseware("autograde", ESSAY, "--student", student, cwd=course).stdout
     assert f"kept the marks already agreed or confirmed: essay {marked.agreed[student]:g}" in again
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         grade = gb.find_grade("essay", ESSAY, ESSAY, student)
         assert grade.manual_score == marked.agreed[student] and not grade.needs_manual_grade
         assert not gb.find_submission(ESSAY, student).needs_manual_grade
@@ -484,6 +484,18 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
         level = {3: "habitual", 6.5: "thoughtful", 10: "reflection"}.get(value)
         assert essay[student]["level"] == (level or essay[student]["level"])
         assert essay[student]["level"].startswith("critical") == (value > 10)
+    # the evaluation reads the export's levels as they are (one per agreed essay, no problems)
+    from courseware.analytics import Pseudonyms, read_levels
+
+    pseudonyms = Pseudonyms(b"k" * 32)
+    read = read_levels(course / "essay.csv", pseudonyms)
+    assert not read.problems
+    levels = dict(zip(read.levels["learner"], read.levels["level"], strict=True))
+    names = {"habitual": "habitual action", "thoughtful": "thoughtful action"}
+    names |= {"reflection": "reflection", "critical": "critical reflection"}
+    for student in marked.agreed:
+        expected = names[essay[student]["level"].partition("-")[0]]
+        assert levels[pseudonyms(student)] == expected
     assert essay["s015"]["status"] == "not-submitted"  # in the gradebook, no essay
     assert essay["s015"]["score"] == ""
     with (course / "comm.csv").open() as handle:
@@ -583,7 +595,7 @@ def test_narrative_medicine_parts_are_marked_against_their_rubric(pipeline: Run)
             expected[(book.script(script).student, book.script(script).cell)] = 6.0  # median
     courseware("moderate", NARRATIVE, "--write", cwd=course)
     assert len(expected) == 6
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         for (student, cell), value in expected.items():
             grade = gb.find_grade(cell, NARRATIVE, NARRATIVE, student)
             assert grade.manual_score == value, (student, cell)
@@ -704,7 +716,7 @@ def test_every_export_agrees_with_the_gradebook_per_student(marked: Run, assignm
         "failed-to-grade",
         "not-submitted",
     }
-    with Course.open(course).gradebook() as gb:
+    with CourseFolder.open(course).gradebook() as gb:
         for student, row in registry.items():
             research = found["research"][student]
             assert (research["status"], research["score"]) == (row["status"], row["score"])

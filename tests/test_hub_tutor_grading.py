@@ -32,7 +32,8 @@ from fixtures.hub.hubtest import Hub, http
 from playwright.sync_api import Page, expect
 from test_browser import describe
 
-from courseware.grading._marking import MarkingBook, Script
+from courseware.grading._marking import MarkingBook
+from courseware.grading._marking_records import Script
 from courseware.grading._rubric import load_rubric
 
 from conftest import REPO

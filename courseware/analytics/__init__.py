@@ -20,17 +20,9 @@ from ._export import figures, write_csv, write_json
 from ._mapping import ColumnMapping, SurveyMapping, load_mapping
 from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
-from ._readers import (
-    CODED_KINDS,
-    LIKERT_KIND,
-    REFLECT_LEVELS,
-    likert_value,
-    read_coded_replies,
-    read_levels,
-    read_roster,
-    read_store,
-    read_survey_export,
-)
+from ._read_levels import REFLECT_LEVELS, read_levels
+from ._read_store import CODED_KINDS, LIKERT_KIND, likert_value, read_coded_replies, read_store
+from ._read_survey import read_roster, read_survey_export
 from ._report import build_sections, render_report, render_summary, save_report, save_summary
 from ._responses import Combined, Responses, combine
 from ._stats import (

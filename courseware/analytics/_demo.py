@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..instruments import Instrument, builtin_instrument
 from ._analysis import DEFAULT_WAVES
-from ._readers import REFLECT_LEVELS
+from ._read_levels import REFLECT_LEVELS
 
 STREAMS = ["foundation-year", "undergraduate", "postgraduate", "cpd"]
 STAGES = ["medical-foundation-year", "undergraduate", "foundation-doctor"]
@@ -150,7 +150,7 @@ def _coded_replies(path: Path, ids: np.ndarray, rng: np.random.Generator) -> Non
     Written as the reply coder stores them (``compose.coded`` events, the ``Coding`` wire format),
     with more NURSE codes after the teaching and some replies the coder is unsure about.
     """
-    from ..feedback._types import NURSE_CODES, CodeResult, Coding
+    from ..feedback import NURSE_CODES, CodeResult, Coding
     from ..store import Event, SQLiteStore
 
     path.unlink(missing_ok=True)

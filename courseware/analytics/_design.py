@@ -16,8 +16,6 @@ from scipy import stats
 
 from ._stats import compare_groups, hedges_g
 
-ATTRITION_STAGES = ("seen", "answered-before", "answered-after", "both-waves", "scored")
-
 
 def _scored_learners(table: pd.DataFrame, scales: list[str], wave: str) -> set[str]:
     here = table.loc[table["wave"].eq(wave)]

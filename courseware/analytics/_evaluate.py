@@ -14,10 +14,8 @@ from typing import Literal
 from pydantic import Field
 from typing_extensions import TypedDict, Unpack
 
-from ..content._errors import ContentError, Problem
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text, validate
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, Slug, Text, read_yaml, validate
+from ..content import Model as _Model
 from ..instruments import load_instruments
 from ..store import open_store
 from ._analysis import (
@@ -27,21 +25,17 @@ from ._analysis import (
     Design,
     Evaluation,
     analyse,
-    several_forms_per_learner,
 )
 from ._export import write_csv, write_json
 from ._mapping import load_mapping
 from ._problems import DataError, DataProblem
 from ._pseudonym import Pseudonyms
-from ._readers import (
-    read_coded_replies,
-    read_levels,
-    read_roster,
-    read_store,
-    read_survey_export,
-)
+from ._read_levels import read_levels
+from ._read_store import read_coded_replies, read_store
+from ._read_survey import read_roster, read_survey_export
 from ._report import save_report, save_summary
 from ._responses import Responses, combine
+from ._tables import several_forms_per_learner
 
 CONFIG_ENV = "COURSEWARE_EVALUATION"
 """Environment variable naming the evaluation file the dashboard reads."""

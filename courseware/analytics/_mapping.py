@@ -15,11 +15,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..content._errors import ContentError, Problem
-from ..content._exercises import ItemId
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, validate
-from ..content._yaml import YamlDocument, read_yaml
+from ..content import ContentError, ItemId, Problem, Slug, YamlDocument, read_yaml, validate
+from ..content import Model as _Model
 from ..instruments import Instrument
 
 NOT_APPLICABLE = "na"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import CoursewareError
+
 STORE_SOURCE = "store"
 
 ProblemKind = Literal[
@@ -58,7 +60,7 @@ class DataProblem:
         return f"{self.where}: {self.message} ({self.action})"
 
 
-class DataError(ValueError):
+class DataError(CoursewareError, ValueError):
     """Raised in strict mode when any data problem was found; carries every problem."""
 
     def __init__(self, problems: list[DataProblem]) -> None:

@@ -20,7 +20,6 @@ from ..instruments import Instrument
 from ._mapping import NOT_APPLICABLE, Label
 from ._problems import DataProblem, shown
 
-FORM_COLUMNS = ["learner", "wave", "source", "row"]
 ATTRIBUTE_COLUMNS = ["learner", "attribute", "value", "source", "row", "priority"]
 LEVEL_COLUMNS = ["learner", "level", "source", "row"]
 
@@ -41,10 +40,6 @@ class Responses:
     """Per source, the column that holds the learner id (for duplicate messages)."""
     notes: list[str] = field(default_factory=list)
     """Things worth knowing that are not problems (e.g. answers superseded by a later one)."""
-
-
-def empty_forms(instrument: Instrument) -> pd.DataFrame:
-    return pd.DataFrame(columns=[*FORM_COLUMNS, *instrument.items])
 
 
 def clean_values(

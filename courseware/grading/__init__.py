@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "ANSWERS_FILE",
+    "REGISTRY_COLUMNS",
     "AnswersFile",
     "AssessedAnswers",
     "Assessment",
     "EscapeLearnerHTML",
     "FlagUnmarkedInFeedback",
+    "GradingError",
     "HideTestsInFeedback",
     "InvalidAnswer",
     "ItemSet",
@@ -42,7 +44,9 @@ _LAZY = {
     "check_saved": "._assessment",
     "grade_item": "._assessment",
     "open_assessment": "._assessment",
+    "GradingError": "._course",
     "HideTestsInFeedback": "._feedback",
+    "REGISTRY_COLUMNS": "._exports",
     "FlagUnmarkedInFeedback": "._feedback",
     "ReleaseFeedback": "._feedback",
     "EscapeLearnerHTML": "._safe_html",
@@ -62,6 +66,8 @@ if TYPE_CHECKING:
     from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
+    from ._course import GradingError
+    from ._exports import REGISTRY_COLUMNS
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,

@@ -114,7 +114,7 @@ def agreement(first: list[float], second: list[float], rubric: Rubric) -> Agreem
 
 
 def marker_agreement(book: MarkingBook, assignment: str, rubric: Rubric) -> Agreement:
-    from ._moderation import mark_total
+    from ._marking_rules import mark_total
 
     marks = book.marks(assignment)
     pairs = [

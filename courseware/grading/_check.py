@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..content import register_checker
-from ..content._errors import ContentError, Problem, display_path
+from ..content import ContentError, Problem, display_path, register_checker
 from ._items import ITEMS_FILE, ComposeResponse, load_items, load_key
 from ._rubric import load_rubric
 

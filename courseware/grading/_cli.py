@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 
 
-def _rubric(course: Course, name: str) -> Any:
+def _rubric(course: CourseFolder, name: str) -> Any:
     from ._rubric import load_rubric
 
     path = Path(name)
@@ -20,13 +20,13 @@ def _rubric(course: Course, name: str) -> Any:
     return load_rubric(path)
 
 
-def _book(course: Course) -> Any:
+def _book(course: CourseFolder) -> Any:
     from ._marking import MarkingBook
 
     return MarkingBook(course.marking_db)
 
 
-def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
+def _script_rubric(course: CourseFolder, book: Any, assignment: str) -> Any:
     from ._moderation import marking_rubric
 
     return marking_rubric(course.root, book, assignment)
@@ -34,7 +34,7 @@ def _script_rubric(course: Course, book: Any, assignment: str) -> Any:
 
 def _outcome(rubric: Any, mark: Any) -> str:
     """``10 (Reflection)``: a mark's points and its grade (by level) or band (by points)."""
-    from ._moderation import mark_grade, mark_total
+    from ._marking_rules import mark_grade, mark_total
 
     if rubric.by_level:
         return f"{mark_total(rubric, mark):g} ({rubric.grade_name(mark_grade(rubric, mark))})"
@@ -98,7 +98,7 @@ class Progress:
 def cmd_autograde(args: argparse.Namespace) -> int:
     from ._autograde import autograde_cohort
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     progress = Progress("autograde", quiet=args.quiet)
     try:
         report = autograde_cohort(
@@ -142,7 +142,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
 def cmd_scripts(args: argparse.Namespace) -> int:
     from ._moderation import prepare_scripts
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     rubric = _rubric(course, args.rubric)
     progress = Progress("scripts", quiet=args.quiet)
     with _book(course) as book:
@@ -172,7 +172,7 @@ def cmd_scripts(args: argparse.Namespace) -> int:
 def cmd_allocate(args: argparse.Namespace) -> int:
     from ._moderation import allocate
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     markers = [m.strip() for m in args.markers.split(",") if m.strip()]
     with _book(course) as book:
         rubric = _script_rubric(course, book, args.assignment)
@@ -190,7 +190,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 def cmd_queue(args: argparse.Namespace) -> int:
     from ._moderation import marking_queue
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         queue = marking_queue(book, args.assignment, args.marker)
     for script, role in queue:
@@ -213,7 +213,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
     from ._marking_view import mark_interactively
     from ._moderation import record_mark
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         rubric = _script_rubric(course, book, args.assignment)
         if args.level:
@@ -242,7 +242,7 @@ def cmd_moderate(args: argparse.Namespace) -> int:
     from ._agreement import marker_agreement
     from ._moderation import agree_marks, moderation_status, write_back
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         rubric = _script_rubric(course, book, args.assignment)
         agreed = agree_marks(book, args.assignment, rubric)
@@ -275,7 +275,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
             raise GradingError(f"--score {cell}={value!r}: the points must be a number") from None
     if not (scores or args.rescored or args.claimed):
         raise GradingError("give --score CELL=POINTS, --rescored or --claimed")
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         standing = confirm_score(
             course,
@@ -295,7 +295,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     from ._exports import examiner_pack
 
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         rubric = _script_rubric(course, book, args.assignment)
         out = examiner_pack(course, book, args.assignment, rubric, args.out)
@@ -308,7 +308,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if not args.registry and not args.research:
         raise GradingError("name --registry FILE and/or --research FILE")
-    course = Course.open(args.course)
+    course = CourseFolder.open(args.course)
     with _book(course) as book:
         scripts = book.scripts(args.assignment)
         wanted = scripts and args.research  # the registry needs no rubric

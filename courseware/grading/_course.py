@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import CoursewareError
+
 CONFIG_FILE = "nbgrader_config.py"
 MARKING_DB = "marking.sqlite"
 
 
-class GradingError(RuntimeError):
+class GradingError(CoursewareError, RuntimeError):
     """A grading command cannot go on; the message says what to fix."""
 
 
@@ -25,14 +27,14 @@ def ensure_tools_on_path() -> None:
 
 
 @dataclass
-class Course:
+class CourseFolder:
     """The course folder (holding ``nbgrader_config.py``, ``source/``, ``submitted/``, the gradebook)."""
 
     root: Path
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def open(cls, root: str | Path | None = None) -> Course:
+    def open(cls, root: str | Path | None = None) -> CourseFolder:
         path = Path(root) if root is not None else Path.cwd()
         path = path.resolve()
         if not (path / CONFIG_FILE).is_file() and not (path / "source").is_dir():

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._course import Course
+from ._course import CourseFolder
 from ._marking import MarkingBook
 from ._moderation import moderation_status, script_text
 from ._rubric import Rubric
@@ -62,7 +62,7 @@ def write_csv(path: str | Path, columns: list[str], rows: list[dict[str, Any]]) 
 
 
 def registry_rows(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     *,
@@ -112,7 +112,7 @@ def registry_rows(
 
 
 def _manual_scores(
-    course: Course, assignment: str, students: set[str]
+    course: CourseFolder, assignment: str, students: set[str]
 ) -> dict[tuple[str, str], float | None]:
     """``(student, cell) -> manual score`` of the students' rubric-marked cells."""
     from nbgrader.api import MissingEntry
@@ -134,7 +134,7 @@ def _manual_scores(
 
 
 def export_registry(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     path: str | Path,
@@ -152,7 +152,7 @@ def pseudonym(secret: str, student: str) -> str:
 
 
 def export_research(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     path: str | Path,
@@ -221,12 +221,12 @@ def export_research(
 
 
 def examiner_pack(
-    course: Course, book: MarkingBook, assignment: str, rubric: Rubric, folder: str | Path
+    course: CourseFolder, book: MarkingBook, assignment: str, rubric: Rubric, folder: str | Path
 ) -> Path:
     """An anonymised pack for the external examiner: the double-marked scripts (by script id), every
     mark with markers shown as Marker A, B, C…, agreed marks and the agreement statistics."""
     from ._agreement import marker_agreement
-    from ._moderation import mark_total
+    from ._marking_rules import mark_total
 
     out = Path(folder)
     (out / "scripts").mkdir(parents=True, exist_ok=True)

@@ -13,10 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from ..content import (
+    ContentError,
+    Data,
+    Ge,
+    Gt,
+    Le,
+    MaxLen,
+    MinLen,
+    OneOf,
+    OrderField,
+    Problem,
+    Slug,
+    Text,
+    check_order,
+    load_validated,
+)
 from ..content import words as count_words
-from ..content._errors import ContentError, Problem
-from ..content._order import OrderField, check_order
-from ..content._schema import Data, Ge, Gt, Le, MaxLen, MinLen, OneOf, Slug, Text, load_validated
+from ..errors import CoursewareError
 
 ITEMS_FILE = "items.yaml"
 
@@ -130,7 +144,7 @@ class Score:
     reason: str
 
 
-class InvalidAnswer(ValueError):
+class InvalidAnswer(CoursewareError, ValueError):
     """A saved answer that does not fit its item (wrong shape, out of range, forged)."""
 
 

@@ -12,16 +12,10 @@ import textwrap
 import unicodedata
 from typing import TextIO
 
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 from ._marking import MarkingBook
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    record_mark,
-    remark_roles,
-    script_text,
-)
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, record_mark, remark_roles, script_text
 from ._rubric import Rubric
 
 
@@ -53,7 +47,7 @@ def _ask(prompt: str, stdin: TextIO, stdout: TextIO) -> str | None:
 
 
 def mark_interactively(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     rubric: Rubric,
     assignment: str,

@@ -21,16 +21,11 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ._course import Course, GradingError
-from ._marking import MarkingBook, Script
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    marking_rubric,
-    record_mark,
-    script_text,
-)
+from ._course import CourseFolder, GradingError
+from ._marking import MarkingBook
+from ._marking_records import Script
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, marking_rubric, record_mark, script_text
 from ._rubric import Rubric
 
 STYLE = """
@@ -90,7 +85,7 @@ class MarkingHandler(JupyterHandler):
 
     def book(self) -> MarkingBook | None:
         """The course's marking book, or None before any scripts were prepared (not created)."""
-        path = Course(self.course_root).marking_db
+        path = CourseFolder(self.course_root).marking_db
         return MarkingBook(path) if path.is_file() else None
 
 
@@ -272,7 +267,7 @@ class AssignmentHandler(MarkingHandler):
                 f'<h1>{_e(title)}</h1><p class="problem" role="alert">{_e(exc)}</p>',
                 status=409,
             )
-        text = script_text(Course(self.course_root), script)
+        text = script_text(CourseFolder(self.course_root), script)
         self.page(
             title,
             f"<h1>{_e(title)}</h1>{notice}"

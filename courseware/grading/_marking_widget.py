@@ -13,16 +13,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._course import Course, GradingError
+from ._course import CourseFolder, GradingError
 from ._marking import MarkingBook
-from ._moderation import (
-    mark_grade,
-    mark_total,
-    marking_queue,
-    marking_rubric,
-    record_mark,
-    script_text,
-)
+from ._marking_rules import mark_grade, mark_total
+from ._moderation import marking_queue, marking_rubric, record_mark, script_text
 from ._rubric import Rubric
 
 
@@ -30,7 +24,7 @@ class MarkingView(w.VBox):  # type: ignore[misc]
     """Work through ``marker``'s queue for ``assignment``; each save moves on to the next script."""
 
     def __init__(
-        self, course: Course, book: MarkingBook, rubric: Rubric, assignment: str, marker: str
+        self, course: CourseFolder, book: MarkingBook, rubric: Rubric, assignment: str, marker: str
     ):
         self.course, self.book, self.rubric = course, book, rubric
         self.assignment, self.marker = assignment, marker
@@ -157,7 +151,7 @@ class MarkingView(w.VBox):  # type: ignore[misc]
 
 def marking_view(assignment: str, marker: str, course: str | Path | None = None) -> MarkingView:
     """``marking_view("reflective-essay", "alice")`` in a notebook opened in the course folder."""
-    found = Course.open(course)
+    found = CourseFolder.open(course)
     book = MarkingBook(found.marking_db)
     rubric = marking_rubric(found.root, book, assignment)
     return MarkingView(found, book, rubric, assignment, marker)

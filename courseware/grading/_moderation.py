@@ -20,85 +20,23 @@ Agreed marks and the feedback comment are written into the gradebook with nbgrad
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._course import Course, GradingError
-from ._marking import Agreed, Mark, MarkingBook, Remark, Script
+from ._course import CourseFolder, GradingError
+from ._marking import MarkingBook
+from ._marking_records import Agreed, Mark, Remark, Script
+from ._marking_rules import (
+    Decision,
+    decide,
+    feedback_comment,
+    mark_grade,
+    mark_total,
+    second_marking_sample,
+)
 from ._rubric import Rubric, Standard, course_standard, load_rubric
-
-SAMPLE_SHARE = 0.10
-SAMPLE_MIN = 10
-
-
-def round_half(value: float) -> float:
-    return math.floor(value * 2 + 0.5) / 2
-
-
-def second_marking_sample(
-    first_totals: dict[str, float], rubric: Rubric, *, all_scripts: bool = False
-) -> list[str]:
-    """Scripts to second-mark: ``max(10%, 10)`` scripts spread evenly over the range of first marks
-    (lowest and highest included), plus every fail; every script when there are no more than that,
-    or when ``all_scripts``."""
-    ordered = sorted(first_totals, key=lambda s: (first_totals[s], s))
-    size = max(math.ceil(SAMPLE_SHARE * len(ordered)), SAMPLE_MIN)
-    if all_scripts or size >= len(ordered):
-        return ordered
-    step = (len(ordered) - 1) / (size - 1)
-    spread = [ordered[round(i * step)] for i in range(size)]
-    fails = [s for s in ordered if rubric.band(first_totals[s]).fail]
-    return sorted(set(fails) | set(spread), key=lambda s: (first_totals[s], s))
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Where a script stands: ``agreed`` (with total and method), or waiting for a ``first``,
-    ``second`` or ``third`` mark."""
-
-    status: str
-    total: float | None = None
-    method: str = ""
-
-
-def decide(rubric: Rubric, marks: dict[str, float], *, sampled: bool) -> Decision:
-    """The moderation rule for one script, given its totals by role."""
-    first, second, third = (marks.get(r) for r in ("first", "second", "third"))
-    if first is None:
-        return Decision("first")
-    if not sampled:
-        return Decision("agreed", first, "first mark (not in the second-marking sample)")
-    if second is None:
-        return Decision("second")
-    if rubric.band(first).id == rubric.band(second).id:
-        if rubric.by_level:
-            return Decision("agreed", first, "first and second marks at the same grade")
-        return Decision(
-            "agreed", round_half((first + second) / 2), "mean of first and second marks"
-        )
-    if third is None:
-        return Decision("third")
-    method = "the middle grade of three marks" if rubric.by_level else "median of three marks"
-    return Decision("agreed", statistics.median([first, second, third]), method)
-
-
-def mark_total(rubric: Rubric, mark: Mark) -> float:
-    """A mark's points: by level, its grade's points under the course's standard (so an upgraded
-    old mark counts by its level, not the points it was given); by points, as given."""
-    if rubric.by_level:
-        return rubric.total(mark.all_levels())
-    return mark.total
-
-
-def mark_grade(rubric: Rubric, mark: Mark) -> str:
-    """A mark's grade (rubrics by level) or band (by points), as an id."""
-    if rubric.by_level:
-        return rubric.grade(mark.all_levels())
-    return rubric.band(mark.total).id
 
 
 def marking_rubric(root: Any, book: MarkingBook, assignment: str) -> Rubric:
@@ -126,21 +64,6 @@ def marking_rubric(root: Any, book: MarkingBook, assignment: str) -> Rubric:
     return rubric
 
 
-def feedback_comment(rubric: Rubric, mark: Mark) -> str:
-    """The comment a learner sees: the level reached on each criterion, with the marker's words
-    (and, by level, the overall level first)."""
-    lines = []
-    if rubric.by_level and rubric.overall is not None:
-        lines.append(f"- {rubric.overall.name}: {rubric.grade_name(mark_grade(rubric, mark))}")
-    for criterion in rubric.criteria:
-        level = next(lv for lv in criterion.levels if lv.id == mark.levels[criterion.id])
-        note = mark.comments.get(criterion.id, "").strip()
-        lines.append(f"- {criterion.name}: {level.name}" + (f". {note}" if note else ""))
-    if mark.comment.strip():
-        lines += ["", mark.comment.strip()]
-    return "\n".join(lines)
-
-
 # --- operations on a course --------------------------------------------------------------------------
 
 
@@ -154,7 +77,7 @@ class Prepared:
 
 
 def _answer_present(
-    course: Course, student: str, assignment: str, notebook: str, cell: str
+    course: CourseFolder, student: str, assignment: str, notebook: str, cell: str
 ) -> bool:
     """Whether the learner's submitted notebook still has the answer cell (a deleted one is put
     back by nbgrader with its "This cell was missing" text, which is no one's work)."""
@@ -173,7 +96,7 @@ def _answer_present(
 
 
 def prepare_scripts(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     rubric: Rubric,
@@ -439,7 +362,9 @@ def agree_marks(
     return book.agreed(assignment)
 
 
-def write_back(course: Course, book: MarkingBook, assignment: str) -> tuple[int, dict[str, str]]:
+def write_back(
+    course: CourseFolder, book: MarkingBook, assignment: str
+) -> tuple[int, dict[str, str]]:
     """Put each agreed mark and its comment into nbgrader's gradebook; return how many, and the
     scripts refused with why: one whose submission autograde could not grade or skipped (made
     before it failed, say) never reaches the gradebook, and a tutor-confirmed cell keeps its
@@ -477,7 +402,7 @@ def write_back(course: Course, book: MarkingBook, assignment: str) -> tuple[int,
     return written, refused
 
 
-def script_text(course: Course, script: Script) -> str:
+def script_text(course: CourseFolder, script: Script) -> str:
     """The answer a marker reads: the cell's text from the autograded (else submitted) notebook."""
     import json
 

@@ -28,11 +28,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ..content._errors import ContentError, Problem
-from ..content._models import Reference
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text, validate
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, Reference, Slug, Text, read_yaml, validate
+from ..content import Model as _Model
 
 OVERALL = "overall"  # the field names of the overall judgement beside the criteria's levels
 LEARNING = "learning"
@@ -415,7 +412,7 @@ def course_standard(
     """The standard ``courses/<id>.yaml`` sets for ``assignment`` marked with ``rubric`` in a cell
     worth ``out_of`` points; raises ``ValueError`` saying what the course file lacks. At FHEQ level
     7 and above a rubric by level must set a reflective pass level (REFLECT: at least reflection)."""
-    from ..content._course import load_course
+    from ..content import load_course
 
     course = load_course(course_file).spec
     entry = next((a for a in course.assessment if a.assignment == assignment), None)

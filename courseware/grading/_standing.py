@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._autograde import submission_digest
-from ._course import Course, GradingError
-from ._marking import Confirmation, MarkingBook
+from ._course import CourseFolder, GradingError
+from ._marking import MarkingBook
+from ._marking_records import Confirmation
+from ._submissions import submission_digest
 
-STATUSES = ("graded", "needs-manual-marking", "needs-review", "failed-to-grade", "not-submitted")
 UNMARKABLE = {"failed-to-grade", "not-submitted"}
 
 NEXT_STEP = (
@@ -61,12 +61,12 @@ class Standing:
         return "; ".join(self.notes)
 
 
-def _has_notebook(course: Course, student: str, assignment: str) -> bool:
+def _has_notebook(course: CourseFolder, student: str, assignment: str) -> bool:
     folder = course.folder(course.coursedir().submitted_directory, student, assignment)
     return folder.is_dir() and any(p.suffix == ".ipynb" for p in folder.iterdir())
 
 
-def standings(course: Course, book: MarkingBook, assignment: str) -> dict[str, Standing]:
+def standings(course: CourseFolder, book: MarkingBook, assignment: str) -> dict[str, Standing]:
     """Every student known to the gradebook, the autograde runs or the confirmations."""
     from nbgrader.api import MissingEntry
 
@@ -148,7 +148,7 @@ def _cells(gb: Any, assignment: str) -> dict[str, tuple[str, float]]:
 
 
 def confirm_score(
-    course: Course,
+    course: CourseFolder,
     book: MarkingBook,
     assignment: str,
     student: str,

@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content._order import display_order
+from ..content import display_order
 from ._answers import AssessedAnswers
 from ._items import (
     ComposeResponse,
@@ -83,7 +83,7 @@ class AssessedChoice(_AssessedView):
     def __init__(
         self, item: ResponseChoice, answers: AssessedAnswers, *, learner: str | None = None
     ) -> None:
-        from ..store._base import current_learner
+        from ..store import current_learner
 
         saved = answers.latest(item.id)
         option = saved.get("option") if isinstance(saved, dict) else None
