@@ -26,6 +26,7 @@ from ._models import (
     Variant,
     VignetteSpec,
 )
+from ._course import find_courses, load_course
 from ._module import ModuleContent, find_modules, load_module
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette
@@ -68,8 +69,10 @@ __all__ = [
     "Walk",
     "check_paths",
     "describe_techniques",
+    "find_courses",
     "find_modules",
     "lint_vignette",
+    "load_course",
     "load_module",
     "load_vignette",
     "takes_opportunity",

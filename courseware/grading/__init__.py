@@ -13,11 +13,14 @@ __all__ = [
     "AnswersFile",
     "AssessedAnswers",
     "Assessment",
+    "Course",
     "EscapeLearnerHTML",
     "FlagUnmarkedInFeedback",
+    "GradingError",
     "HideTestsInFeedback",
     "InvalidAnswer",
     "ItemSet",
+    "MarkingBook",
     "ReleaseFeedback",
     "Score",
     "add_grade_commands",
@@ -29,6 +32,7 @@ __all__ = [
     "marking_view",
     "open_assessment",
     "read_answers",
+    "registry_rows",
     "safe_markdown2html",
     "score_answer",
 ]
@@ -56,12 +60,19 @@ _LAZY = {
     "score_answer": "._items",
     "add_grade_commands": "._cli",
     "marking_view": "._marking_widget",
+    "Course": "._course",
+    "GradingError": "._course",
+    "MarkingBook": "._marking",
+    "registry_rows": "._exports",
 }
 
 if TYPE_CHECKING:
     from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
+    from ._course import Course, GradingError
+    from ._exports import registry_rows
+    from ._marking import MarkingBook
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,
