@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
 
     add_feedback_commands(sub)
+    from .lti._cli import add_lti_commands  # light: pylti1p3 loads when a command runs
+
+    add_lti_commands(sub)
     return parser
 
 

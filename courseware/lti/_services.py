@@ -67,7 +67,7 @@ def _registry(course_root: str | Path, assignment: str) -> list[dict[str, Any]]:
     from ..grading import Course, MarkingBook, registry_rows
 
     course = Course.open(course_root)
-    with MarkingBook(course.marking_db()) as book:
+    with MarkingBook(course.marking_db) as book:
         return registry_rows(course, book, assignment)
 
 

@@ -197,7 +197,7 @@ class _Base(web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         reason = self._reason if status_code < 500 else "the tool failed; see its log"
         self.page("LTI launch refused" if status_code < 500 else "Error",
-                  f"<p>{html.escape(reason)}</p>")
+                  f"<p>{html.escape(reason)}</p>", status_code)
 
     async def run(self, fn: Callable[[], Any]) -> Any:
         """pylti1p3 blocks (HTTP to the VLE): run it in a worker thread."""
@@ -208,7 +208,7 @@ class _Base(web.RequestHandler):
 
 def _refuse(exc: Exception) -> web.HTTPError:
     message = str(exc) or type(exc).__name__
-    return web.HTTPError(400 if "registration" not in message.lower() else 403, reason=message)
+    return web.HTTPError(400, reason=message)
 
 
 class LoginHandler(_Base):
@@ -264,7 +264,6 @@ class LaunchHandler(_Base):
 
         request, cookies, session = _pylti(self.store, self)
         launch = _Launch(request, self.config.pylti_config(), session, cookies)
-        launch.set_launch_data_storage(session.data_storage)
         try:
             claims: dict[str, Any] = await self.run(launch.get_launch_data)
         except Exception as exc:
@@ -289,9 +288,15 @@ class LaunchHandler(_Base):
         self.redirect(self.link(target)[0][1])
 
     def link(self, target: str) -> list[tuple[str, str]]:
-        """(title, URL) of each module ``target`` opens (a module, or a course's modules)."""
+        """(title, URL) of each module ``target`` opens (a module, or a course's modules); kept
+        for the life of the process, as the curriculum it was served with is."""
         from ..apps import AppsError, module_links
 
+        links: dict[str, list[tuple[str, str]]] = self.extra["links"]
+        if target in links:
+            return links[target]
+        if len(target) > 200:
+            raise web.HTTPError(400, reason="not a module or course id")
         try:
             found = module_links(
                 target,
@@ -302,7 +307,8 @@ class LaunchHandler(_Base):
             )
         except AppsError as exc:
             raise web.HTTPError(404, reason=str(exc)) from None
-        return [(m.title, m.url) for m in found]
+        links[target] = [(m.title, m.url) for m in found]
+        return links[target]
 
     def picker(self, launch_id: str, course: str) -> None:
         root = self.config.curriculum
@@ -337,14 +343,11 @@ class DeepLinkHandler(LaunchHandler):
         if not launch_id.startswith("lti1p3-launch-") or not target:
             raise web.HTTPError(400, reason="give the launch and a module or course to link")
         request, cookies, session = _pylti(self.store, self)
-        launch = _Launch(request, self.config.pylti_config(), session, cookies)
-        launch.set_launch_data_storage(session.data_storage)
         key = session.data_storage._prepare_key(launch_id)
         if self.store.get(key) is None:
             raise web.HTTPError(400, reason="this deep-linking launch has expired or was used")
         launch = _Launch.from_cache(
-            launch_id, request, self.config.pylti_config(), session, cookies,
-            session.data_storage,
+            launch_id, request, self.config.pylti_config(), session, cookies
         )
         if not launch.is_deep_link_launch():
             raise web.HTTPError(400, reason="not a deep-linking launch")
@@ -393,8 +396,10 @@ class JwksHandler(_Base):
 
 def make_app(config: ToolConfig, *, prefix: str = "/") -> web.Application:
     """The tool's Tornado application; ``prefix`` is the path of ``tool_url`` on this server."""
+    import courseware.apps  # noqa: F401  (Voila's imports are slow: pay at start, not at a launch)
+
     ledger = Ledger(config.state)
-    kw = {"config": config, "ledger": ledger, "store": _Store()}
+    kw = {"config": config, "ledger": ledger, "store": _Store(), "links": {}}
     base = "/" + prefix.strip("/")
     base = "" if base == "/" else base
     return web.Application(

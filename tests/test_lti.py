@@ -1,0 +1,401 @@
+"""LTI 1.3 Advantage against a local platform that signs and checks real JWTs.
+
+The platform (tests/fixtures/lti/platform.py) runs on loopback with its own RS256 key and JWKS; the
+tool (``courseware.lti.make_app``) runs on loopback with the key pair ``courseware lti keys`` made.
+A ``requests`` session plays the browser through the OIDC login and launch. Marks come from a real
+nbgrader course autograded by ``courseware grade autograde``: two good submissions, one nbgrader
+cannot grade, one flagged as possible tampering.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from conftest import FIXTURES, REPO
+from courseware.cli import main as courseware_main
+from courseware.lti import (
+    Ledger,
+    LtiError,
+    load_tool_config,
+    make_app,
+    release_marks,
+    send_marks,
+    sync_roster,
+)
+from fixtures.hub.hubtest import free_port
+
+sys.path.insert(0, str(FIXTURES / "lti"))
+sys.path.insert(0, str(FIXTURES / "grading"))
+import cohort  # noqa: E402
+from platform_vle import LIS, Launch, Platform, Thread  # noqa: E402
+
+pytestmark = pytest.mark.timeout(240)
+BIN = str(Path(sys.executable).parent)
+COURSE = "mbchb-y3"  # the slug of the platform's context label "MBChB Y3"
+MODULE = "breaking-bad-news-spikes"
+HUB = "https://hub.example.ac.uk"
+REPOSITORY = "https://git.example.ac.uk/medicine/empathy-courseware.git"
+LEARNERS = ["s000", "s001", "s002", "bad-not-a-notebook", "bad-patched-grader"]
+
+
+@dataclass
+class Setup:
+    platform: Platform
+    tool_url: str
+    config_path: Path
+    state: Path
+    root: Path
+
+
+class Form(HTMLParser):
+    """The first form on a page: its action and fields (what a browser would post)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+        self.radios: list[str] = []
+        self.labels: dict[str, str] = {}
+        self._label: str | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and not self.action:
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "radio":
+            self.radios.append(a["value"])
+            self.labels.setdefault(a["id"], "")
+        elif tag == "input" and "name" in a:
+            self.fields[a["name"]] = a.get("value", "")
+        elif tag == "label":
+            self._label = a.get("for")
+
+    def handle_data(self, data: str) -> None:
+        if self._label:
+            self.labels[self._label] = self.labels.get(self._label, "") + data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._label = None
+
+
+@pytest.fixture(scope="module")
+def lti(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    root = tmp_path_factory.mktemp("lti")
+    assert courseware_main(["lti", "keys", str(root / "keys")]) == 0
+    platform = Platform(free_port())
+    platform.members = [
+        {"user_id": s, "status": "Active", "roles": [LIS + "Learner"]} for s in LEARNERS
+    ] + [
+        {"user_id": "t-anna", "status": "Active", "roles": [LIS + "Instructor"]},
+        {"user_id": "s-gone", "status": "Inactive", "roles": ["Learner"]},
+    ]
+    port = free_port()
+    tool_url = f"http://127.0.0.1:{port}/lti"
+    platform.tool_launch, platform.tool_jwks = f"{tool_url}/launch", f"{tool_url}/jwks"
+    config_path = root / "lti.json"
+    config_path.write_text(
+        json.dumps(
+            {
+                "tool_url": tool_url,
+                "private_key": "keys/private.pem",
+                "public_key": "keys/public.pem",
+                "state": "lti-state.sqlite",
+                "curriculum": str(REPO),
+                "hub": HUB,
+                "repository": REPOSITORY,
+                "platforms": [platform.registration()],
+            }
+        )
+    )
+    config = load_tool_config(config_path)
+    platform.start()
+    tool = Thread(make_app(config, prefix="/lti"), port).start()
+    try:
+        yield Setup(platform, tool_url, config_path, config.state, root)
+    finally:
+        tool.stop()
+        platform.stop()
+
+
+def launch(
+    s: Setup, launch_: Launch, poster: requests.Session | None = None
+) -> tuple[requests.Response, requests.Session, dict[str, str]]:
+    """Platform-initiated login, the OIDC round trip, and the form post back to the tool (by
+    ``poster``, if another browser posts it)."""
+    browser = requests.Session()
+    hint = s.platform.pending(launch_)
+    login = browser.get(
+        f"{s.tool_url}/login",
+        params={
+            "iss": s.platform.issuer,
+            "client_id": s.platform.client_id,
+            "login_hint": launch_.user,
+            "lti_message_hint": hint,
+            "target_link_uri": f"{s.tool_url}/launch",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert login.status_code == 302, login.text
+    auth = browser.get(login.headers["Location"], timeout=30)
+    assert auth.status_code == 200, auth.text
+    form = Form(auth.text)
+    answer = (poster or browser).post(
+        form.action, data=form.fields, allow_redirects=False, timeout=30
+    )
+    return answer, browser, form.fields
+
+
+def test_resource_launch_records_the_course_and_opens_the_module(lti: Setup) -> None:
+    answer, _, _ = launch(
+        lti, Launch("s000", [LIS + "Learner"], custom={"courseware_target": MODULE})
+    )
+    assert answer.status_code == 302, answer.text
+    link = urlparse(answer.headers["Location"])
+    assert f"{link.scheme}://{link.netloc}" == HUB and link.path == "/hub/user-redirect/git-pull"
+    query = parse_qs(link.query)
+    assert query["repo"] == [REPOSITORY] and query["urlpath"][0].endswith(f"/module/{MODULE}")
+    with Ledger(lti.state) as ledger:
+        context = ledger.context(COURSE)
+    assert context.context_id == "ctx-42" and context.title == "Year 3 empathy"
+    assert context.lineitems == f"{lti.platform.url}/lineitems"
+    assert context.memberships == f"{lti.platform.url}/memberships"
+
+
+def test_tool_publishes_its_public_key_only(lti: Setup) -> None:
+    keys = requests.get(f"{lti.tool_url}/jwks", timeout=10).json()["keys"]
+    assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+    assert "d" not in keys[0] and "p" not in keys[0]  # no private parts
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("bad-signature", "Signature verification failed"),
+        ("wrong-audience", "[client_id=another-tool] not found"),
+        ("expired", "Signature has expired"),
+    ],
+)
+def test_hostile_id_tokens_are_refused(lti: Setup, tamper: str, reason: str) -> None:
+    answer, _, _ = launch(
+        lti, Launch("s001", [LIS + "Learner"], custom={"courseware_target": MODULE}, tamper=tamper)
+    )
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+    assert reason in answer.text
+    assert "Location" not in answer.headers
+
+
+def test_a_replayed_launch_is_refused(lti: Setup) -> None:
+    first, browser, fields = launch(
+        lti, Launch("s001", [LIS + "Learner"], custom={"courseware_target": MODULE})
+    )
+    assert first.status_code == 302
+    again = browser.post(f"{lti.tool_url}/launch", data=fields, allow_redirects=False, timeout=30)
+    assert again.status_code == 400 and "Invalid Nonce" in again.text
+    stranger, _, _ = launch(  # another browser posts it: it lacks the state cookie
+        lti,
+        Launch("s001", [LIS + "Learner"], custom={"courseware_target": MODULE}),
+        poster=requests.Session(),
+    )
+    assert stranger.status_code == 400 and "State not found" in stranger.text
+    junk = requests.post(f"{lti.tool_url}/launch", data={"state": "x"}, timeout=30)
+    assert junk.status_code == 400
+
+
+def test_login_from_an_unknown_vle_is_refused(lti: Setup) -> None:
+    answer = requests.get(
+        f"{lti.tool_url}/login",
+        params={"iss": "https://evil.example.org", "login_hint": "x"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert "iss https://evil.example.org not found in settings" in answer.text
+
+
+def test_deep_linking_returns_a_signed_link_that_opens_the_course(lti: Setup) -> None:
+    answer, browser, _ = launch(lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest"))
+    assert answer.status_code == 200, answer.text
+    picker = Form(answer.text)
+    assert MODULE in picker.radios and "mbchb-empathy-spiral" in picker.radios
+    assert all(label.strip() for label in picker.labels.values())  # every choice is labelled
+    chosen = browser.post(
+        picker.action,
+        data={**picker.fields, "target": "foundation-year-empathy"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert chosen.status_code == 200, chosen.text
+    back = Form(chosen.text)
+    assert back.action == f"{lti.platform.url}/deep-link-return"
+    received = requests.post(back.action, data=back.fields, timeout=30)
+    assert received.status_code == 200, received.text
+    items = lti.platform.deep_links[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert len(items) > 1 and all(i["type"] == "ltiResourceLink" for i in items)
+    assert all(i["url"] == f"{lti.tool_url}/launch" for i in items)
+    first = items[0]["custom"]["courseware_target"]
+    # a learner following the stored link lands on that module's nbgitpuller link
+    opened, _, _ = launch(
+        lti, Launch("s002", [LIS + "Learner"], custom={"courseware_target": first})
+    )
+    assert opened.status_code == 302
+    assert parse_qs(urlparse(opened.headers["Location"]).query)["urlpath"][0].endswith(first)
+    # the deep-linking launch answers once
+    replay = browser.post(picker.action, data={**picker.fields, "target": MODULE}, timeout=30)
+    assert replay.status_code == 400 and "expired or was used" in replay.text
+
+
+def test_a_forged_deep_linking_response_is_refused_by_the_platform(lti: Setup) -> None:
+    answer, browser, _ = launch(lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest"))
+    picker = Form(answer.text)
+    chosen = browser.post(picker.action, data={**picker.fields, "target": MODULE}, timeout=30)
+    token = Form(chosen.text).fields["JWT"]
+    head, body, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    items[0]["url"] = "https://evil.example.org/phish"  # changed on the way, signature kept
+    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    forged = ".".join([head, changed, sig])
+    refused = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": forged}, timeout=30)
+    assert refused.status_code == 400 and "Signature verification failed" in refused.text
+    accepted = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": token}, timeout=30)
+    assert accepted.status_code == 200
+    again = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": token}, timeout=30)
+    assert again.status_code == 400 and "used before" in again.text
+
+
+def test_a_learner_cannot_deep_link(lti: Setup) -> None:
+    answer, _, _ = launch(lti, Launch("s000", [LIS + "Learner"], "LtiDeepLinkingRequest"))
+    assert answer.status_code == 403 and "only a tutor" in answer.text
+
+
+# -- marks and rosters over a real nbgrader course ------------------------------------------
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    done = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=200)
+    assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("course")
+    shutil.copytree(REPO / "assignments", folder, dirs_exist_ok=True)
+    run(BIN + "/nbgrader", "generate_assignment", cohort.COMM, cwd=folder)
+    kinds = cohort.BAD_KINDS
+    cohort.BAD_KINDS = ["not-a-notebook", "patched-grader"]
+    try:
+        cohort.build_comm_cohort(folder, 2)
+    finally:
+        cohort.BAD_KINDS = kinds
+    run(sys.executable, "-m", "courseware.cli", "grade", "autograde", cohort.COMM, "--jobs", "2",
+        cwd=folder)
+    return folder
+
+
+def test_roster_pages_through_the_membership_into_nbgrader(lti: Setup, course: Path) -> None:
+    config = load_tool_config(lti.config_path)
+    pages = lti.platform.pages_served
+    with Ledger(lti.state) as ledger:
+        roster = sync_roster(config, ledger, COURSE, course_root=course)
+    assert lti.platform.pages_served - pages == 4  # 7 members, 2 a page
+    assert {m.name for m in roster.members} == {*LEARNERS, "t-anna", "s-gone"}
+    assert roster.students_added == ["s002"]  # the others submitted already
+    assert roster.students_gone == []
+    assert roster.groups["nbgrader-mbchb-y3"] == sorted(LEARNERS)  # not the inactive one
+    assert roster.groups["formgrade-mbchb-y3"] == ["t-anna"]
+    from courseware.grading import Course
+
+    with Course.open(course).gradebook() as gb:
+        students = {s.id: s for s in gb.students}
+    assert set(students) == set(LEARNERS)  # tutors and the inactive learner are not students
+    assert students["s002"].first_name is None  # pseudonymous unless names are asked for
+
+
+def test_only_released_final_marks_reach_the_gradebook(lti: Setup, course: Path) -> None:
+    config = load_tool_config(lti.config_path)
+    with Ledger(lti.state) as ledger:
+        before = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
+        assert before.sent == {} and lti.platform.scores == []
+        assert "not released" in before.refused["s000"]
+        released, held = release_marks(ledger, course, COURSE, cohort.COMM, by="t-anna")
+        assert {r.student for r in released} == {"s000", "s001"}
+        assert held["bad-not-a-notebook"].startswith("failed-to-grade")
+        assert held["bad-patched-grader"].startswith("needs-review")
+        report = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
+        sent = {score["userId"]: score for _, score in lti.platform.scores}
+        assert set(sent) == {"s000", "s001"} == set(report.sent)
+        for student, given in report.sent.items():
+            assert sent[student]["scoreGiven"] == given == released_score(released, student)
+            assert sent[student]["gradingProgress"] == "FullyGraded"
+        assert report.refused["bad-not-a-notebook"].startswith("failed-to-grade")
+        assert report.refused["bad-patched-grader"].startswith("needs-review")
+        (item,) = lti.platform.lineitems.values()
+        assert item["tag"] == cohort.COMM and item["scoreMaximum"] == released[0].max_score
+        # again: nothing new goes, the line item is reused
+        again = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
+        assert again.sent == {} and sorted(again.unchanged) == ["s000", "s001"]
+        assert len(lti.platform.scores) == 2 and len(lti.platform.lineitems) == 1
+        log = ledger.sends(COURSE, cohort.COMM)
+    sent_log = [s for s in log if s.outcome == "sent"]
+    assert {s.student for s in sent_log} == {"s000", "s001"}
+    assert all(s.by == "t-anna" and s.status == 200 and s.lineitem == item["id"] for s in sent_log)
+    assert not any(s.outcome == "sent" and s.student.startswith("bad-") for s in log)
+    assert any(s.outcome == "refused" and s.student == "bad-patched-grader" for s in log)
+
+
+def released_score(released: list[Any], student: str) -> float:
+    return float(next(r.score for r in released if r.student == student))
+
+
+def test_services_without_the_vles_grant_fail_clearly(lti: Setup, course: Path) -> None:
+    config = load_tool_config(lti.config_path)
+    granted = list(lti.platform.granted)
+    lti.platform.granted = granted[:3]  # the VLE stops granting the membership service
+    try:
+        with Ledger(lti.state) as ledger, pytest.raises(LtiError, match="invalid_scope"):
+            sync_roster(config, ledger, COURSE)
+    finally:
+        lti.platform.granted = granted
+    with Ledger(lti.state) as ledger, pytest.raises(LtiError, match="no VLE course 'other'"):
+        sync_roster(config, ledger, "other")
+
+
+def test_cli_roster_and_send_marks(lti: Setup, course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = courseware_main(
+        ["lti", "roster", "--config", str(lti.config_path), "--course", COURSE,
+         "--nbgrader", str(course)]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "7 members" in out.out and "nbgrader-mbchb-y3: 5" in out.out
+    code = courseware_main(
+        ["lti", "send-marks", cohort.COMM, "--config", str(lti.config_path), "--course", COURSE,
+         "--nbgrader", str(course), "--by", "t-anna"]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert re.search(r"0 sent, 2 unchanged, 2 held back", out.out), out.out
+    assert "bad-patched-grader: needs-review" in out.out
+    code = courseware_main(["lti", "roster", "--config", str(lti.root / "missing.json"),
+                            "--course", COURSE])
+    assert code == 1 and "missing.json" in capsys.readouterr().err
