@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from fixtures.hub.hubtest import free_port
 
-from conftest import FIXTURES, REPO
 from courseware.cli import main as courseware_main
 from courseware.lti import (
     Ledger,
@@ -37,12 +37,13 @@ from courseware.lti import (
     send_marks,
     sync_roster,
 )
-from fixtures.hub.hubtest import free_port
+
+from conftest import FIXTURES, REPO
 
 sys.path.insert(0, str(FIXTURES / "lti"))
 sys.path.insert(0, str(FIXTURES / "grading"))
-import cohort  # noqa: E402
-from platform_vle import LIS, Launch, Platform, Thread  # noqa: E402
+import cohort
+from platform_vle import LIS, Launch, Platform, Thread
 
 pytestmark = pytest.mark.timeout(240)
 BIN = str(Path(sys.executable).parent)
@@ -231,7 +232,9 @@ def test_login_from_an_unknown_vle_is_refused(lti: Setup) -> None:
 
 
 def test_deep_linking_returns_a_signed_link_that_opens_the_course(lti: Setup) -> None:
-    answer, browser, _ = launch(lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest"))
+    answer, browser, _ = launch(
+        lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest")
+    )
     assert answer.status_code == 200, answer.text
     picker = Form(answer.text)
     assert MODULE in picker.radios and "mbchb-empathy-spiral" in picker.radios
@@ -247,7 +250,9 @@ def test_deep_linking_returns_a_signed_link_that_opens_the_course(lti: Setup) ->
     assert back.action == f"{lti.platform.url}/deep-link-return"
     received = requests.post(back.action, data=back.fields, timeout=30)
     assert received.status_code == 200, received.text
-    items = lti.platform.deep_links[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    items = lti.platform.deep_links[-1][
+        "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+    ]
     assert len(items) > 1 and all(i["type"] == "ltiResourceLink" for i in items)
     assert all(i["url"] == f"{lti.tool_url}/launch" for i in items)
     first = items[0]["custom"]["courseware_target"]
@@ -263,7 +268,9 @@ def test_deep_linking_returns_a_signed_link_that_opens_the_course(lti: Setup) ->
 
 
 def test_a_forged_deep_linking_response_is_refused_by_the_platform(lti: Setup) -> None:
-    answer, browser, _ = launch(lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest"))
+    answer, browser, _ = launch(
+        lti, Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest")
+    )
     picker = Form(answer.text)
     chosen = browser.post(picker.action, data={**picker.fields, "target": MODULE}, timeout=30)
     token = Form(chosen.text).fields["JWT"]
@@ -273,9 +280,13 @@ def test_a_forged_deep_linking_response_is_refused_by_the_platform(lti: Setup) -
     items[0]["url"] = "https://evil.example.org/phish"  # changed on the way, signature kept
     changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     forged = ".".join([head, changed, sig])
-    refused = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": forged}, timeout=30)
+    refused = requests.post(
+        f"{lti.platform.url}/deep-link-return", data={"JWT": forged}, timeout=30
+    )
     assert refused.status_code == 400 and "Signature verification failed" in refused.text
-    accepted = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": token}, timeout=30)
+    accepted = requests.post(
+        f"{lti.platform.url}/deep-link-return", data={"JWT": token}, timeout=30
+    )
     assert accepted.status_code == 200
     again = requests.post(f"{lti.platform.url}/deep-link-return", data={"JWT": token}, timeout=30)
     assert again.status_code == 400 and "used before" in again.text
@@ -307,12 +318,45 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cohort.build_comm_cohort(folder, 2)
     finally:
         cohort.BAD_KINDS = kinds
-    run(sys.executable, "-m", "courseware.cli", "grade", "autograde", cohort.COMM, "--jobs", "2",
-        cwd=folder)
+    run(
+        sys.executable,
+        "-m",
+        "courseware.cli",
+        "grade",
+        "autograde",
+        cohort.COMM,
+        "--jobs",
+        "2",
+        cwd=folder,
+    )
+    for student in ("s000", "s001", "bad-patched-grader"):
+        mark_reply(folder, student, 2.0)  # the tutor marks the written reply in the formgrader
     return folder
 
 
+def mark_reply(folder: Path, student: str, points: float) -> None:
+    """What the formgrader does when a tutor marks a manually graded cell."""
+    from courseware.grading import Course
+
+    with Course.open(folder).gradebook() as gb:
+        for nb in gb.find_submission(cohort.COMM, student).notebooks:
+            for grade in nb.grades:
+                if grade.auto_score is None:  # the written reply: no automatic score
+                    grade.manual_score = min(points, grade.max_score)
+                    grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def launched(lti: Setup) -> None:
+    """A learner opens the tool from the VLE course: the tool learns its service endpoints."""
+    answer, _, _ = launch(
+        lti, Launch("s000", [LIS + "Learner"], custom={"courseware_target": MODULE})
+    )
+    assert answer.status_code == 302, answer.text
+
+
 def test_roster_pages_through_the_membership_into_nbgrader(lti: Setup, course: Path) -> None:
+    launched(lti)
     config = load_tool_config(lti.config_path)
     pages = lti.platform.pages_served
     with Ledger(lti.state) as ledger:
@@ -332,6 +376,7 @@ def test_roster_pages_through_the_membership_into_nbgrader(lti: Setup, course: P
 
 
 def test_only_released_final_marks_reach_the_gradebook(lti: Setup, course: Path) -> None:
+    launched(lti)
     config = load_tool_config(lti.config_path)
     with Ledger(lti.state) as ledger:
         before = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
@@ -355,6 +400,11 @@ def test_only_released_final_marks_reach_the_gradebook(lti: Setup, course: Path)
         again = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
         assert again.sent == {} and sorted(again.unchanged) == ["s000", "s001"]
         assert len(lti.platform.scores) == 2 and len(lti.platform.lineitems) == 1
+        # a mark changed after its release waits for a tutor to release it again
+        mark_reply(course, "s001", 1.0)
+        changed = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
+        assert "the mark changed since t-anna released" in changed.refused["s001"]
+        assert changed.sent == {} and len(lti.platform.scores) == 2
         log = ledger.sends(COURSE, cohort.COMM)
     sent_log = [s for s in log if s.outcome == "sent"]
     assert {s.student for s in sent_log} == {"s000", "s001"}
@@ -368,6 +418,7 @@ def released_score(released: list[Any], student: str) -> float:
 
 
 def test_services_without_the_vles_grant_fail_clearly(lti: Setup, course: Path) -> None:
+    launched(lti)
     config = load_tool_config(lti.config_path)
     granted = list(lti.platform.granted)
     lti.platform.granted = granted[:3]  # the VLE stops granting the membership service
@@ -380,22 +431,167 @@ def test_services_without_the_vles_grant_fail_clearly(lti: Setup, course: Path) 
         sync_roster(config, ledger, "other")
 
 
-def test_cli_roster_and_send_marks(lti: Setup, course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_roster_and_send_marks(
+    lti: Setup, course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launched(lti)
     code = courseware_main(
-        ["lti", "roster", "--config", str(lti.config_path), "--course", COURSE,
-         "--nbgrader", str(course)]
+        [
+            "lti",
+            "roster",
+            "--config",
+            str(lti.config_path),
+            "--course",
+            COURSE,
+            "--nbgrader",
+            str(course),
+        ]
     )
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "7 members" in out.out and "nbgrader-mbchb-y3: 5" in out.out
     code = courseware_main(
-        ["lti", "send-marks", cohort.COMM, "--config", str(lti.config_path), "--course", COURSE,
-         "--nbgrader", str(course), "--by", "t-anna"]
+        [
+            "lti",
+            "release",
+            cohort.COMM,
+            "--config",
+            str(lti.config_path),
+            "--course",
+            COURSE,
+            "--nbgrader",
+            str(course),
+            "--by",
+            "t-anna",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 0 and "2 released for the VLE, 3 held back" in out.out, out
+    code = courseware_main(
+        [
+            "lti",
+            "send-marks",
+            cohort.COMM,
+            "--config",
+            str(lti.config_path),
+            "--course",
+            COURSE,
+            "--nbgrader",
+            str(course),
+            "--by",
+            "t-anna",
+        ]
     )
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert re.search(r"0 sent, 2 unchanged, 2 held back", out.out), out.out
+    found = re.search(r"(\d) sent, (\d) unchanged, 3 held back, 0 refused", out.out)
+    assert found and int(found[1]) + int(found[2]) == 2, out.out
     assert "bad-patched-grader: needs-review" in out.out
-    code = courseware_main(["lti", "roster", "--config", str(lti.root / "missing.json"),
-                            "--course", COURSE])
+    code = courseware_main(
+        ["lti", "roster", "--config", str(lti.root / "missing.json"), "--course", COURSE]
+    )
     assert code == 1 and "missing.json" in capsys.readouterr().err
+
+
+# -- docs/deployment.md's LTI section, walked ------------------------------------------------
+
+GUIDE = REPO / "docs" / "deployment.md"
+LTI_BLOCK = re.compile(r"^<!-- lti(?:: (\w+))? -->\n```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def guide_blocks() -> list[tuple[str, str]]:
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("## LTI 1.3 Advantage") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = [(kind or "", body) for kind, body in LTI_BLOCK.findall(section)]
+    assert [k for k, _ in blocks if k] == ["settings", "serve"], "the LTI section lost its blocks"
+    return blocks
+
+
+def test_deployment_guide_lti_section_walks(lti: Setup, course: Path, tmp_path: Path) -> None:
+    """Each block of the section runs as written, with the settings pointing at the local VLE."""
+    blocks = guide_blocks()
+    port = free_port()
+    tool_url = f"http://127.0.0.1:{port}/services/courseware-lti"
+    p = lti.platform
+    values = {
+        "LTI_DIR": str(tmp_path / "lti"),
+        "TOOL_URL": tool_url,
+        "HUB_URL": HUB,
+        "COURSE_REPO": REPOSITORY,
+        "CURRICULUM": str(REPO),
+        "VLE_ISSUER": p.issuer,
+        "VLE_CLIENT_ID": p.client_id,
+        "VLE_DEPLOYMENT_ID": p.deployment_id,
+        "VLE_AUTH_URL": f"{p.url}/auth",
+        "VLE_TOKEN_URL": f"{p.url}/token",
+        "VLE_JWKS_URL": f"{p.url}/jwks",
+        "LTI_PORT": str(port),
+        "NBGRADER_COURSE": str(course),
+        "VLE_COURSE": COURSE,
+        "ASSIGNMENT": cohort.COMM,
+        "TUTOR": "t-anna",
+    }
+    names = [line.split("=", 1)[0] for line in blocks[0][1].splitlines() if "=" in line]
+    assert sorted(names) == sorted(values), "the settings block and the test disagree"
+    settings = "".join(f"{k}={json.dumps(v)}\n" for k, v in values.items())
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
+
+    def bash(body: str) -> str:
+        done = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + settings + body],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
+        assert done.returncode == 0, f"{body}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    outputs: list[str] = []
+    server: subprocess.Popen[bytes] | None = None
+    saved = p.tool_launch, p.tool_jwks
+    p.tool_launch, p.tool_jwks = f"{tool_url}/launch", f"{tool_url}/jwks"
+    try:
+        for kind, body in blocks[1:]:
+            if kind == "serve":
+                log = (tmp_path / "serve.log").open("wb")
+                server = subprocess.Popen(
+                    ["bash", "-c", settings + "exec " + body.strip()],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                wait_for(f"{tool_url}/jwks", server, tmp_path / "serve.log")
+                walked = Setup(p, tool_url, tmp_path / "lti" / "lti.json", lti.state, lti.root)
+                launched(walked)  # "open the tool once from the VLE course"
+            else:
+                outputs.append(bash(body))
+    finally:
+        p.tool_launch, p.tool_jwks = saved
+        if server is not None:
+            server.terminate()
+            server.wait(20)
+    assert "7 members on the VLE course" in outputs[-1]
+    assert "2 released for the VLE" in outputs[-1]
+    assert re.search(r"\d sent, \d unchanged, 3 held back, 0 refused", outputs[-1])
+    with Ledger(tmp_path / "lti" / "lti-state.sqlite") as ledger:
+        assert {s.student for s in ledger.sends(COURSE) if s.outcome == "sent"} == {"s000", "s001"}
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the tool exited:\n{log.read_text()}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"the tool did not answer:\n{log.read_text()}")

@@ -7,6 +7,7 @@ first use, so a learner's kernel does not carry it.
 from typing import TYPE_CHECKING, Any
 
 from ._conditions import Condition
+from ._course import find_courses, load_course
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
@@ -26,7 +27,6 @@ from ._models import (
     Variant,
     VignetteSpec,
 )
-from ._course import find_courses, load_course
 from ._module import ModuleContent, find_modules, load_module
 from ._techniques import NURSE, TECHNIQUES, Technique, describe_techniques, takes_opportunity
 from ._vignette import ChoiceNotOffered, Step, Vignette, Walk, lint_vignette, load_vignette

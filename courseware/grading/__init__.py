@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from ._cli import add_grade_commands
     from ._course import Course, GradingError
     from ._exports import registry_rows
-    from ._marking import MarkingBook
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,
@@ -83,6 +82,7 @@ if TYPE_CHECKING:
         load_key,
         score_answer,
     )
+    from ._marking import MarkingBook
     from ._marking_widget import marking_view
     from ._safe_html import EscapeLearnerHTML, safe_markdown2html
 

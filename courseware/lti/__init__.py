@@ -9,6 +9,7 @@ its ledger (:class:`Ledger`). This package imports Tornado and pylti1p3: never i
 """
 
 from ._config import LtiError, Platform, ToolConfig, generate_keys, load_tool_config
+from ._hub import LTI_SERVICE, lti_service
 from ._ledger import Context, Ledger, Release, Send
 from ._services import (
     Member,
@@ -22,6 +23,7 @@ from ._services import (
 from ._web import LaunchRefused, deep_link_targets, make_app, record_launch
 
 __all__ = [
+    "LTI_SERVICE",
     "Context",
     "LaunchRefused",
     "Ledger",
@@ -37,6 +39,7 @@ __all__ = [
     "fetch_members",
     "generate_keys",
     "load_tool_config",
+    "lti_service",
     "make_app",
     "record_launch",
     "release_marks",

@@ -105,7 +105,14 @@ def _serve(args: argparse.Namespace) -> int:
     from ._web import make_app
 
     config = load_tool_config(_config_path(args))
-    prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    from urllib.parse import urlparse
+
+    prefix = (
+        args.prefix
+        or os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+        or urlparse(config.tool_url).path
+        or "/"
+    )
     app = make_app(config, prefix=prefix)
     app.listen(args.port, args.ip)
     print(f"LTI tool at {config.tool_url} (listening on {args.ip}:{args.port}{prefix})")
@@ -154,4 +161,7 @@ def add_lti_commands(sub: Any) -> None:
     p = command("serve", _serve, "serve the tool: login, launch, deep-link, jwks")
     p.add_argument("--port", type=int, default=8766, help="port (default 8766)")
     p.add_argument("--ip", default="127.0.0.1", help="address (default 127.0.0.1)")
-    p.add_argument("--prefix", help="URL path of tool_url (default: $JUPYTERHUB_SERVICE_PREFIX)")
+    p.add_argument(
+        "--prefix",
+        help="URL path of tool_url here (default: the hub's service prefix, else tool_url's path)",
+    )

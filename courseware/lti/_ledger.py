@@ -134,7 +134,10 @@ class Ledger:
             "SELECT course, issuer, client_id, deployment_id, context_id, title, lineitems,"
             " ags_scopes, memberships FROM contexts ORDER BY course"
         ).fetchall()
-        return [Context(*r[:7], tuple(json.loads(r[7])), r[8]) for r in rows]
+        return [
+            Context(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(json.loads(r[7])), r[8])
+            for r in rows
+        ]
 
     def context(self, course: str) -> Context:
         """The VLE course recorded for ``course`` (its slug), from its last launch."""

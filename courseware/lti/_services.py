@@ -188,8 +188,7 @@ def send_marks(
             why = "not released by a tutor (courseware lti release)"
         elif abs(release.score - float(row["score"])) > 1e-9:
             why = (
-                f"the mark changed since {release.by} released {release.score:g}: "
-                "release it again"
+                f"the mark changed since {release.by} released {release.score:g}: release it again"
             )
         if why:
             report.refused[student] = why
@@ -367,7 +366,10 @@ def sync_roster(
     if not hub_token:
         raise LtiError("give the hub API token (JUPYTERHUB_API_TOKEN) to set the hub's groups")
     api = hub_api.rstrip("/")
-    quote = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
+
+    def quote(part: str) -> str:
+        return urllib.parse.quote(part, safe="")
+
     for name in sorted({m.name for m in active}):
         status, answer = _hub("POST", f"{api}/users/{quote(name)}", hub_token, {})
         if status not in (201, 409):

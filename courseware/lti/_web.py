@@ -100,7 +100,7 @@ def _pylti(store: _Store, handler: web.RequestHandler) -> tuple[Any, Any, Any]:
                 samesite="None" if secure else "Lax",
             )
 
-    class _Storage(LaunchDataStorage):  # type: ignore[misc,type-arg]
+    class _Storage(LaunchDataStorage):  # type: ignore[misc]
         def can_set_keys_expiration(self) -> bool:
             return True
 
@@ -190,14 +190,19 @@ class _Base(web.RequestHandler):
     def page(self, title: str, body: str, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", "default-src 'none'; form-action *; "
-                        "script-src 'unsafe-inline'")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'none'; form-action *; script-src 'unsafe-inline'",
+        )
         self.finish(_PAGE.format(title=html.escape(title), body=body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         reason = self._reason if status_code < 500 else "the tool failed; see its log"
-        self.page("LTI launch refused" if status_code < 500 else "Error",
-                  f"<p>{html.escape(reason)}</p>", status_code)
+        self.page(
+            "LTI launch refused" if status_code < 500 else "Error",
+            f"<p>{html.escape(reason)}</p>",
+            status_code,
+        )
 
     async def run(self, fn: Callable[[], Any]) -> Any:
         """pylti1p3 blocks (HTTP to the VLE): run it in a worker thread."""
@@ -222,7 +227,7 @@ class LoginHandler(_Base):
         from pylti1p3.oidc_login import OIDCLogin
         from pylti1p3.redirect import Redirect
 
-        class _Redirect(Redirect):  # type: ignore[misc,type-arg]
+        class _Redirect(Redirect):  # type: ignore[misc]
             def __init__(self, url: str) -> None:
                 self.url = url
 
@@ -238,7 +243,7 @@ class LoginHandler(_Base):
             def get_redirect_url(self) -> str:
                 return self.url
 
-        class _Login(OIDCLogin):  # type: ignore[misc,type-arg]
+        class _Login(OIDCLogin):  # type: ignore[misc]
             def get_redirect(self, url: str) -> _Redirect:
                 return _Redirect(url)
 
@@ -258,7 +263,7 @@ class LaunchHandler(_Base):
     async def post(self) -> None:
         from pylti1p3.message_launch import MessageLaunch
 
-        class _Launch(MessageLaunch):  # type: ignore[misc,type-arg]
+        class _Launch(MessageLaunch):  # type: ignore[misc]
             def _get_request_param(self, key: str) -> str:
                 return str(self._request.get_param(key))
 
@@ -323,18 +328,18 @@ class LaunchHandler(_Base):
             f"<p>Choose what learners on {html.escape(course)} should open.</p>"
             f'<form method="post" action="{html.escape(self.config.url("deep-link"))}">'
             f'<input type="hidden" name="launch_id" value="{html.escape(launch_id)}">'
-            f'<fieldset><legend>Module or course</legend><ul>{items}</ul></fieldset>'
+            f"<fieldset><legend>Module or course</legend><ul>{items}</ul></fieldset>"
             '<button type="submit">Add to the VLE</button></form>'
         )
         self.page("Add courseware", body)
 
 
 class DeepLinkHandler(LaunchHandler):
-    async def post(self) -> None:  # type: ignore[override]
+    async def post(self) -> None:
         from pylti1p3.deep_link_resource import DeepLinkResource
         from pylti1p3.message_launch import MessageLaunch
 
-        class _Launch(MessageLaunch):  # type: ignore[misc,type-arg]
+        class _Launch(MessageLaunch):  # type: ignore[misc]
             def _get_request_param(self, key: str) -> str:
                 return str(self._request.get_param(key))
 
