@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -595,3 +595,89 @@ def wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.3)
     raise AssertionError(f"the tool did not answer:\n{log.read_text()}")
+
+
+# -- the hub's groups, on a real JupyterHub ---------------------------------------------------
+
+
+@pytest.mark.hub
+def test_roster_sets_the_course_hub_groups(
+    lti: Setup, postgres: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from fixtures.hub.hubtest import Hub
+
+    hub = Hub(
+        tmp_path_factory.mktemp("hub"),
+        database_url=postgres.create_database("hub_lti"),
+        groups={},
+        courses=[COURSE, "pgcert"],
+    ).start()
+    members = list(lti.platform.members)
+    try:
+        launched(lti)
+        config = load_tool_config(lti.config_path)
+        # someone added by hand who is not on the VLE course, and a learner's other course
+        for user in ("stray", "s000"):
+            assert hub.hub("POST", f"/users/{user}", {})[0] in (201, 409)
+        hub.hub("POST", f"/groups/nbgrader-{COURSE}/users", {"users": ["stray"]})
+        hub.hub("POST", "/groups/nbgrader-pgcert/users", {"users": ["s000"]})
+
+        def sync() -> Any:
+            with Ledger(lti.state) as ledger:
+                return sync_roster(
+                    config, ledger, COURSE, hub_api=hub.api, hub_token=hub.admin_token
+                )
+
+        def group(name: str) -> list[str]:
+            status, answer = hub.hub("GET", f"/groups/{name}")
+            assert status == 200, answer
+            return sorted(answer["users"])
+
+        roster = sync()
+        assert group(f"nbgrader-{COURSE}") == sorted(LEARNERS)
+        assert group(f"formgrade-{COURSE}") == ["t-anna"] == group(f"seminar-leads-{COURSE}")
+        assert roster.removed == {f"nbgrader-{COURSE}": ["stray"]}
+        assert group("nbgrader-pgcert") == ["s000"]  # another course's group is left alone
+        # s002 leaves the VLE course; the next sync takes them out of the course's group only
+        lti.platform.members = [m for m in members if m["user_id"] != "s002"]
+        again = sync()
+        assert again.removed == {f"nbgrader-{COURSE}": ["s002"]} and again.added == {}
+        assert group(f"nbgrader-{COURSE}") == sorted(set(LEARNERS) - {"s002"})
+    finally:
+        lti.platform.members = members
+        hub.stop()
+
+
+# -- the tutor's pages in a real browser -------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_tutor_picks_a_module_in_chromium_and_the_pages_pass_axe(lti: Setup, page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect
+
+    from courseware.content import load_module
+
+    title = load_module(REPO / "modules" / "undergraduate" / MODULE).spec.title
+    hint = lti.platform.pending(Launch("t-anna", [LIS + "Instructor"], "LtiDeepLinkingRequest"))
+    query = {
+        "iss": lti.platform.issuer,
+        "client_id": lti.platform.client_id,
+        "login_hint": "t-anna",
+        "lti_message_hint": hint,
+    }
+    page.goto(f"{lti.tool_url}/login?{urlencode(query)}")
+    expect(page.get_by_role("heading", name="Add courseware")).to_be_visible(timeout=30_000)
+    assert Axe().run(page).response["violations"] == []
+    page.get_by_label(f"{title} (module)").check()
+    page.get_by_role("button", name="Add to the VLE").click()
+    expect(page.get_by_text("Content added to the course.")).to_be_visible(timeout=30_000)
+    items = lti.platform.deep_links[-1][
+        "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+    ]
+    assert [i["custom"]["courseware_target"] for i in items] == [MODULE]
+    assert items[0]["title"] == title
+    # a refusal is a page too: readable and labelled
+    page.goto(f"{lti.tool_url}/login?iss=https%3A%2F%2Fevil.example.org&login_hint=x")
+    expect(page.get_by_role("heading", name="LTI launch refused")).to_be_visible()
+    assert Axe().run(page).response["violations"] == []
