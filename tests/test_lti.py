@@ -681,3 +681,13 @@ def test_tutor_picks_a_module_in_chromium_and_the_pages_pass_axe(lti: Setup, pag
     page.goto(f"{lti.tool_url}/login?iss=https%3A%2F%2Fevil.example.org&login_hint=x")
     expect(page.get_by_role("heading", name="LTI launch refused")).to_be_visible()
     assert Axe().run(page).response["violations"] == []
+
+
+def test_a_flood_of_logins_cannot_fill_the_tools_memory() -> None:
+    from courseware.lti._web import _Store
+
+    store = _Store(limit=100)
+    for n in range(1000):
+        store.set(f"nonce-{n}", True, 86400)
+    assert len(store._data) == 100 and store.get("nonce-999") and store.get("nonce-0") is None
+    assert store.get("nonce-999", pop=True) and store.get("nonce-999") is None  # used once

@@ -21,7 +21,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         return int(args.handler(args))
-    except (CoursewareError, GradingError, ValueError) as exc:
+    except (CoursewareError, GradingError, ValueError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
 

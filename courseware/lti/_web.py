@@ -47,9 +47,13 @@ class LaunchRefused(LtiError):
 
 
 class _Store:
-    """pylti1p3's launch-data storage, in the tool's memory, with expiry; nonces are one-use."""
+    """pylti1p3's launch-data storage, in the tool's memory, with expiry; nonces are one-use.
 
-    def __init__(self) -> None:
+    At most ``limit`` entries: a flood of logins that never launch drops the oldest first, so it
+    costs the flooder their own pending launches, never the tool's memory."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
         self._data: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
@@ -63,7 +67,10 @@ class _Store:
 
     def set(self, key: str, value: Any, exp: int | None) -> None:
         with self._lock:
+            self._data.pop(key, None)
             self._data[key] = (time.monotonic() + (exp or 3600), value)
+            while len(self._data) > self.limit:
+                del self._data[next(iter(self._data))]
 
 
 def _pylti(store: _Store, handler: web.RequestHandler) -> tuple[Any, Any, Any]:
