@@ -611,9 +611,30 @@ def test_roster_sets_the_course_hub_groups(
         database_url=postgres.create_database("hub_lti"),
         groups={},
         courses=[COURSE, "pgcert"],
-    ).start()
+    )
+    # the hub runs the tool as its service courseware-lti (deploy/jupyterhub_config.py)
+    tool_dir = hub.root / "lti"
+    assert courseware_main(["lti", "keys", str(tool_dir / "keys")]) == 0
+    settings = json.loads(lti.config_path.read_text())
+    settings.update(
+        tool_url=f"{hub.url}/services/courseware-lti",
+        private_key=str(tool_dir / "keys" / "private.pem"),
+        public_key=str(tool_dir / "keys" / "public.pem"),
+        state=str(tool_dir / "lti-state.sqlite"),
+    )
+    (tool_dir / "lti.json").write_text(json.dumps(settings))
+    hub.env["COURSEWARE_LTI_CONFIG"] = str(tool_dir / "lti.json")
+    hub.env["COURSEWARE_LTI_PORT"] = str(free_port())
+    hub.start()
     members = list(lti.platform.members)
     try:
+        jwks = f"{hub.url}/services/courseware-lti/jwks"
+        wait_for(jwks, hub.process, hub.log_path)  # type: ignore[arg-type]
+        (key,) = requests.get(jwks, timeout=10).json()["keys"]
+        from pylti1p3.registration import Registration
+
+        public = (tool_dir / "keys" / "public.pem").read_text()
+        assert key["n"] == Registration.get_jwk(public)["n"]  # the service's own key, proxied
         launched(lti)
         config = load_tool_config(lti.config_path)
         # someone added by hand who is not on the VLE course, and a learner's other course
@@ -691,3 +712,21 @@ def test_a_flood_of_logins_cannot_fill_the_tools_memory() -> None:
         store.set(f"nonce-{n}", True, 86400)
     assert len(store._data) == 100 and store.get("nonce-999") and store.get("nonce-0") is None
     assert store.get("nonce-999", pop=True) and store.get("nonce-999") is None  # used once
+
+
+def test_the_hub_config_adds_the_tool_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    def hub_config() -> Any:
+        path = REPO / "deploy" / "jupyterhub_config.py"
+        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+    monkeypatch.delenv("COURSEWARE_LTI_CONFIG", raising=False)
+    assert "courseware-lti" not in {s["name"] for s in hub_config().JupyterHub.services}
+    bad = tmp_path / "lti.json"
+    bad.write_text('{"tool_url": "ftp://x", "platforms": []}')
+    monkeypatch.setenv("COURSEWARE_LTI_CONFIG", str(bad))
+    with pytest.raises(LtiError, match=r"lti.json: .*tool_url: must be an http\(s\) URL"):
+        hub_config()  # a bad lti.json stops the hub at start, naming the file and the field
