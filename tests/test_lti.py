@@ -405,7 +405,22 @@ def test_only_released_final_marks_reach_the_gradebook(lti: Setup, course: Path)
         changed = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
         assert "the mark changed since t-anna released" in changed.refused["s001"]
         assert changed.sent == {} and len(lti.platform.scores) == 2
+        # released again, but the VLE refuses it (the learner left the course): logged, not lost
+        release_marks(ledger, course, COURSE, cohort.COMM, by="t-anna", students=["s001"])
+        members = lti.platform.members
+        lti.platform.members = [m for m in members if m["user_id"] != "s001"]
+        try:
+            refused = send_marks(config, ledger, course, COURSE, cohort.COMM, by="t-anna")
+        finally:
+            lti.platform.members = members
+        assert (
+            refused.errors["s001"].startswith("400") and "no user 's001'" in refused.errors["s001"]
+        )
         log = ledger.sends(COURSE, cohort.COMM)
+        now_released = ledger.releases(COURSE, cohort.COMM)["s001"].score
+    (error,) = [s for s in log if s.outcome == "error"]
+    assert error.student == "s001" and error.status == 400 and error.score == now_released
+    assert "no user 's001' on this course" in error.response
     sent_log = [s for s in log if s.outcome == "sent"]
     assert {s.student for s in sent_log} == {"s000", "s001"}
     assert all(s.by == "t-anna" and s.status == 200 and s.lineitem == item["id"] for s in sent_log)
