@@ -311,7 +311,13 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO / "assignments", folder, dirs_exist_ok=True)
-    run(BIN + "/nbgrader", "generate_assignment", cohort.COMM, cwd=folder)
+    from nbgrader.apps import NbGraderAPI
+
+    from courseware.grading import Course
+
+    api = NbGraderAPI(config=Course.open(folder).config())  # nbgrader generate_assignment
+    generated = api.generate_assignment(cohort.COMM)
+    assert generated["success"], generated
     kinds = cohort.BAD_KINDS
     cohort.BAD_KINDS = ["not-a-notebook", "patched-grader"]
     try:
