@@ -751,3 +751,14 @@ def test_the_hub_config_adds_the_tool_only_when_asked(
     monkeypatch.setenv("COURSEWARE_LTI_CONFIG", str(bad))
     with pytest.raises(LtiError, match=r"lti.json: .*tool_url: must be an http\(s\) URL"):
         hub_config()  # a bad lti.json stops the hub at start, naming the file and the field
+
+
+def test_a_link_to_nothing_is_a_clear_404_shown_escaped(lti: Setup) -> None:
+    hostile = "<script>alert(1)</script>\nX-Injected: 1"
+    answer, _, _ = launch(
+        lti, Launch("s000", [LIS + "Learner"], custom={"courseware_target": hostile})
+    )
+    assert answer.status_code == 404, answer.text
+    assert "no module or course with id" in answer.text
+    assert "<script>alert" not in answer.text and "&lt;script&gt;" in answer.text
+    assert "X-Injected" not in answer.headers

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -218,9 +219,13 @@ class _Base(web.RequestHandler):
         return await IOLoop.current().run_in_executor(None, fn)
 
 
+def _one_line(text: str) -> str:
+    """A reason fit for an HTTP status line: one line, no control characters, at most 300."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:300]
+
+
 def _refuse(exc: Exception) -> web.HTTPError:
-    message = str(exc) or type(exc).__name__
-    return web.HTTPError(400, reason=message)
+    return web.HTTPError(400, reason=_one_line(str(exc) or type(exc).__name__))
 
 
 class LoginHandler(_Base):
@@ -257,7 +262,7 @@ class LoginHandler(_Base):
         request, cookies, session = _pylti(self.store, self)
         login = _Login(request, self.config.pylti_config(), session, cookies)
         target = self.get_argument("target_link_uri", "")
-        if target and not target.startswith(self.config.tool_url):
+        if target and not target.startswith(self.config.tool_url + "/"):
             raise web.HTTPError(400, reason="target_link_uri is not this tool's")
         try:
             url = login.redirect(self.config.url("launch"))
@@ -283,7 +288,7 @@ class LaunchHandler(_Base):
         try:
             context = record_launch(self.ledger, claims)
         except ValueError as exc:
-            raise web.HTTPError(400, reason=str(exc)) from None
+            raise web.HTTPError(400, reason=_one_line(str(exc))) from None
         if launch.is_deep_link_launch():
             if not launch.check_teacher_access():
                 raise web.HTTPError(403, reason="only a tutor may add courseware to the VLE")
@@ -318,7 +323,7 @@ class LaunchHandler(_Base):
                 root=self.config.curriculum,
             )
         except AppsError as exc:
-            raise web.HTTPError(404, reason=str(exc)) from None
+            raise web.HTTPError(404, reason=_one_line(str(exc))) from None
         links[target] = [(m.title, m.url) for m in found]
         return links[target]
 
