@@ -205,7 +205,12 @@ class _Base(web.RequestHandler):
         self.finish(_PAGE.format(title=html.escape(title), body=body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        reason = self._reason if status_code < 500 else "the tool failed; see its log"
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        reason = self._reason
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            reason = exc.log_message % exc.args
+        if status_code >= 500:
+            reason = "the tool failed; see its log"
         self.page(
             "LTI launch refused" if status_code < 500 else "Error",
             f"<p>{html.escape(reason)}</p>",
@@ -220,12 +225,18 @@ class _Base(web.RequestHandler):
 
 
 def _one_line(text: str) -> str:
-    """A reason fit for an HTTP status line: one line, no control characters, at most 300."""
+    """A reason to show: one line, no control characters, at most 300 characters."""
     return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:300]
 
 
+def _refused(status: int, message: str) -> web.HTTPError:
+    """A refusal whose reason is shown (escaped) on the page; the status line keeps the standard
+    phrase, so nothing a VLE or a visitor sent ever reaches a header."""
+    return web.HTTPError(status, "%s", _one_line(message))
+
+
 def _refuse(exc: Exception) -> web.HTTPError:
-    return web.HTTPError(400, reason=_one_line(str(exc) or type(exc).__name__))
+    return _refused(400, str(exc) or type(exc).__name__)
 
 
 class LoginHandler(_Base):
@@ -263,7 +274,7 @@ class LoginHandler(_Base):
         login = _Login(request, self.config.pylti_config(), session, cookies)
         target = self.get_argument("target_link_uri", "")
         if target and not target.startswith(self.config.tool_url + "/"):
-            raise web.HTTPError(400, reason="target_link_uri is not this tool's")
+            raise _refused(400, "target_link_uri is not this tool's")
         try:
             url = login.redirect(self.config.url("launch"))
         except Exception as exc:  # pylti1p3 raises plain exceptions for bad logins
@@ -288,10 +299,10 @@ class LaunchHandler(_Base):
         try:
             context = record_launch(self.ledger, claims)
         except ValueError as exc:
-            raise web.HTTPError(400, reason=_one_line(str(exc))) from None
+            raise _refused(400, str(exc)) from None
         if launch.is_deep_link_launch():
             if not launch.check_teacher_access():
-                raise web.HTTPError(403, reason="only a tutor may add courseware to the VLE")
+                raise _refused(403, "only a tutor may add courseware to the VLE")
             self.picker(launch.get_launch_id(), context.title or context.course)
             return
         target = str((claims.get(CUSTOM_CLAIM) or {}).get(TARGET, ""))
@@ -313,7 +324,7 @@ class LaunchHandler(_Base):
         if target in links:
             return links[target]
         if len(target) > 200:
-            raise web.HTTPError(400, reason="not a module or course id")
+            raise _refused(400, "not a module or course id")
         try:
             found = module_links(
                 target,
@@ -323,7 +334,7 @@ class LaunchHandler(_Base):
                 root=self.config.curriculum,
             )
         except AppsError as exc:
-            raise web.HTTPError(404, reason=_one_line(str(exc))) from None
+            raise _refused(404, str(exc)) from None
         links[target] = [(m.title, m.url) for m in found]
         return links[target]
 
@@ -358,16 +369,16 @@ class DeepLinkHandler(LaunchHandler):
         launch_id = self.get_argument("launch_id", "")
         target = self.get_argument("target", "")
         if not launch_id.startswith("lti1p3-launch-") or not target:
-            raise web.HTTPError(400, reason="give the launch and a module or course to link")
+            raise _refused(400, "give the launch and a module or course to link")
         request, cookies, session = _pylti(self.store, self)
         key = session.data_storage._prepare_key(launch_id)
         if self.store.get(key) is None:
-            raise web.HTTPError(400, reason="this deep-linking launch has expired or was used")
+            raise _refused(400, "this deep-linking launch has expired or was used")
         launch = _Launch.from_cache(
             launch_id, request, self.config.pylti_config(), session, cookies
         )
         if not launch.is_deep_link_launch():
-            raise web.HTTPError(400, reason="not a deep-linking launch")
+            raise _refused(400, "not a deep-linking launch")
         settings = launch.get_launch_data()[
             "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
         ]
