@@ -23,6 +23,9 @@ Start with ``jupyterhub -f deploy/jupyterhub_config.py`` after setting, in the h
   documented multi-course layout), with the courseware marking view at
   ``/services/<course>/marking/``. ``COURSEWARE_GRADER_UNIX_ACCOUNTS=1`` runs each as the Unix
   account ``grader-<course>`` too (create it, and let it own the course folder).
+* ``COURSEWARE_LTI_CONFIG`` (optional) — the LTI 1.3 Advantage tool's ``lti.json``: the hub runs
+  the tool as the service ``courseware-lti`` on ``COURSEWARE_LTI_PORT`` (default 10099)
+  (docs/deployment.md, "LTI 1.3 Advantage").
 
 Everything else is JupyterHub's own configuration: pick an authenticator and spawner for your
 site (docs/deployment.md). See ``deploy/nbgrader_config.py`` for the shared exchange.
@@ -62,3 +65,13 @@ formgrader_services(
     unix_accounts=os.environ.get("COURSEWARE_GRADER_UNIX_ACCOUNTS", "0") == "1",
     groups=os.environ.get("COURSEWARE_HUB_GROUPS", "1") != "0",
 )
+
+# The LTI 1.3 Advantage tool (marks to the VLE, rosters, deep links), if the VLE is connected.
+if os.environ.get("COURSEWARE_LTI_CONFIG"):
+    from courseware.lti import lti_service
+
+    lti_service(
+        c,
+        os.environ["COURSEWARE_LTI_CONFIG"],
+        port=int(os.environ.get("COURSEWARE_LTI_PORT", "10099")),
+    )

@@ -14,12 +14,14 @@ __all__ = [
     "AnswersFile",
     "AssessedAnswers",
     "Assessment",
+    "CourseFolder",
     "EscapeLearnerHTML",
     "FlagUnmarkedInFeedback",
     "GradingError",
     "HideTestsInFeedback",
     "InvalidAnswer",
     "ItemSet",
+    "MarkingBook",
     "ReleaseFeedback",
     "Score",
     "add_grade_commands",
@@ -31,6 +33,7 @@ __all__ = [
     "marking_view",
     "open_assessment",
     "read_answers",
+    "registry_rows",
     "safe_markdown2html",
     "score_answer",
 ]
@@ -60,14 +63,17 @@ _LAZY = {
     "score_answer": "._items",
     "add_grade_commands": "._cli",
     "marking_view": "._marking_widget",
+    "CourseFolder": "._course",
+    "MarkingBook": "._marking",
+    "registry_rows": "._exports",
 }
 
 if TYPE_CHECKING:
     from ._answers import ANSWERS_FILE, AnswersFile, AssessedAnswers, read_answers
     from ._assessment import Assessment, check_saved, grade_item, open_assessment
     from ._cli import add_grade_commands
-    from ._course import GradingError
-    from ._exports import REGISTRY_COLUMNS
+    from ._course import CourseFolder, GradingError
+    from ._exports import REGISTRY_COLUMNS, registry_rows
     from ._feedback import FlagUnmarkedInFeedback, HideTestsInFeedback, ReleaseFeedback
     from ._items import (
         InvalidAnswer,
@@ -78,6 +84,7 @@ if TYPE_CHECKING:
         load_key,
         score_answer,
     )
+    from ._marking import MarkingBook
     from ._marking_widget import marking_view
     from ._safe_html import EscapeLearnerHTML, safe_markdown2html
 

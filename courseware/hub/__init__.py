@@ -19,7 +19,7 @@ from ._init import (
     start_hub,
     stop_hub,
 )
-from ._lti import lti_groups
+from ._lti import lti_course, lti_groups
 from ._main import main, migrate, serve
 from ._roles import (
     COHORT_AGGREGATES,
@@ -61,6 +61,7 @@ __all__ = [
     "grader_account",
     "hub_roles",
     "init_hub",
+    "lti_course",
     "lti_groups",
     "main",
     "make_app",
