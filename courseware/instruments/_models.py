@@ -162,10 +162,6 @@ class Instrument:
         known = ", ".join(s.id for s in self.scales)
         raise KeyError(f"instrument {self.id!r} has no scale {scale_id!r} (it has: {known})")
 
-    def reverse_value(self, value: float) -> float:
-        """A reverse-keyed answer's score: the far end of the range counts as the near end."""
-        return self.response.min + self.response.max - value
-
     def accepts(self, value: float) -> bool:
         """Whether ``value`` is one of the answers an item allows (a whole number in range)."""
         return float(value).is_integer() and self.response.min <= value <= self.response.max

@@ -123,13 +123,6 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         if any(node.compose_first for node in vignette.spec.nodes.values()):
             warm_coder()  # the server loads its model before the learner's words arrive
 
-    @property
-    def last_feedback(self) -> str | None:
-        if not self.walk.steps:
-            return None
-        step = self.walk.steps[-1]
-        return self.vignette.node(step.node).choices[step.choice].feedback
-
     def choose(self, index: int, *, at: str) -> Step | None:
         """Take choice ``index`` at node ``at``; refused (and ignored) if not on offer there, or
         while a pause holds the choices back."""
