@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from ..content._errors import ContentError, Problem, display_path
-from ..content._models import Stream
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, Stream, display_path, read_yaml
 from ._types import CODES
 
 __all__ = [

@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..content._exercises import ItemId  # ids as strings; YAML's 3 is accepted as "3"
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text
+from ..content import ItemId, Slug, Text  # ItemId: ids as strings; YAML's 3 is accepted as "3"
+from ..content import Model as _Model
 
 
 class ResponseScale(_Model):

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from ..content import ContentError, ModuleContent, find_modules, load_module
-from ..content._course import find_courses, load_course
+from ..content import (
+    ContentError,
+    ModuleContent,
+    find_courses,
+    find_modules,
+    load_course,
+    load_module,
+)
 from ..progress import (
     AttachedReflection,
     CertificateNotReady,

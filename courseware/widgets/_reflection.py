@@ -17,8 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content import ReflectionPrompt
-from ..content._attempts import words
+from ..content import ReflectionPrompt, words
 from ..store import Event, SQLiteStore, Store
 from ._autosave import Autosave
 from ._common import Context, escape, focus_soon, heading, markdown, status

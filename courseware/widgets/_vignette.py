@@ -14,12 +14,21 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content import ChoiceNotOffered, Step, Vignette, Walk
-from ..content._attempts import words
-from ..content._order import display_order
-from ..content._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
-from ..feedback._client import warm_coder
-from ..feedback._types import Coding
+from ..content import (
+    CODED,
+    DRAFT,
+    RESTART,
+    STEP,
+    WRITE,
+    ChoiceNotOffered,
+    Step,
+    Vignette,
+    Walk,
+    display_order,
+    replay_walk,
+    words,
+)
+from ..feedback import Coding, warm_coder
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, heading, markdown, status, typeset
