@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
+from helpers import reference_score
 from nbclient import NotebookClient
 from scipy import stats
 from statsmodels.stats.power import TTestPower
-from test_instruments import reference_score
 
 from courseware.analytics import (
     LIKERT_KIND,

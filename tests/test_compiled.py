@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_content import GOOD
+from helpers import GOOD
 
 from courseware._paths import curriculum_root
 from courseware.content import ContentError, find_modules, load_module, load_vignette

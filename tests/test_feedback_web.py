@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado import web
+from helpers import TOKEN, CoderServer
 
 from courseware.feedback import Coding
 from courseware.feedback._client import (
@@ -31,48 +30,13 @@ from courseware.feedback._web import (
     MAX_REPLY,
     CoderBusy,
     CoderHost,
-    TokenCodeHandler,
     advertise,
     parse_request,
 )
 
 from conftest import free_port, run_coroutine
 
-TOKEN = "s3cret-token"
 STATEMENT = "I keep thinking the lump is cancer and nobody will tell me anything."
-
-
-class CoderServer:
-    """A tornado server in its own thread and loop, mounting the coder endpoint."""
-
-    def __init__(self, host: CoderHost, token: str | None = TOKEN) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/feedback/code"
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(host, token),))
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    async def _main(self, host: CoderHost, token: str | None) -> None:
-        app = web.Application(
-            [(r"/api/feedback/code", TokenCodeHandler, {"host": host, "token": token})]
-        )
-        server = app.listen(self.port, "127.0.0.1")
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        server.stop()
-
-    def close(self) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def env(self) -> dict[str, str]:
-        return {"COURSEWARE_CODER_URL": self.url, "COURSEWARE_CODER_TOKEN": TOKEN}
 
 
 def post(url: str, body: bytes, token: str | None = TOKEN) -> tuple[int, dict[str, Any], Any]:

@@ -10,17 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DEMO, choice_button, click, comm_message, view
 
 from courseware.store import SQLiteStore
-from courseware.widgets import ModuleView, open_module
 
-from conftest import FIXTURES, run_coroutine
-
-DEMO = FIXTURES / "modules" / "demo"
-
-
-def view(store: SQLiteStore, learner: str = "ana") -> ModuleView:
-    return open_module(DEMO, store=store, learner=learner)
+from conftest import run_coroutine
 
 
 def reflection(store: SQLiteStore) -> Any:
@@ -28,30 +22,6 @@ def reflection(store: SQLiteStore) -> Any:
     widget = view(store).reflection("first-thoughts")
     widget.autosave_delay = 0
     return widget
-
-
-def comm_message(widget: Any, data: dict[str, Any]) -> None:
-    """Deliver a message as the kernel's comm layer does for a browser message.
-
-    A live widget gets it through its comm; a closed one (its comm gone) through the handler the
-    comm would have called, to prove the handler itself refuses it.
-    """
-    msg = {"content": {"data": data}, "buffers": []}
-    if widget.comm is not None:
-        msg["content"]["comm_id"] = widget.comm.comm_id
-        widget.comm.handle_msg(msg)
-    else:
-        widget._handle_msg(msg)
-
-
-def click(button: Any) -> None:
-    comm_message(button, {"method": "custom", "content": {"event": "click"}})
-
-
-def choice_button(vignette: Any, index: int) -> Any:
-    """The button of the choice written ``index``-th in the file, wherever the learner's
-    shuffled order put it on screen."""
-    return vignette.choices.children[vignette.shown.index(index)]
 
 
 def test_vignette_path_is_saved_and_restored(store: SQLiteStore) -> None:
