@@ -28,6 +28,37 @@ T = TypeVar("T")
 DEMO = FIXTURES / "modules" / "demo"
 
 
+class ManualClock:
+    """A timer for :class:`courseware.widgets._autosave.Autosave` (``call_later`` as on an event
+    loop) whose time moves only when the test calls :meth:`advance`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._due: list[_Due] = []
+
+    def call_later(self, delay: float, callback: Callable[[], object], /) -> _Due:
+        due = _Due(self.now + delay, callback)
+        self._due.append(due)
+        return due
+
+    def advance(self, seconds: float) -> None:
+        """Move time on by ``seconds``, running (in order) each callback that falls due."""
+        self.now += seconds
+        while ready := sorted(
+            (d for d in self._due if d.at <= self.now and not d.cancelled), key=lambda d: d.at
+        ):
+            self._due.remove(ready[0])
+            ready[0].callback()
+
+
+class _Due:
+    def __init__(self, at: float, callback: Callable[[], object]) -> None:
+        self.at, self.callback, self.cancelled = at, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 def wait_until(
     check: Callable[[], T],
     what: str | Callable[[], str],

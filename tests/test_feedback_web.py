@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from helpers import TOKEN, CoderServer
 
-from courseware.feedback import Coding
+from courseware.feedback import Coding, code
 from courseware.feedback._client import (
     UNAVAILABLE_MESSAGE,
     FeedbackUnavailable,
@@ -173,10 +173,10 @@ def test_missing_model_is_503_unavailable(tmp_path: Path) -> None:
 
 
 def test_client_codes_through_the_server(server: CoderServer) -> None:
-    coding = request_coding(
-        STATEMENT, "You sound frightened. What's worrying you most?", environ=server.env()
-    )
-    assert "naming" in coding.names() or "naming" in {r.code for r in coding.unsure}
+    reply = "You sound frightened. What's worrying you most?"
+    coding = request_coding(STATEMENT, reply, environ=server.env())
+    assert "naming" in coding.names()
+    assert coding.to_dict() == code(STATEMENT, reply).to_dict()  # the coder's own coding, intact
 
 
 def test_client_says_unavailable_quickly_when_the_coder_is_down() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import textwrap
@@ -10,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DEMO, choice_button, click, comm_message, view
+from helpers import DEMO, ManualClock, choice_button, click, comm_message, view
 
 from courseware.store import SQLiteStore
-
-from conftest import run_coroutine
 
 
 def reflection(store: SQLiteStore) -> Any:
@@ -88,17 +85,19 @@ def test_reflection_saves_each_version_and_restores(store: SQLiteStore) -> None:
 
 
 def test_autosave_waits_for_a_pause_in_typing(store: SQLiteStore) -> None:
-    async def typing() -> list[str]:
-        reflection = view(store).reflection("first-thoughts")
-        reflection.autosave_delay = 0.2
-        for text in ["I", "I felt", "I felt uneasy"]:
-            reflection.text.value = text
-            await asyncio.sleep(0.05)
-        assert store.events(item="first-thoughts") == []
-        await asyncio.sleep(0.4)
-        return [e.value["text"] for e in store.events(item="first-thoughts")]
-
-    assert run_coroutine(typing()) == ["I felt uneasy"]
+    clock = ManualClock()
+    reflection = view(store).reflection("first-thoughts")
+    reflection.autosave.timer = clock
+    reflection.autosave_delay = 2.0
+    for text in ["I", "I felt", "I felt uneasy"]:  # a keystroke every half second
+        reflection.text.value = text
+        clock.advance(0.5)
+    assert store.events(item="first-thoughts") == []
+    clock.advance(1.25)  # 1.75 s after the last keystroke: still waiting
+    assert store.events(item="first-thoughts") == [] and reflection.autosave.pending
+    clock.advance(0.25)  # a 2 s pause: saved, once, the last words
+    assert [e.value["text"] for e in store.events(item="first-thoughts")] == ["I felt uneasy"]
+    assert not reflection.autosave.pending
 
 
 def test_pending_text_is_saved_when_the_kernel_exits(tmp_path: Path) -> None:
