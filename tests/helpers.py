@@ -109,13 +109,14 @@ def choice_button(vignette: Any, index: int) -> Any:
     return vignette.choices.children[vignette.shown.index(index)]
 
 
-def run_check(*paths: Path) -> subprocess.CompletedProcess[str]:
+def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``courseware check ARGS…`` in a fresh process, from the repository's root."""
     return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", *map(str, paths)],
+        [sys.executable, "-m", "courseware.cli", "check", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=120,
+        timeout=300,
     )
 
 
