@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -79,17 +78,18 @@ class ServerProcess:
     log: IO[str]
 
     def wait_until_answering(self, url: str, what: str, seconds: float = 90) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        from helpers import wait_until  # helpers imports this module's paths
+
+        def answering() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{what} exited: see {self.log.name}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
+                    return bool(response.status == 200)
             except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{what} did not answer within {seconds:g} s")
+                return False
+
+        wait_until(answering, f"{what} to answer", seconds=seconds)
 
     def stop(self) -> None:
         self.process.terminate()

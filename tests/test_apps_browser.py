@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import WIDER_THAN_SCREEN, axe_violations, describe, watch_requests
+from helpers import wait_until
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_browser import axe_violations, describe, watch_requests
 
 from courseware.apps import GalleryEntry, gallery_entries
 from courseware.content import load_module
@@ -78,10 +79,12 @@ def status(server: VoilaServer) -> dict[str, int]:
 def wait_for_learner_kernels(server: VoilaServer, most: int, seconds: float) -> float:
     """Seconds until the server counts at most ``most`` learner kernels (fails after ``seconds``)."""
     started = time.monotonic()
-    while (count := status(server)["learner_kernels"]) > most:
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"{count} learner kernels still live after {seconds} s")
-        time.sleep(0.25)
+    wait_until(
+        lambda: status(server)["learner_kernels"] <= most,
+        lambda: f"at most {most} learner kernels ({status(server)['learner_kernels']} live)",
+        seconds=seconds,
+        every=0.25,
+    )
     return time.monotonic() - started
 
 
@@ -155,14 +158,6 @@ def test_gallery_search_works_without_javascript(
     context.close()
 
 
-WIDER_THAN_SCREEN = """() => {
-  const width = document.documentElement.clientWidth;
-  return [...document.querySelectorAll('main *')]
-    .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > width + 1)
-    .map(e => e.tagName + '.' + e.className).slice(0, 5);
-}"""
-
-
 def test_pages_reflow_at_phone_width_and_400_percent_zoom(
     browser: Browser, apps_server: VoilaServer
 ) -> None:
@@ -228,18 +223,14 @@ def test_a_preheated_kernel_shows_this_learners_latest_work(
     words saved a moment ago, not what the store held when the kernel was warmed."""
     entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
     wait_for_learner_kernels(apps_server, 0, 30)
-    deadline = time.monotonic() + 60
-    while status(apps_server)["pooled_kernels"] < 1:
-        assert time.monotonic() < deadline, "the pool never filled"
-        time.sleep(0.25)
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=60)
     words = f"Written at {time.time()}: being listened to felt like relief."
     page.goto(apps_server.url + entry.url.lstrip("/"))
     box = page.locator(".cw-reflection-text textarea").first
     box.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
-    while status(apps_server)["pooled_kernels"] < 1:  # the next view is served from the pool
-        assert time.monotonic() < deadline, "the pool never refilled"
-        time.sleep(0.25)
+    # the next view is served from the pool
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to refill", seconds=60)
     page.reload()
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
@@ -253,18 +244,14 @@ def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(
     ran nothing of the module before it was taken: a reload shows the words just saved."""
     entry = next(e for e in gallery_entries(MODULES) if e.id != PREHEATED)
     wait_for_learner_kernels(apps_server, 0, 30)
-    deadline = time.monotonic() + 90
-    while status(apps_server)["warm_kernels"] < 1:
-        assert time.monotonic() < deadline, "no warm kernel started"
-        time.sleep(0.25)
+    wait_until(lambda: status(apps_server)["warm_kernels"] >= 1, "a warm kernel", seconds=90)
     words = f"Written at {time.time()}: the silence said more than the questions."
     page.goto(apps_server.url + entry.url.lstrip("/"))
     box = page.locator(".cw-reflection-text textarea").first
     box.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
-    while status(apps_server)["warm_kernels"] < 1:  # the reload is served by a warm kernel too
-        assert time.monotonic() < deadline, "the warm kernels never refilled"
-        time.sleep(0.25)
+    # the reload is served by a warm kernel too
+    wait_until(lambda: status(apps_server)["warm_kernels"] >= 1, "a warm kernel again", seconds=90)
     page.reload()
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
@@ -272,10 +259,12 @@ def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(
 
 
 def wait_for_status(server: VoilaServer, seconds: float, **wanted: int) -> None:
-    deadline = time.monotonic() + seconds
-    while any((now := status(server)).get(k) != v for k, v in wanted.items()):
-        assert time.monotonic() < deadline, f"after {seconds} s: {now}, not {wanted}"
-        time.sleep(0.25)
+    wait_until(
+        lambda: all(status(server).get(k) == v for k, v in wanted.items()),
+        lambda: f"{wanted} (the server says {status(server)})",
+        seconds=seconds,
+        every=0.25,
+    )
 
 
 def page_kernel(page: Page) -> str:

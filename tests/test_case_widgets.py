@@ -5,7 +5,7 @@ differ), and self-check feedback reads as plain sentences."""
 from __future__ import annotations
 
 import pytest
-from test_widgets import choice_button, click
+from helpers import choice_button, click
 
 from courseware.store import SQLiteStore
 from courseware.widgets import ModuleView, open_module

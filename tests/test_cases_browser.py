@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser_helpers import axe_violations, describe, walk_to_an_ending
 from playwright.sync_api import Browser, Page, expect
-from test_browser import axe_violations, describe, walk_to_an_ending
 
 from courseware.apps._gallery import gallery_entries
 from courseware.content import load_module

@@ -8,17 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import run_check
+
 from conftest import FIXTURES, REPO
-
-
-def run_check(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
 
 
 def test_repository_content_passes() -> None:

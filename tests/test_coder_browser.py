@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
-from test_browser import (
+from browser_helpers import (
     FOUNDATION,
     axe_violations,
     describe,
@@ -20,6 +19,7 @@ from test_browser import (
     walk_to_an_ending,
     write_first,
 )
+from playwright.sync_api import Page, expect
 
 from courseware.content import load_module
 from courseware.widgets._common import typeset

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_content import GOOD
+from helpers import GOOD
 
 from courseware._paths import curriculum_root
 from courseware.content import ContentError, check_paths, find_modules, load_module, load_vignette

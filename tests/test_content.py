@@ -6,37 +6,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import GOOD, problems_of
 
-from courseware.content import ContentError, check_vignette, load_module, load_vignette
-
-GOOD = """\
-id: case
-title: "A case"
-start: a
-nodes:
-  a:
-    text: "Start"
-    choices:
-      - label: "Go"
-        to: b
-        feedback: "Went"
-  b:
-    text: "End"
-    end: true
-"""
+from courseware.content import ContentError, load_module, load_vignette
 
 
 def write(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
-
-
-def problems_of(path: Path) -> list[str]:
-    """Every problem the author's check finds in a vignette (a learner's load skips the lint)."""
-    with pytest.raises(ContentError) as info:
-        check_vignette(path)
-    return [str(p) for p in info.value.problems]
 
 
 def test_valid_vignette_loads_and_walks(tmp_path: Path) -> None:

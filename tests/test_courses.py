@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import run_check
 from markupsafe import escape
 
 from courseware.content import ContentError
@@ -263,16 +264,6 @@ def test_parts_are_the_course_modules_in_order_and_checked_at_their_lines(tmp_pa
     assert problems_of(write_course(tmp_path, neither)) == {
         (1, "modules"): "list the course's modules (in modules, or in parts)"
     }
-
-
-def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
 
 
 def small_curriculum(tmp_path: Path, *modules: str) -> Path:

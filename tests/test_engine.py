@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_content import problems_of
+from helpers import problems_of
 
 from courseware.content import (
     ChoiceNotOffered,

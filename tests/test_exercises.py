@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as w
 import pytest
-from test_widgets import choice_button, click, comm_message
+from helpers import choice_button, click, comm_message
 
 from courseware.content import load_module
 from courseware.content._attempts import LikertAttempt, TimedAttempt

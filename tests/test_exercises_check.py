@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_check_cli import run_check
+from helpers import run_check
 
 from courseware.content import ContentError, check_paths, load_module
 from courseware.content._exercises import load_exercise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado import web
+from helpers import TOKEN, CoderServer
 
-from courseware.feedback import Coding
+from courseware.feedback import Coding, code
 from courseware.feedback._client import (
     UNAVAILABLE_MESSAGE,
     FeedbackUnavailable,
@@ -31,48 +30,13 @@ from courseware.feedback._web import (
     MAX_REPLY,
     CoderBusy,
     CoderHost,
-    TokenCodeHandler,
     advertise,
     parse_request,
 )
 
 from conftest import free_port, run_coroutine
 
-TOKEN = "s3cret-token"
 STATEMENT = "I keep thinking the lump is cancer and nobody will tell me anything."
-
-
-class CoderServer:
-    """A tornado server in its own thread and loop, mounting the coder endpoint."""
-
-    def __init__(self, host: CoderHost, token: str | None = TOKEN) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/feedback/code"
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(host, token),))
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    async def _main(self, host: CoderHost, token: str | None) -> None:
-        app = web.Application(
-            [(r"/api/feedback/code", TokenCodeHandler, {"host": host, "token": token})]
-        )
-        server = app.listen(self.port, "127.0.0.1")
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        server.stop()
-
-    def close(self) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def env(self) -> dict[str, str]:
-        return {"COURSEWARE_CODER_URL": self.url, "COURSEWARE_CODER_TOKEN": TOKEN}
 
 
 def post(url: str, body: bytes, token: str | None = TOKEN) -> tuple[int, dict[str, Any], Any]:
@@ -209,10 +173,10 @@ def test_missing_model_is_503_unavailable(tmp_path: Path) -> None:
 
 
 def test_client_codes_through_the_server(server: CoderServer) -> None:
-    coding = request_coding(
-        STATEMENT, "You sound frightened. What's worrying you most?", environ=server.env()
-    )
-    assert "naming" in coding.names() or "naming" in {r.code for r in coding.unsure}
+    reply = "You sound frightened. What's worrying you most?"
+    coding = request_coding(STATEMENT, reply, environ=server.env())
+    assert "naming" in coding.names()
+    assert coding.to_dict() == code(STATEMENT, reply).to_dict()  # the coder's own coding, intact
 
 
 def test_client_says_unavailable_quickly_when_the_coder_is_down() -> None:

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import axe_violations, describe
+from helpers import wait_until
 from playwright.sync_api import Page, expect
-from test_browser import axe_violations, describe
 
 from conftest import REPO, free_port
 
@@ -85,11 +86,10 @@ def saved(home: Path) -> dict[str, object]:
 
 
 def wait_for(home: Path, item: str, value: object) -> None:
-    deadline = time.monotonic() + 20
-    while saved(home).get(item) != value:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{item}: saved {saved(home).get(item)!r}, wanted {value!r}")
-        time.sleep(0.2)
+    wait_until(
+        lambda: saved(home).get(item) == value,
+        lambda: f"{item} saved as {value!r} (it is {saved(home).get(item)!r})",
+    )
 
 
 def test_learner_answers_by_mouse_and_keyboard(page: Page, released: tuple[str, Path]) -> None:

@@ -13,12 +13,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import wait_until
 from jupyter_client.manager import AsyncKernelManager
 
 from courseware.grading import _forkkernel
@@ -125,17 +125,16 @@ class Kernel:
 
 def gone(pid: int, within: float = 10.0) -> bool:
     """Whether process ``pid`` has ended within ``within`` seconds (a zombie has ended: whoever
-    inherited it reaps it)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    inherited it reaps it); fails saying so when it has not."""
+
+    def ended() -> bool:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return True
-        if state in {"Z", "X"}:
-            return True
-        time.sleep(0.05)
-    return False
+        return state in {"Z", "X"}
+
+    return wait_until(ended, f"process {pid} to end", seconds=within, every=0.05)
 
 
 def probe_a_new_kernel(
@@ -247,11 +246,18 @@ def test_interrupt_reaches_a_forked_kernel(server: ForkServer, tmp_path: Path) -
         kernel = Kernel(ForkKernelManager(kernel_name="python3"), tmp_path)
         try:
             await kernel.start(tmp_path)
-            msg_id = kernel.kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
-            time.sleep(1.0)
+            loop = "import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)"
+            msg_id = kernel.kc.execute(loop)
+            while True:  # the interrupt goes once the kernel says the cell is running
+                msg = await kernel.kc.get_iopub_msg(timeout=20)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                    assert msg["content"]["text"] == "looping\n"
+                    break
             await kernel.km.interrupt_kernel()
             reply = await kernel.kc._async_get_shell_msg(timeout=20)
-            assert reply["parent_header"]["msg_id"] == msg_id
+            while reply["parent_header"]["msg_id"] != msg_id:  # start's readiness checks first
+                assert reply["msg_type"] == "kernel_info_reply", reply["msg_type"]
+                reply = await kernel.kc._async_get_shell_msg(timeout=20)
             after, _ = await kernel.run("print('still alive')")
             return str(reply["content"].get("ename")), after.strip()
         finally:
@@ -290,10 +296,7 @@ def test_the_client_exits_as_its_kernel_did(server: ForkServer, tmp_path: Path) 
             kernel.kc.execute(code)
             assert kernel.km.provisioner is not None
             process = kernel.km.provisioner.process  # type: ignore[attr-defined]
-            deadline = time.monotonic() + 20
-            while process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            return process.poll()  # type: ignore[no-any-return]
+            return process.wait(timeout=20)  # type: ignore[no-any-return]
         finally:
             await kernel.stop()
 
@@ -311,9 +314,7 @@ def test_kernel_dies_when_the_server_is_killed(server: ForkServer, tmp_path: Pat
             await kernel.start(tmp_path)
             pid = int((await kernel.probe())["pid"])
             kernel.kc.execute("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")
-            deadline = time.monotonic() + 20
-            while server.alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            server.process.wait(timeout=20)
             assert gone(pid)  # before the kernel manager is asked to stop it
             return pid
         finally:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -424,12 +425,18 @@ def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
     run(BIN + "/nbgrader", "generate_feedback", ESSAY, cwd=course)
     run(BIN + "/nbgrader", "generate_feedback", COMM, cwd=course)
     disputed = (course / "feedback" / marked.disputed / ESSAY / f"{ESSAY}.html").read_text()
-    assert (
-        "Writing spectrum: Reflection" in disputed
-        or "Writing spectrum: Critical reflection" in disputed
-    )
-    assert "&lt;b&gt;ok&lt;/b&gt;" in disputed or "Thoughtful; see comments." in disputed
-    for html in (course / "feedback").glob(f"*/{COMM}/{COMM}.html"):
+    # agreed: the middle of three marks (first 10 or 15, second 20, third 10), which is the first
+    # mark; the learner reads that mark's levels and words (a marker's HTML as text)
+    level = {10: "Reflection", 15: "Critical reflection"}[marked.agreed[marked.disputed]]
+    assert f"Writing spectrum: {level}" in disputed
+    with MarkingBook(course / "marking.sqlite") as book:
+        script = next(s.script for s in book.scripts(ESSAY) if s.student == marked.disputed)
+        words = book.marks(ESSAY)[script]["first"].comment
+    assert escape(words, quote=False) in disputed and "<b>ok</b>" not in disputed
+    pages = sorted((course / "feedback").glob(f"*/{COMM}/{COMM}.html"))
+    graded = {s for s, want in marked.expected.items() if want["status"] == "graded"}
+    assert graded and graded <= {page.parts[-3] for page in pages}  # a page for each graded one
+    for html in pages:
         text = html.read_text()
         assert "BEGIN HIDDEN" not in text, html
         # the hidden call itself (a learner's own cell may mention grade_item, as one here does)
@@ -481,8 +488,14 @@ def test_registry_tells_zero_from_failed_and_unmarked(marked: Run) -> None:
         assert essay[student]["status"] == "graded" and float(essay[student]["score"]) == value
         # a pass exactly when the agreed level reaches reflection, the course's pass level
         assert essay[student]["result"] == ("pass" if value >= 10 else "fail"), essay[student]
-        level = {3: "habitual", 6.5: "thoughtful", 10: "reflection"}.get(value)
-        assert essay[student]["level"] == (level or essay[student]["level"])
+        level = {
+            3: "habitual",
+            6.5: "thoughtful",
+            10: "reflection",
+            15: "critical-confirmatory",
+            20: "critical-transformative",
+        }[value]
+        assert essay[student]["level"] == level
         assert essay[student]["level"].startswith("critical") == (value > 10)
     # the evaluation reads the export's levels as they are (one per agreed essay, no problems)
     from courseware.analytics import Pseudonyms, read_levels
@@ -731,6 +744,4 @@ def test_every_export_agrees_with_the_gradebook_per_student(marked: Run, assignm
         assert registry["e-invalid-json"]["status"] == "graded"  # confirmed by hand: 12
         assert registry["e-os-exit"]["status"] == "failed-to-grade"
         assert registry["e-deleted-essay"]["score"] == "0.0"
-        assert "agreed_band" not in found["research"]["e-os-exit"] or (
-            found["research"]["e-os-exit"]["agreed_band"] == ""
-        )
+        assert found["research"]["e-os-exit"]["agreed_band"] == ""

@@ -3,6 +3,7 @@ under nbgrader the same cell shows the saved answer instead of a widget (nothing
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -101,6 +102,7 @@ def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) ->
     course = tmp_path / "course"
     shutil.copytree(REPO / "assignments" / "rubrics", course / "rubrics")
     (course / "source").mkdir()
+    shown_as: dict[str, str] = {}  # script id -> how its text must appear: escaped, never as markup
     with MarkingBook(course / "marking.sqlite") as book:
         for student, text in (("ana.smith", "Essay about <script>x</script>"), ("ben", "Second")):
             folder = course / "autograded" / student / "reflective-essay"
@@ -116,11 +118,13 @@ def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) ->
                 "reflective-essay", student, "reflective-essay", "essay", "reflect"
             )
             book.allocate(script, "first", "alice")
+            shown_as[script] = html.escape(text)
         book.set_standard("reflective-essay", Standard("c", 7, 50.0, "reflection", 20.0))
     view = marking_view("reflective-essay", "alice", course)
     shown = view.heading.value + view.script.value
     assert "ana.smith" not in shown and "ben" not in shown
-    assert "&lt;script&gt;" in shown or "Second" in shown
+    assert view.current in shown_as and shown_as[view.current] in view.script.value
+    assert "<script>" not in shown
     controls = [*view.choices.values(), *view.judgement.values(), *view.comments.values()]
     assert all(box.description for box in controls)
     assert set(view.judgement) == {"overall", "learning"}
@@ -139,6 +143,8 @@ def test_marking_widget_is_blind_and_refuses_incomplete_marks(tmp_path: Path) ->
     assert view.save() is True
     assert "Saved" in view.status.value and "(Reflection)" in view.status.value
     assert view.current != first and view.judgement["overall"].value is None
+    assert view.current in shown_as and shown_as[view.current] in view.script.value
+    assert "<script>" not in view.script.value and "ana.smith" not in view.heading.value
     with MarkingBook(course / "marking.sqlite") as book:
         marks = book.marks("reflective-essay")
     mark = marks[first]["first"]

@@ -21,9 +21,10 @@ from typing import Any
 import psycopg
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from browser_helpers import describe
 from fixtures.hub.hubtest import Hub
+from helpers import wait_until
 from playwright.sync_api import Browser, BrowserContext, expect
-from test_browser import describe
 
 from courseware.content._course import load_course
 
@@ -106,13 +107,6 @@ def stored(hub: Hub, kind: str) -> list[dict[str, Any]]:
     return [json.loads(value) for (value,) in found]
 
 
-def wait_for(check: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-
-
 def test_a_module_link_lands_the_learner_in_the_app_and_keeps_her_work(
     browser: Browser, hub: Hub, course_repo: Path
 ) -> None:
@@ -150,7 +144,7 @@ def test_a_module_link_lands_the_learner_in_the_app_and_keeps_her_work(
     box = page.locator(".cw-reflection-text textarea").first
     expect(box).to_have_value(words, timeout=LOAD)
     expect(page.locator(".cw-vignette .cw-progress").first).to_contain_text("Step 2")
-    wait_for(lambda: stored(hub, "reflection.saved"), 30, "the reflection in PostgreSQL")
+    wait_until(lambda: stored(hub, "reflection.saved"), "the reflection in PostgreSQL", seconds=30)
     assert stored(hub, "reflection.saved")[-1]["text"] == words
     steps = stored(hub, "vignette.step")
     assert steps and steps[0]["node"] and label  # her choice, stored as hers

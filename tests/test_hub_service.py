@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 from fixtures.hub.hubtest import Hub, Kernel, http
+from helpers import wait_until
 
 from courseware.hub import ROUTES
 
@@ -363,14 +364,6 @@ def _ticks(hub: Hub, kind: str) -> list[int]:
     return [json.loads(value)["n"] for (value,) in found]
 
 
-def _wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-
-
 def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
     hub: Hub, kernels: dict[str, Kernel]
 ) -> None:
@@ -385,10 +378,10 @@ def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
         "ticker = threading.Thread(target=burst)\n"
         "ticker.start()"
     )
-    _wait_for(lambda: len(_ticks(hub, "test.tick")) >= 20, 30, "the first ticks")
+    wait_until(lambda: len(_ticks(hub, "test.tick")) >= 20, "the first ticks", seconds=30)
     hub.service_hold.touch()  # however soon the hub restarts it, it stays down until released
     hub.service_process().send_signal(signal.SIGKILL)  # mid-write, no goodbye
-    _wait_for(lambda: not hub.service_healthy(), 10, "the service to go")
+    wait_until(lambda: not hub.service_healthy(), "the service to go", seconds=10)
     # The learner keeps working while the service is away: saving and reading back.
     started = time.monotonic()
     out = ana.execute(
@@ -409,7 +402,7 @@ def test_service_killed_mid_session_learner_keeps_working_and_nothing_is_lost(
     assert time.monotonic() - started < 60
     hub.service_hold.unlink()
     hub.wait_service(timeout=90)  # the hub restarts its managed service
-    _wait_for(lambda: len(_ticks(hub, "test.tick")) >= count, 40, "the outbox to drain")
+    wait_until(lambda: len(_ticks(hub, "test.tick")) >= count, "the outbox to drain", seconds=40)
     assert _ticks(hub, "test.tick") == list(range(count))  # all, once each, in order
     latest = rows(
         hub,
@@ -435,7 +428,7 @@ def test_slow_service_does_not_block_the_learner(hub: Hub, kernels: dict[str, Ke
         assert _ticks(hub, "test.slow") == []
     finally:
         service.send_signal(signal.SIGCONT)
-    _wait_for(lambda: len(_ticks(hub, "test.slow")) >= 20, 60, "delivery after the pause")
+    wait_until(lambda: len(_ticks(hub, "test.slow")) >= 20, "delivery after the pause", seconds=60)
     assert _ticks(hub, "test.slow") == list(range(20))
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import axe_violations, describe
 from fixtures.hub.hubtest import Hub, Kernel, http
 from playwright.sync_api import Browser, Page, expect
-from test_browser import axe_violations, describe
 
 from conftest import MODULES
 

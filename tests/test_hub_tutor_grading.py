@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,9 +27,10 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from browser_helpers import describe
 from fixtures.hub.hubtest import Hub, http
+from helpers import wait_until
 from playwright.sync_api import Page, expect
-from test_browser import describe
 
 from courseware.grading._marking import MarkingBook
 from courseware.grading._marking_records import Script
@@ -218,14 +218,6 @@ def manual_score(course: Path, student: str) -> float | None:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE) as gb:
         score = gb.find_grade("essay", ASSIGNMENT, ASSIGNMENT, student).manual_score
     return None if score is None else float(score)
-
-
-def wait_until(check: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.mark.browser

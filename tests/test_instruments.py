@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import reference_score
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,33 +37,6 @@ from conftest import FIXTURES
 
 EVAL = FIXTURES / "evaluation"
 SHIPPED = ["jse-s", "jse-hp", "iri", "teq", "care", "proqol-5", "communication-confidence"]
-
-
-def reference_score(instrument: Instrument, answers: dict[str, float | None]) -> dict[str, float]:
-    """Score one form the slow, obvious way: key each answer, then impute per scale."""
-    low, high = instrument.response.min, instrument.response.max
-    keyed: dict[str, float | None] = {}
-    for item in instrument.items:
-        value = answers.get(item)
-        if value is None:
-            keyed[item] = None
-        elif item in instrument.reverse:
-            keyed[item] = (low + high) - value
-        else:
-            keyed[item] = value
-    result: dict[str, float] = {}
-    for scale in instrument.scales:
-        given_values = [keyed[i] for i in scale.items if keyed[i] is not None]
-        missing = len(scale.items) - len(given_values)
-        if missing > scale.max_missing or not given_values:
-            result[scale.id] = math.nan
-            continue
-        mean = sum(given_values) / len(given_values)  # type: ignore[arg-type]
-        if instrument.spec.score == "mean":
-            result[scale.id] = mean
-        else:
-            result[scale.id] = sum(given_values) + missing * mean  # type: ignore[arg-type]
-    return result
 
 
 def frame_of(instrument: Instrument, forms: list[dict[str, float | None]]) -> pd.DataFrame:

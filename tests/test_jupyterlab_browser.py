@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import axe_violations, describe
 from playwright.sync_api import Locator, Page, expect
-from test_browser import axe_violations, describe
 
 from conftest import REPO, ServerProcess, free_port, server_environ
 

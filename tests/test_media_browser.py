@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from browser_helpers import watch_requests
 from playwright.sync_api import Page, expect
-from test_browser import watch_requests
 
 from conftest import FIXTURES, VoilaServer
 

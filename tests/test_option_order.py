@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_widgets import click, comm_message
+from helpers import click, comm_message
 
 from courseware.apps import Seminar
 from courseware.apps._seminar import open_session

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import courseware
 
@@ -19,8 +22,26 @@ def test_all_is_exact() -> None:
         "open_module",
         "open_store",
     ]
-    for name in courseware.__all__:
-        assert getattr(courseware, name) is not None
+    assert dir(courseware) == sorted(courseware.__all__)
+
+
+def test_each_name_is_the_one_its_package_defines() -> None:
+    """The lazy top level hands out the packages' own objects, not copies or stand-ins."""
+    import courseware.content
+    import courseware.store
+    import courseware.widgets
+
+    project = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'\nversion = "{courseware.__version__}"\n' in project
+    assert courseware.ContentError is courseware.content.ContentError
+    assert courseware.check_paths is courseware.content.check_paths
+    assert courseware.load_module is courseware.content.load_module
+    assert courseware.load_vignette is courseware.content.load_vignette
+    assert courseware.my_progress is courseware.widgets.my_progress
+    assert courseware.open_module is courseware.widgets.open_module
+    assert courseware.open_store is courseware.store.open_store
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        courseware.nothing_here  # noqa: B018
 
 
 def test_import_is_light() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from test_widgets import click, view
+from helpers import click, view
 
 from courseware.hub._app import visible_to_others
 from courseware.hub._db import EventRow

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from browser_helpers import WIDER_THAN_SCREEN, axe_violations, describe, watch_requests
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, WebSocketRoute, expect
-from test_apps_browser import WIDER_THAN_SCREEN
-from test_browser import axe_violations, describe, watch_requests
 
 from courseware.apps import seminar_questions
 from courseware.content import find_modules, load_module

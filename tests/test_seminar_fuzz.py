@@ -22,7 +22,7 @@ import pytest
 import websocket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_seminar_hostile import (
+from seminar_helpers import (
     CHOICE,
     OPEN,
     Client,

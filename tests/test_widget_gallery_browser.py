@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import axe_violations, describe, watch_requests
 from playwright.sync_api import Locator, Page, expect
-from test_browser import axe_violations, describe, watch_requests
 
 from courseware.content import describe_techniques, load_module
 from courseware.content._order import display_order

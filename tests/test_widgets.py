@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import textwrap
@@ -10,17 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DEMO, ManualClock, choice_button, click, comm_message, view
 
 from courseware.store import SQLiteStore
-from courseware.widgets import ModuleView, open_module
-
-from conftest import FIXTURES, run_coroutine
-
-DEMO = FIXTURES / "modules" / "demo"
-
-
-def view(store: SQLiteStore, learner: str = "ana") -> ModuleView:
-    return open_module(DEMO, store=store, learner=learner)
 
 
 def reflection(store: SQLiteStore) -> Any:
@@ -28,30 +19,6 @@ def reflection(store: SQLiteStore) -> Any:
     widget = view(store).reflection("first-thoughts")
     widget.autosave_delay = 0
     return widget
-
-
-def comm_message(widget: Any, data: dict[str, Any]) -> None:
-    """Deliver a message as the kernel's comm layer does for a browser message.
-
-    A live widget gets it through its comm; a closed one (its comm gone) through the handler the
-    comm would have called, to prove the handler itself refuses it.
-    """
-    msg = {"content": {"data": data}, "buffers": []}
-    if widget.comm is not None:
-        msg["content"]["comm_id"] = widget.comm.comm_id
-        widget.comm.handle_msg(msg)
-    else:
-        widget._handle_msg(msg)
-
-
-def click(button: Any) -> None:
-    comm_message(button, {"method": "custom", "content": {"event": "click"}})
-
-
-def choice_button(vignette: Any, index: int) -> Any:
-    """The button of the choice written ``index``-th in the file, wherever the learner's
-    shuffled order put it on screen."""
-    return vignette.choices.children[vignette.shown.index(index)]
 
 
 def test_vignette_path_is_saved_and_restored(store: SQLiteStore) -> None:
@@ -118,17 +85,19 @@ def test_reflection_saves_each_version_and_restores(store: SQLiteStore) -> None:
 
 
 def test_autosave_waits_for_a_pause_in_typing(store: SQLiteStore) -> None:
-    async def typing() -> list[str]:
-        reflection = view(store).reflection("first-thoughts")
-        reflection.autosave_delay = 0.2
-        for text in ["I", "I felt", "I felt uneasy"]:
-            reflection.text.value = text
-            await asyncio.sleep(0.05)
-        assert store.events(item="first-thoughts") == []
-        await asyncio.sleep(0.4)
-        return [e.value["text"] for e in store.events(item="first-thoughts")]
-
-    assert run_coroutine(typing()) == ["I felt uneasy"]
+    clock = ManualClock()
+    reflection = view(store).reflection("first-thoughts")
+    reflection.autosave.timer = clock
+    reflection.autosave_delay = 2.0
+    for text in ["I", "I felt", "I felt uneasy"]:  # a keystroke every half second
+        reflection.text.value = text
+        clock.advance(0.5)
+    assert store.events(item="first-thoughts") == []
+    clock.advance(1.25)  # 1.75 s after the last keystroke: still waiting
+    assert store.events(item="first-thoughts") == [] and reflection.autosave.pending
+    clock.advance(0.25)  # a 2 s pause: saved, once, the last words
+    assert [e.value["text"] for e in store.events(item="first-thoughts")] == ["I felt uneasy"]
+    assert not reflection.autosave.pending
 
 
 def test_pending_text_is_saved_when_the_kernel_exits(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_feedback_web import CoderServer
+from helpers import CoderServer
 
 from courseware.content import ChoiceNotOffered, Vignette, load_module
 from courseware.content._lint import lint_vignette

@@ -4,14 +4,16 @@
     coding = feedback.code("I keep thinking it's cancer.", "That sounds frightening. What worries you most?")
     coding.names()  # ['naming', 'exploring']
 
-The result types are plain data and import without numpy, so a learner's kernel can read a coding
-sent by the server cheaply; the coder itself (numpy, the packaged model) loads on first use.
+The result types, the words shown about a coding and the kernel's HTTP client are plain Python and
+import without numpy, so a learner's kernel can ask for and read a coding cheaply; the coder itself
+(numpy, the packaged model) and the server side (tornado handlers) load on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding, warm_coder
 from ._types import (
     BLOCKING,
     CODES,
@@ -23,24 +25,38 @@ from ._types import (
     Evidence,
     provides_space,
 )
+from ._words import CODE_TITLES, agreement, code_feedback, space_sentence
 
 __all__ = [
     "BLOCKING",
     "CODES",
+    "CODE_TITLES",
     "NURSE_CODES",
+    "ROUTE",
     "SCHEMA",
+    "UNAVAILABLE_MESSAGE",
     "CodeEndpoint",
     "CodeResult",
     "Coder",
+    "CoderBusy",
     "CoderHost",
     "CoderUnavailable",
     "Coding",
     "Evidence",
+    "FeedbackUnavailable",
+    "TokenCodeHandler",
+    "advertise",
+    "agreement",
     "code",
     "code_csv",
+    "code_feedback",
     "load_coder",
     "provides_space",
+    "readvertise",
+    "request_coding",
     "shared_host",
+    "space_sentence",
+    "warm_coder",
 ]
 
 _LAZY = {
@@ -48,15 +64,30 @@ _LAZY = {
     "code": "courseware.feedback._coder",
     "load_coder": "courseware.feedback._coder",
     "code_csv": "courseware.feedback._csv",
+    # the server side (tornado): loaded by the servers that host the coder, never by a kernel
+    "ROUTE": "courseware.feedback._web",
     "CodeEndpoint": "courseware.feedback._web",
+    "CoderBusy": "courseware.feedback._web",
     "CoderHost": "courseware.feedback._web",
+    "TokenCodeHandler": "courseware.feedback._web",
+    "advertise": "courseware.feedback._web",
+    "readvertise": "courseware.feedback._web",
     "shared_host": "courseware.feedback._web",
 }
 
 if TYPE_CHECKING:
     from ._coder import Coder, code, load_coder
     from ._csv import code_csv
-    from ._web import CodeEndpoint, CoderHost, shared_host
+    from ._web import (
+        ROUTE,
+        CodeEndpoint,
+        CoderBusy,
+        CoderHost,
+        TokenCodeHandler,
+        advertise,
+        readvertise,
+        shared_host,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import CoursewareError
 from ._types import Coding
 
 __all__ = [
@@ -50,7 +51,7 @@ UNAVAILABLE_MESSAGE = (
 """What a learner is told when the coder cannot be reached."""
 
 
-class FeedbackUnavailable(RuntimeError):
+class FeedbackUnavailable(CoursewareError, RuntimeError):
     """The coder could not code this reply now (not configured, down, busy or refused)."""
 
 

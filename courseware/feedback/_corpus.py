@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from .._paths import repository_folder
-from ..content._errors import ContentError, Problem, display_path
-from ..content._models import Stream
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, Stream, display_path, read_yaml
 from ._types import CODES
 
 __all__ = [

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import CoursewareError
+
 __all__ = [
     "BLOCKING",
     "CODES",
@@ -33,7 +35,7 @@ CODES = NURSE_CODES + BLOCKING
 SCHEMA = 1  # version of the wire format below (Coding.to_dict)
 
 
-class CoderUnavailable(Exception):
+class CoderUnavailable(CoursewareError):
     """The coder cannot run here (its model package is missing or unreadable); the message says
     how to install it. Hosts catch it and tell the learner automatic feedback is unavailable."""
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from tornado import web
 
+from ..errors import CoursewareError
 from ._types import Coding
 
 __all__ = [
@@ -70,7 +71,7 @@ class _Coder(Protocol):
     def code(self, statement: str, reply: str) -> Coding: ...
 
 
-class CodeRequestError(ValueError):
+class CodeRequestError(CoursewareError, ValueError):
     """A request the endpoint refuses: its HTTP status and a message safe to show the caller."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -79,11 +80,11 @@ class CodeRequestError(ValueError):
         self.message = message
 
 
-class CoderBusy(RuntimeError):
+class CoderBusy(CoursewareError, RuntimeError):
     """Too many codings are waiting; try again in a moment."""
 
 
-class CoderDown(RuntimeError):
+class CoderDown(CoursewareError, RuntimeError):
     """The model is missing or failed; automatic feedback is unavailable in this process."""
 
 

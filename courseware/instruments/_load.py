@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..content._errors import ContentError, Problem
-from ..content._schema import validate
-from ..content._yaml import YamlDocument, read_yaml
+from ..content import ContentError, Problem, YamlDocument, read_yaml, validate
 from ._models import TOTAL, Instrument, InstrumentSpec
 
 KEYS_DIR = Path(__file__).resolve().parent / "keys"

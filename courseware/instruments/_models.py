@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..content._exercises import ItemId  # ids as strings; YAML's 3 is accepted as "3"
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text
+from ..content import ItemId, Slug, Text  # ItemId: ids as strings; YAML's 3 is accepted as "3"
+from ..content import Model as _Model
 
 
 class ResponseScale(_Model):
@@ -161,10 +160,6 @@ class Instrument:
                 return scale
         known = ", ".join(s.id for s in self.scales)
         raise KeyError(f"instrument {self.id!r} has no scale {scale_id!r} (it has: {known})")
-
-    def reverse_value(self, value: float) -> float:
-        """A reverse-keyed answer's score: the far end of the range counts as the near end."""
-        return self.response.min + self.response.max - value
 
     def accepts(self, value: float) -> bool:
         """Whether ``value`` is one of the answers an item allows (a whole number in range)."""

@@ -18,11 +18,18 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ..content._errors import ContentError, Problem, display_path
-from ..content._exercises import ItemId
-from ..content._pydantic import Model as _Model
-from ..content._schema import Slug, Text, validate
-from ..content._yaml import YamlDocument, read_yaml
+from ..content import (
+    ContentError,
+    ItemId,
+    Problem,
+    Slug,
+    Text,
+    YamlDocument,
+    display_path,
+    read_yaml,
+    validate,
+)
+from ..content import Model as _Model
 from ._models import Instrument
 
 WORDING_COLUMNS = ("instrument", "item", "text")

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..content import Module
+from ..errors import CoursewareError
 from ._progress import ModuleProgress
 
 
-class CertificateNotReady(ValueError):
+class CertificateNotReady(CoursewareError, ValueError):
     """The module is not completed yet; ``remaining`` lists what is left."""
 
     def __init__(self, remaining: list[str]) -> None:

@@ -11,10 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..content import ModuleContent
+from ..content import Course, ModuleContent, replay_walk
 from ..content import words as count_words
-from ..content._course import Course
-from ..content._runs import replay_walk
 from ..store import Event, Store
 
 IDLE_GAP_SECONDS = 10 * 60

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from ..content import Vignette
-from ..content._runs import STEP
+from ..content import STEP, Vignette
 from ._common import Context, escape, markdown
 
 

@@ -8,13 +8,18 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content import describe_techniques
-from ..content._attempts import ComposeAttempt, NotAllowed, ResponseChoiceAttempt
-from ..content._exercises import ComposeResponseSpec, ResponseChoiceSpec
-from ..content._order import display_order, in_order
-from ..feedback._client import UNAVAILABLE_MESSAGE as UNAVAILABLE
-from ..feedback._client import warm_coder
-from ..feedback._types import Coding
+from ..content import (
+    ComposeAttempt,
+    ComposeResponseSpec,
+    NotAllowed,
+    ResponseChoiceAttempt,
+    ResponseChoiceSpec,
+    describe_techniques,
+    display_order,
+    in_order,
+)
+from ..feedback import UNAVAILABLE_MESSAGE as UNAVAILABLE
+from ..feedback import Coding, warm_coder
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, markdown, quoted, status, tags, typeset

@@ -12,8 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ..feedback._types import CodeResult, Coding
-from ..feedback._words import CODE_TITLES, agreement, code_feedback, space_sentence
+from ..feedback import CODE_TITLES, CodeResult, Coding, agreement, code_feedback, space_sentence
 from ._common import escape
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ def coding_html(
 def auto_code(statement: str, reply: str) -> tuple[dict[str, Any] | None, str | None]:
     """Ask the server's reply coder: ``(coding wire dict, None)``, or ``(None, why not)`` in plain
     words. Never raises: feedback is a bonus, the exercise goes on without it."""
-    from ..feedback._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding
+    from ..feedback import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding
 
     try:
         return request_coding(statement, reply).to_dict(), None

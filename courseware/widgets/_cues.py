@@ -6,8 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content._attempts import CueAttempt
-from ..content._exercises import CueSpottingSpec
+from ..content import CueAttempt, CueSpottingSpec
 from ._common import Context, escape, focus_soon, markdown, status
 from ._exercise import ExerciseView, disclosure
 

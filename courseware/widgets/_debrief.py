@@ -84,7 +84,7 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _written_codes(codes: tuple[str, ...] | None) -> str:
-    from ..feedback._words import CODE_TITLES
+    from ..feedback import CODE_TITLES
 
     if codes is None:
         return "Your words were not coded automatically (the coder was unavailable)."

@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content._attempts import Attempt, NotAllowed
+from ..content import Attempt, NotAllowed
 from ._common import STYLE, Context, escape, heading, markdown, status
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..content._exercises import EXERCISE_OPTIONS, ExerciseSpec
+from ..content import EXERCISE_OPTIONS, ExerciseSpec
 from ._choices import ComposeResponse, ResponseChoice
 from ._common import Context
 from ._cues import CueSpotting

@@ -11,8 +11,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content._attempts import LikertAttempt
-from ..content._exercises import NOT_APPLICABLE, LikertSpec
+from ..content import NOT_APPLICABLE, LikertAttempt, LikertSpec
 from ._common import Context, escape, focus_soon, status
 from ._exercise import ExerciseView, disclosure
 

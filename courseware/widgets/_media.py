@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from ..content._models import MEDIA_TYPES, Node
-from ..content._vignette import media_path
+from ..content import MEDIA_TYPES, Node, media_path
 from ._common import escape, markdown
 
 HIDDEN = (

@@ -10,7 +10,7 @@ import base64
 
 import ipywidgets as w
 
-from ..content._portfolio import Format, portfolio_entries, render_portfolio
+from ..content import Format, portfolio_entries, render_portfolio
 from ..store import Store
 from ._common import STYLE, Context, focus_soon, heading, status
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from ..content import ContentError, ModuleContent, loadable_modules
-from ..content._course import find_courses, load_course
+from ..content import ContentError, ModuleContent, find_courses, load_course, loadable_modules
 from ..progress import (
     AttachedReflection,
     CertificateNotReady,

@@ -272,10 +272,6 @@ class Reflection(w.VBox):  # type: ignore[misc]
         return box
 
     @property
-    def saved_text(self) -> str:
-        return self._saved_text
-
-    @property
     def parts(self) -> dict[str, str]:
         """Each guided box's text (empty for a free reflection)."""
         return {k: b.value for k, b in self.boxes.items() if k}

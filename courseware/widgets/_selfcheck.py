@@ -7,8 +7,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content import SelfCheckQuestion
-from ..content._order import display_order
+from ..content import SelfCheckQuestion, display_order
 from ._common import Context, escape, heading, markdown, sentence, typeset
 
 ANSWER = "selfcheck.answer"

@@ -14,12 +14,21 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content import ChoiceNotOffered, Step, Vignette, Walk
-from ..content._attempts import words
-from ..content._order import display_order
-from ..content._runs import CODED, DRAFT, RESTART, STEP, WRITE, replay_walk
-from ..feedback._client import warm_coder
-from ..feedback._types import Coding
+from ..content import (
+    CODED,
+    DRAFT,
+    RESTART,
+    STEP,
+    WRITE,
+    ChoiceNotOffered,
+    Step,
+    Vignette,
+    Walk,
+    display_order,
+    replay_walk,
+    words,
+)
+from ..feedback import Coding, warm_coder
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
 from ._common import Context, escape, focus_soon, heading, markdown, status, typeset
@@ -122,13 +131,6 @@ class VignetteView(w.VBox):  # type: ignore[misc]
         self._render()
         if any(node.compose_first for node in vignette.spec.nodes.values()):
             warm_coder()  # the server loads its model before the learner's words arrive
-
-    @property
-    def last_feedback(self) -> str | None:
-        if not self.walk.steps:
-            return None
-        step = self.walk.steps[-1]
-        return self.vignette.node(step.node).choices[step.choice].feedback
 
     def choose(self, index: int, *, at: str) -> Step | None:
         """Take choice ``index`` at node ``at``; refused (and ignored) if not on offer there, or

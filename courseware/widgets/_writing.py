@@ -14,9 +14,16 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..content._attempts import NotesAttempt, TimedAttempt, format_clock, words
-from ..content._exercises import CloseReadingSpec, ParallelChartSpec, TimedWriteSpec
-from ..content._privacy import privacy_warning
+from ..content import (
+    CloseReadingSpec,
+    NotesAttempt,
+    ParallelChartSpec,
+    TimedAttempt,
+    TimedWriteSpec,
+    format_clock,
+    privacy_warning,
+    words,
+)
 from ._autosave import Autosave
 from ._common import Context, escape, focus_soon, markdown, status
 from ._exercise import ExerciseView, disclosure
