@@ -21,6 +21,17 @@ from ._attempts import (
     format_clock,
     words,
 )
+from ._coding import (
+    BLOCKING,
+    CODES,
+    CODING_SCHEMA,
+    NURSE_CODES,
+    CodeResult,
+    CoderUnavailable,
+    Coding,
+    Evidence,
+    provides_space,
+)
 from ._conditions import Condition
 from ._course import load_course
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
@@ -91,13 +102,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_PATH",
+    "BLOCKING",
     "CODED",
+    "CODES",
+    "CODING_SCHEMA",
     "DRAFT",
     "EXERCISE_OPTIONS",
     "FRAMEWORKS",
     "MEDIA_TYPES",
     "NOT_APPLICABLE",
     "NURSE",
+    "NURSE_CODES",
     "RESTART",
     "SCHEMA_VERSION",
     "STEP",
@@ -108,6 +123,9 @@ __all__ = [
     "Choice",
     "ChoiceNotOffered",
     "CloseReadingSpec",
+    "CodeResult",
+    "CoderUnavailable",
+    "Coding",
     "ComposeAttempt",
     "ComposeResponseSpec",
     "Condition",
@@ -119,6 +137,7 @@ __all__ = [
     "Data",
     "Debrief",
     "DebriefStep",
+    "Evidence",
     "ExerciseSpec",
     "ExpertPath",
     "Format",
@@ -187,6 +206,7 @@ __all__ = [
     "new_module",
     "portfolio_entries",
     "privacy_warning",
+    "provides_space",
     "read_yaml",
     "register_checker",
     "render_portfolio",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from ..errors import Refused
+from ._coding import Coding
 from ._exercises import (
     ComposeResponseSpec,
     CueSpottingSpec,
@@ -144,9 +145,6 @@ def coded_value(value: Any, reply: str) -> dict[str, Any]:
 
     Evidence must be words of that reply, so a coding can never put words in a learner's mouth.
     """
-    # imported here: feedback imports content (a real cycle); light, plain dataclasses, no model
-    from ..feedback import Coding
-
     if not isinstance(value, Mapping):
         raise NotAllowed("expected a coding (the reply coder's wire format)")
     try:

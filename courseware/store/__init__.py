@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path as _Path
 from typing import TYPE_CHECKING, Any
 
-from .._private import data_location
+from .._private import data_location as _data_location
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner, sql_filters
 from ._sqlite import SQLiteStore
 from ._wire import (
@@ -81,12 +81,12 @@ __all__ = [
     "sql_filters",
 ]
 
-STORE_ENV = "COURSEWARE_STORE"
+_STORE_ENV = "COURSEWARE_STORE"
 
 
 def default_store_location() -> str:
     """``$COURSEWARE_STORE`` if set, else ``responses.sqlite`` in the user's data folder."""
-    return data_location(STORE_ENV, "responses.sqlite")
+    return _data_location(_STORE_ENV, "responses.sqlite")
 
 
 def open_store(location: str | os.PathLike[str] | None = None) -> Store:
@@ -101,9 +101,9 @@ def open_store(location: str | os.PathLike[str] | None = None) -> Store:
 
         return ServiceStore(where)
     if "://" not in where:
-        return SQLiteStore(Path(where).expanduser())
+        return SQLiteStore(_Path(where).expanduser())
     if where.startswith("sqlite:///"):
-        return SQLiteStore(Path(where.removeprefix("sqlite:///")).expanduser())
+        return SQLiteStore(_Path(where.removeprefix("sqlite:///")).expanduser())
     from ._sql import SQLAlchemyStore  # heavy import, only for shared databases
 
     return SQLAlchemyStore(where)
