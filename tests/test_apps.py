@@ -18,14 +18,10 @@ import pytest
 
 from courseware.apps import AppConfig, AppsError, gallery_entries, load_config, render_gallery
 from courseware.apps._config import contrast_ratio, resolve_config
-from courseware.apps._kernels import (
-    PREHEAT_CELL,
-    CountingKernelManager,
-    admitted_as,
-    kernel_manager_class,
-    make_prelaunch_hook,
-)
+from courseware.apps._kernels import CountingKernelManager, admitted_as
 from courseware.apps._pages import Site
+from courseware.apps._pools import kernel_manager_class
+from courseware.apps._prelaunch import PREHEAT_CELL, make_prelaunch_hook
 from courseware.apps._serve import preheated_notebooks
 from courseware.apps._static import GZIP_CACHE, cache_seconds
 from courseware.content import ContentError, find_modules, load_module

@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from courseware.apps import Seminar
-from courseware.apps._seminar import group_by_code
-from courseware.apps._seminar_web import SeminarHub
+from courseware.apps._seminar_results import group_by_code
+from courseware.apps._seminar_room import SeminarHub
 from courseware.content import load_module
 from courseware.feedback._web import CoderHost
 
@@ -84,7 +84,7 @@ def test_codes_are_withheld_below_the_minimum_group_and_the_coder_can_be_down() 
 
 
 def test_group_by_code_keeps_the_schemes_order() -> None:
-    from courseware.apps._seminar import TextAnswer
+    from courseware.apps._seminar_results import TextAnswer
 
     answers = [
         TextAnswer("a", "x", coded="done", codes=("exploring", "reassurance")),

@@ -3,7 +3,9 @@
 from ._config import AppConfig, AppsError, find_config, load_config
 from ._gallery import GalleryEntry, gallery_entries, render_gallery
 from ._links import ModuleLink, module_links
-from ._seminar import Question, Results, Seminar, SeminarError, seminar_questions
+from ._seminar import Seminar, SeminarError
+from ._seminar_questions import Question, seminar_questions
+from ._seminar_results import Results
 from ._seminar_web import SeminarServer, build_seminar, run_seminar
 from ._serve import CoursewareVoila, build_app, serve, serve_argv
 
