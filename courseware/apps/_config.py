@@ -27,11 +27,14 @@ from ..content import ContentError, Problem
 # The content package's YAML reader and validator give line numbers; the config reuses them.
 from ..content._schema import validate
 from ..content._yaml import read_yaml
+from ..errors import CoursewareError
 
 CONFIG_FILE = "courseware.yaml"
+DEFAULT_PORT = 8866
+"""Where ``courseware serve`` and ``courseware seminar`` listen unless told otherwise."""
 
 
-class AppsError(ValueError):
+class AppsError(CoursewareError, ValueError):
     """Why a server cannot start: a bad config file, an unknown module; the message says where."""
 
 

@@ -69,9 +69,6 @@ class Gallery:
         self._cache = (time.monotonic(), entries)
         return entries
 
-    def forget(self) -> None:
-        self._cache = None
-
 
 class GalleryHandler(_SiteHandler):
     """Serves the gallery at the root of the app; filters come as query arguments."""

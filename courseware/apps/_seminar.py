@@ -32,13 +32,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ..content import ModuleContent
+from ..errors import CoursewareError
 from ..store import Event, Store, current_learner
 from ..store._service import check_value
 from ._seminar_log import KIND_PREFIX, SeminarLog, person_of
 from ._seminar_questions import Question, seminar_questions
 from ._seminar_results import SeminarResults, Status, TextAnswer, group_by_code
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_PEOPLE = 5000
 """Places in the room (people connected, recently connected, or with an answer this round)."""
 PLACE_GRACE = 120.0
@@ -48,7 +48,7 @@ MAX_SOCKETS_PER_PERSON = 8
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{24}\.[0-9a-f]{16}$")
 
 
-class SeminarError(ValueError):
+class SeminarError(CoursewareError, ValueError):
     """An answer or action that is refused; the message is safe to show to whoever sent it."""
 
 

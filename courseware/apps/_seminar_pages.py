@@ -17,7 +17,7 @@ import tornado.web
 
 from ._access import is_loopback
 from ._seminar import SeminarError
-from ._seminar_room import PARTICIPANT_COOKIE, PRESENTER_COOKIE, SeminarHub, _hub
+from ._seminar_room import PARTICIPANT_COOKIE, PRESENTER_COOKIE, SeminarRoom, room_of
 
 MAX_FORM = 16 * 1024
 """Largest form post to the join page."""
@@ -38,8 +38,8 @@ def qr_svg(url: str) -> str:
 
 class _Page(tornado.web.RequestHandler):
     @property
-    def hub(self) -> SeminarHub:
-        return _hub(self)
+    def room(self) -> SeminarRoom:
+        return room_of(self)
 
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-store")
@@ -54,10 +54,10 @@ class _Page(tornado.web.RequestHandler):
     def page(self, template: str, status: int = 200, **context: Any) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(self.hub.site.render(template, seminar=self.hub.seminar, **context))
+        self.finish(self.room.site.render(template, seminar=self.room.seminar, **context))
 
     def presenter_allowed(self) -> bool:
-        return self.hub.is_presenter(self.get_cookie(PRESENTER_COOKIE))
+        return self.room.is_presenter(self.get_cookie(PRESENTER_COOKIE))
 
     def refuse_presenter(self) -> None:
         self.page("seminar_refused.html", status=403, title="This page is for the presenter")
@@ -69,7 +69,7 @@ class JoinHandler(_Page):
     def participant(self) -> str | None:
         """This browser's participant id (a new one if it has none this seminar knows), or
         ``None`` if the room is full and this browser holds no place in it."""
-        seminar = self.hub.seminar
+        seminar = self.room.seminar
         participant = self.get_cookie(PARTICIPANT_COOKIE)
         if not seminar.knows(participant):
             participant = None
@@ -92,10 +92,10 @@ class JoinHandler(_Page):
         self.page(
             "seminar_join.html",
             status=status,
-            title=f"Join: {self.hub.seminar.title}",
-            state=self.hub.seminar.learner_state(participant),
+            title=f"Join: {self.room.seminar.title}",
+            state=self.room.seminar.learner_state(participant),
             message=message,
-            token=self.hub.form_token(participant),
+            token=self.room.form_token(participant),
             draft=draft.get("draft", ""),
         )
 
@@ -113,11 +113,11 @@ class JoinHandler(_Page):
             raise tornado.web.HTTPError(413, "an answer form is at most %d bytes", MAX_FORM)
         cookie = self.get_cookie(PARTICIPANT_COOKIE) or ""
         token = self.get_body_argument("token", "")
-        expected = self.hub.form_token(cookie).encode()
+        expected = self.room.form_token(cookie).encode()
         if not cookie or not hmac.compare_digest(token.encode("utf-8", "replace"), expected):
             raise tornado.web.HTTPError(403, "reload the page and try again")
         text = self.get_body_argument("text", None)
-        if not self.hub.seminar.knows(cookie):
+        if not self.room.seminar.knows(cookie):
             # This browser's id is from before a restart and had answered nothing: give it a
             # new one and keep what was typed, so nothing is lost.
             participant = self.participant()
@@ -137,7 +137,7 @@ class JoinHandler(_Page):
         except ValueError:
             choice = -1
         try:
-            self.hub.seminar.answer(
+            self.room.seminar.answer(
                 cookie, self.get_body_argument("question", ""), choice=choice, text=text
             )
         except SeminarError as exc:
@@ -152,7 +152,7 @@ class PresenterHandler(_Page):
     def get(self, screen: str | None = None) -> None:
         token = self.get_argument("token", None)
         if token is not None:
-            if not self.hub.is_presenter(token):
+            if not self.room.is_presenter(token):
                 self.refuse_presenter()
                 return
             self.set_cookie(
@@ -160,15 +160,15 @@ class PresenterHandler(_Page):
                 token,
                 httponly=True,
                 samesite="Strict",
-                path=self.hub.site.base_url,
+                path=self.room.site.base_url,
             )
             self.redirect(self.request.path, status=303)
             return
         if not self.presenter_allowed():
             self.refuse_presenter()
             return
-        join_url = self.hub.join_url(self.request)
-        seminar = self.hub.seminar
+        join_url = self.room.join_url(self.request)
+        seminar = self.room.seminar
         groups: dict[str, list[Any]] = {}
         for question in seminar.questions.values():
             groups.setdefault(question.source, []).append(question)
@@ -180,7 +180,7 @@ class PresenterHandler(_Page):
             join_local=is_loopback_url(join_url),
             qr=qr_svg(join_url),
             groups=groups,
-            module_url=self.hub.module_url,
+            module_url=self.room.module_url,
         )
 
 
@@ -192,7 +192,7 @@ class ExportHandler(_Page):
             self.refuse_presenter()
             return
         stamp = time.strftime("%Y%m%d-%H%M")
-        name = f"seminar-{self.hub.seminar.module_id}-{stamp}.csv"
+        name = f"seminar-{self.room.seminar.module_id}-{stamp}.csv"
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
-        self.finish(self.hub.seminar.export_csv())
+        self.finish(self.room.seminar.export_csv())

@@ -46,8 +46,9 @@ PRESENTER_PAGES = ("/seminar/present", "/seminar/results.csv", "/seminar/ws/pres
 
 
 @dataclass
-class SeminarHub:
-    """The seminar and who is connected to it; pushes changes to their pages."""
+class SeminarRoom:
+    """The seminar and who is connected to it: pushes changes to their pages, and is the gate
+    that lets only the presenter past the join page."""
 
     seminar: Seminar
     site: Site
@@ -157,6 +158,7 @@ class SeminarHub:
         return f"{request.protocol}://{request.host}{self.site.base_url}join"
 
 
-def _hub(handler: tornado.web.RequestHandler) -> SeminarHub:
-    hub: SeminarHub = handler.settings["courseware_seminar"]
-    return hub
+def room_of(handler: tornado.web.RequestHandler) -> SeminarRoom:
+    """The seminar room this handler's app serves."""
+    room: SeminarRoom = handler.settings["courseware_seminar"]
+    return room

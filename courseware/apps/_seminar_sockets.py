@@ -17,7 +17,7 @@ import tornado.websocket
 
 from ..store._service import check_value
 from ._seminar import SeminarError
-from ._seminar_room import PARTICIPANT_COOKIE, PRESENTER_COOKIE, SeminarHub, _hub
+from ._seminar_room import PARTICIPANT_COOKIE, PRESENTER_COOKIE, SeminarRoom, room_of
 
 MAX_MESSAGE = 8 * 1024
 """Largest websocket message a seminar page sends (an answer of a few hundred characters)."""
@@ -25,8 +25,8 @@ MAX_MESSAGE = 8 * 1024
 
 class _Socket(tornado.websocket.WebSocketHandler):
     @property
-    def hub(self) -> SeminarHub:
-        return _hub(self)
+    def room(self) -> SeminarRoom:
+        return room_of(self)
 
     @property
     def max_message_size(self) -> int:
@@ -70,23 +70,23 @@ class LearnerSocket(_Socket):
 
     def open(self) -> None:
         participant = self.get_cookie(PARTICIPANT_COOKIE)
-        if participant is None or not self.hub.seminar.knows(participant):
+        if participant is None or not self.room.seminar.knows(participant):
             self.error("Please reload the page to join.")
             self.close(4401, "unknown participant")
             return
         try:
-            self.hub.seminar.connect(participant)
+            self.room.seminar.connect(participant)
         except SeminarError as exc:
             self.error(str(exc))
             self.close(4429, "no place")
             return
         self.participant = participant
-        self.hub.learners.add(self)
-        self.hub.update_presenters_soon()
+        self.room.learners.add(self)
+        self.room.update_presenters_soon()
         self.send_state()
 
     def send_state(self) -> None:
-        self.send(json.dumps(self.hub.seminar.learner_state(self.participant)))
+        self.send(json.dumps(self.room.seminar.learner_state(self.participant)))
 
     def on_message(self, message: str | bytes) -> None:
         data = self.read(message)
@@ -100,7 +100,7 @@ class LearnerSocket(_Socket):
         try:
             if not isinstance(question, str):
                 raise SeminarError("That question is not open for answers any more.")
-            self.hub.seminar.answer(self.participant, question, choice=choice, text=text)
+            self.room.seminar.answer(self.participant, question, choice=choice, text=text)
         except SeminarError as exc:
             self.error(str(exc))
             return
@@ -108,30 +108,30 @@ class LearnerSocket(_Socket):
         self.send_state()
 
     def on_close(self) -> None:
-        if self in self.hub.learners:
-            self.hub.learners.discard(self)
+        if self in self.room.learners:
+            self.room.learners.discard(self)
             if self.participant is not None:
-                self.hub.seminar.disconnect(self.participant)
-            self.hub.update_presenters_soon()
+                self.room.seminar.disconnect(self.participant)
+            self.room.update_presenters_soon()
 
 
 class PresenterSocket(_Socket):
     """The presenter's live connection: commands in, the full state (throttled) out."""
 
     def open(self) -> None:
-        if not self.hub.is_presenter(self.get_cookie(PRESENTER_COOKIE)):
+        if not self.room.is_presenter(self.get_cookie(PRESENTER_COOKIE)):
             self.close(4403, "presenter only")
             return
-        self.hub.presenters.add(self)
-        self.send(json.dumps(self.hub.seminar.presenter_state()))
+        self.room.presenters.add(self)
+        self.send(json.dumps(self.room.seminar.presenter_state()))
 
     def on_message(self, message: str | bytes) -> None:
-        if self not in self.hub.presenters:
+        if self not in self.room.presenters:
             return
         data = self.read(message)
         if data is None:
             return
-        seminar = self.hub.seminar
+        seminar = self.room.seminar
         action = data.get("type")
         target = data.get("answer") if action in ("approve", "reject", "withdraw") else None
         try:
@@ -151,4 +151,4 @@ class PresenterSocket(_Socket):
             self.error(str(exc))
 
     def on_close(self) -> None:
-        self.hub.presenters.discard(self)
+        self.room.presenters.discard(self)

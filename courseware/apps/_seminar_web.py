@@ -17,12 +17,12 @@ from typing import Any
 
 from ..content import ContentError, ModuleContent, find_modules, load_module
 from ..store import Store, open_store
-from ._config import AppConfig, AppsError, resolve_config
+from ._config import DEFAULT_PORT, AppConfig, AppsError, resolve_config
 from ._gallery import entry_for
 from ._pages import Site
 from ._seminar import open_session
 from ._seminar_pages import ExportHandler, JoinHandler, PresenterHandler
-from ._seminar_room import SeminarHub
+from ._seminar_room import SeminarRoom
 from ._seminar_sockets import LearnerSocket, PresenterSocket
 from ._serve import build_app
 
@@ -62,7 +62,7 @@ class SeminarServer:
     """A built (not yet started) seminar server and the links to hand out."""
 
     app: Any
-    hub: SeminarHub
+    room: SeminarRoom
     presenter_url: str
     join_url: str
 
@@ -72,7 +72,7 @@ def build_seminar(
     *,
     root: str | Path,
     config: AppConfig | str | Path | None = None,
-    port: int = 8866,
+    port: int = DEFAULT_PORT,
     ip: str = "127.0.0.1",
     public_url: str | None = None,
     min_group: int | None = None,
@@ -102,7 +102,7 @@ def build_seminar(
         max_people=resolved.seminar.max_people,
     )
     site = Site(resolved, "/")
-    hub = SeminarHub(seminar, site, entry_for(content, root, "/").url, public_url)
+    room = SeminarRoom(seminar, site, entry_for(content, root, "/").url, public_url)
     app = build_app(
         root,
         config=resolved,
@@ -110,12 +110,12 @@ def build_seminar(
         ip=ip,
         extra_args=extra_args,
         extra_handlers=seminar_handlers(site.base_url),
-        extra_settings={"courseware_seminar": hub, "courseware_gate": hub},
+        extra_settings={"courseware_seminar": room, "courseware_gate": room},
     )
     local = f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{port}/"
     return SeminarServer(
         app,
-        hub,
+        room,
         f"{local}seminar/present?token={seminar.presenter_token}",
         (public_url.rstrip("/") + "/join") if public_url else f"{local}join",
     )
@@ -127,7 +127,7 @@ def run_seminar(module: str | Path, *, open_browser: bool = False, **options: An
     server = build_seminar(module, **options)
     print(f"Presenter view (keep this link to yourself): {server.presenter_url}", flush=True)
     print(f"Learners join at: {server.join_url}", flush=True)
-    seminar = server.hub.seminar
+    seminar = server.room.seminar
     if seminar.log is not None:
         print(
             f"Session {seminar.log.session} (round {seminar.round}): every answer is saved as it "

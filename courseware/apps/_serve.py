@@ -42,7 +42,7 @@ from ..content import ContentError, find_modules, load_module
 from ..feedback._web import ROUTE as CODER_ROUTE
 from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
 from ._access import install_gate, is_loopback
-from ._config import AppConfig, AppsError, resolve_config
+from ._config import DEFAULT_PORT, AppConfig, AppsError, resolve_config
 from ._handlers import (
     Gallery,
     GalleryHandler,
@@ -233,7 +233,7 @@ def preheated_notebooks(root: Path, module_ids: Sequence[str]) -> list[str]:
 def serve_argv(
     root: Path,
     *,
-    port: int = 8866,
+    port: int = DEFAULT_PORT,
     ip: str = "127.0.0.1",
     open_browser: bool = False,
     preheat: bool = False,
@@ -290,7 +290,7 @@ def build_app(
     root: str | Path,
     *,
     config: AppConfig | None = None,
-    port: int = 8866,
+    port: int = DEFAULT_PORT,
     ip: str = "127.0.0.1",
     open_browser: bool = False,
     extra_args: Sequence[str] = (),
@@ -339,7 +339,7 @@ def serve(
     root: str | Path,
     *,
     config: AppConfig | str | Path | None = None,
-    port: int = 8866,
+    port: int = DEFAULT_PORT,
     ip: str = "127.0.0.1",
     open_browser: bool = False,
     preheat: Sequence[str] = (),
