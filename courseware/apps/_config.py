@@ -30,8 +30,6 @@ from ..content._yaml import read_yaml
 from ..errors import CoursewareError
 
 CONFIG_FILE = "courseware.yaml"
-DEFAULT_PORT = 8866
-"""Where ``courseware serve`` and ``courseware seminar`` listen unless told otherwise."""
 
 
 class AppsError(CoursewareError, ValueError):

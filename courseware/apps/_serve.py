@@ -42,7 +42,7 @@ from ..content import ContentError, find_modules, load_module
 from ..feedback._web import ROUTE as CODER_ROUTE
 from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
 from ._access import install_gate, is_loopback
-from ._config import DEFAULT_PORT, AppConfig, AppsError, resolve_config
+from ._config import AppConfig, AppsError
 from ._handlers import (
     Gallery,
     GalleryHandler,
@@ -54,6 +54,7 @@ from ._handlers import (
     TreeRedirectHandler,
 )
 from ._kernels import CountingKernelManager
+from ._launch import DEFAULT_IP, DEFAULT_PORT
 from ._pages import STATIC, Site
 from ._pools import kernel_manager_class
 from ._prelaunch import kernel_environment, make_prelaunch_hook
@@ -234,7 +235,7 @@ def serve_argv(
     root: Path,
     *,
     port: int = DEFAULT_PORT,
-    ip: str = "127.0.0.1",
+    ip: str = DEFAULT_IP,
     open_browser: bool = False,
     preheat: bool = False,
     base_url: str = "/",
@@ -291,7 +292,7 @@ def build_app(
     *,
     config: AppConfig | None = None,
     port: int = DEFAULT_PORT,
-    ip: str = "127.0.0.1",
+    ip: str = DEFAULT_IP,
     open_browser: bool = False,
     extra_args: Sequence[str] = (),
     extra_handlers: Sequence[Any] = (),
@@ -333,42 +334,3 @@ def build_app(
             "own (JupyterHub); seminar answers are anonymous and are not affected."
         )
     return app
-
-
-def serve(
-    root: str | Path,
-    *,
-    config: AppConfig | str | Path | None = None,
-    port: int = DEFAULT_PORT,
-    ip: str = "127.0.0.1",
-    open_browser: bool = False,
-    preheat: Sequence[str] = (),
-    max_kernels: int | None = None,
-    warm_kernels: int | None = None,
-    hot_modules: int | None = None,
-    extra_args: Sequence[str] = (),
-    base_url: str = "/",
-) -> None:
-    """Serve the modules under ``root`` until interrupted, every page below ``base_url``.
-
-    ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
-    the modules if there is one; ``preheat`` (module ids), ``max_kernels``, ``warm_kernels`` and
-    ``hot_modules`` add to it.
-    """
-    resolved = resolve_config(
-        Path(root),
-        config,
-        preheat=list(preheat),
-        max_kernels=max_kernels,
-        warm_kernels=warm_kernels,
-        hot_modules=hot_modules,
-    )
-    build_app(
-        root,
-        config=resolved,
-        port=port,
-        ip=ip,
-        open_browser=open_browser,
-        extra_args=extra_args,
-        base_url=base_url,
-    ).start()
