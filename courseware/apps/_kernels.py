@@ -33,7 +33,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +97,9 @@ class CountingKernelManager(AsyncMappingKernelManager):
     )
     warm_kernel_name = Unicode("python3", config=True, help="The kernel spec of warm kernels.")
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
+        self.clock = clock
+        """Seconds, for "no view has arrived for ``warm_delay``" (tests give their own)."""
         self._pool_ids: set[str] = set()
         self._tickets: set[Ticket] = set()
         self._warm_ready: list[str] = []  # started and imported, oldest first
@@ -116,7 +118,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
         a learner's view takes a warm kernel when one is ready."""
         pooled = (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True"
         if not pooled and kernel_id is None:
-            self._last_arrival = time.monotonic()
+            self._last_arrival = self.clock()
             warm = await self._claim_warm(kwargs)
             if warm is not None:
                 return warm
@@ -215,7 +217,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
 
     def viewed(self, notebook: str) -> None:
         """A page view of ``notebook`` (relative to the root) was admitted: refills hold back."""
-        self._last_arrival = time.monotonic()
+        self._last_arrival = self.clock()
 
     def _wants_fill(self) -> bool:
         return self.warm_kernels > 0
@@ -241,7 +243,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
             self._fill_task = asyncio.ensure_future(self._fill())
 
     def _arrivals_settled(self) -> bool:
-        quiet = time.monotonic() - self._last_arrival >= self.warm_delay
+        quiet = self.clock() - self._last_arrival >= self.warm_delay
         return quiet and not self._tickets  # no admitted view is still being rendered
 
     async def _fill(self) -> None:
