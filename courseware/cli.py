@@ -33,7 +33,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _print_spread(paths: Sequence[Path]) -> None:
     """After a check of a whole ``modules/`` folder: its people's ages and its cases' settings."""
-    from .content._spread import curriculum_spread
+    from .content import curriculum_spread
 
     for path in paths:
         if path.is_dir() and path.resolve().name == "modules":
@@ -43,8 +43,7 @@ def _print_spread(paths: Sequence[Path]) -> None:
 
 
 def _new_module(args: argparse.Namespace) -> int:
-    from .content import check_paths
-    from .content._scaffold import new_module
+    from .content import check_paths, new_module
 
     root = args.root or curriculum_root() / "modules"
     written = new_module(root, args.target, title=args.title)
@@ -172,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ._hubcli import add_hub_commands
 
     add_hub_commands(sub)
-    from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
+    from .feedback import add_feedback_commands  # light too: numpy loads when one runs
 
     add_feedback_commands(sub)
     return parser

@@ -22,11 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..content import ContentError, Problem
-
-# The content package's YAML reader and validator give line numbers; the config reuses them.
-from ..content._schema import validate
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, read_yaml, validate
 from ..errors import CoursewareError
 
 CONFIG_FILE = "courseware.yaml"

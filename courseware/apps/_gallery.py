@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..content import STREAM_TITLES, ContentError, ModuleContent, find_modules, load_module
-from ..content._course import find_courses, load_course
+from ..content import (
+    STREAM_TITLES,
+    ContentError,
+    ModuleContent,
+    find_courses,
+    find_modules,
+    load_course,
+    load_module,
+)
 from ._config import HubLinks
 from ._links import app_module_path, pull_link
 from ._pages import Site

@@ -19,8 +19,7 @@ from typing import Any
 
 import nbformat
 
-from ..content import ContentError, load_module
-from ..content._notebook import drop_link_cell
+from ..content import ContentError, drop_link_cell, load_module
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,7 @@ from typing import Any
 
 from ..content import ModuleContent
 from ..errors import CoursewareError
-from ..store import Event, Store, current_learner
-from ..store._service import check_value
+from ..store import Event, Store, check_value, current_learner
 from ._seminar_log import KIND_PREFIX, SeminarLog, person_of
 from ._seminar_questions import Question, seminar_questions
 from ._seminar_results import SeminarResults, Status, TextAnswer, group_by_code

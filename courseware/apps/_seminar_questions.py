@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ..content import ModuleContent
-from ..content._order import display_order, in_order
+from ..content import ModuleContent, display_order, in_order
 
 Kind = Literal["choice", "text"]
 

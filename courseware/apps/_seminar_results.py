@@ -44,8 +44,7 @@ def group_by_code(answers: list[TextAnswer]) -> list[dict[str, Any]]:
     """The moderation queue grouped by code, in the scheme's order: each answer under its first
     code (it lists all of them), then answers with no code, then those not (yet) coded. Only
     groups with answers; within a group, oldest first."""
-    from ..feedback._types import CODES
-    from ..feedback._words import CODE_TITLES
+    from ..feedback import CODE_TITLES, CODES
 
     def group_of(answer: TextAnswer) -> str:
         if answer.coded in ("new", "waiting"):
@@ -194,15 +193,13 @@ class SeminarResults:
     def code_counts(self, question_id: str, round_: int | None = None) -> dict[str, Any] | None:
         """How many answers to a question carry each code (all answers, moderated or not), for
         the presenter; ``None`` while fewer than ``min_group`` have answered."""
-        from ..feedback._types import CODES
+        from ..feedback import CODE_TITLES, CODES
 
         round_ = self.round if round_ is None else round_
         answers = list(self._texts.get((round_, question_id), {}).values())
         if len(answers) < self.min_group:
             return None
         done = [a for a in answers if a.coded == "done"]
-        from ..feedback._words import CODE_TITLES
-
         return {
             "coded": len(done),
             "total": len(answers),

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import tornado.ioloop
 import tornado.web
 
-from ..feedback._web import CoderBusy, CoderHost, shared_host
+from ..feedback import CoderBusy, CoderHost, shared_host
 from ._pages import Site
 from ._seminar import Seminar
 

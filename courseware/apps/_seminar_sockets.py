@@ -15,7 +15,7 @@ from typing import Any
 
 import tornado.websocket
 
-from ..store._service import check_value
+from ..store import check_value
 from ._seminar import SeminarError
 from ._seminar_room import PARTICIPANT_COOKIE, PRESENTER_COOKIE, SeminarRoom, room_of
 

@@ -39,8 +39,8 @@ from traitlets.config import Config
 from voila.app import Voila, _kernel_id_regex
 
 from ..content import ContentError, find_modules, load_module
-from ..feedback._web import ROUTE as CODER_ROUTE
-from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
+from ..feedback import ROUTE as CODER_ROUTE
+from ..feedback import TokenCodeHandler, advertise, readvertise, shared_host
 from ._access import install_gate, is_loopback
 from ._config import AppConfig, AppsError
 from ._handlers import (

@@ -26,16 +26,25 @@ from ._types import (
 __all__ = [
     "BLOCKING",
     "CODES",
+    "CODE_TITLES",
     "NURSE_CODES",
+    "ROUTE",
     "CodeResult",
     "Coder",
+    "CoderBusy",
+    "CoderHost",
     "CoderUnavailable",
     "Coding",
     "Evidence",
+    "TokenCodeHandler",
+    "add_feedback_commands",
+    "advertise",
     "code",
     "code_csv",
     "load_coder",
     "provides_space",
+    "readvertise",
+    "shared_host",
 ]
 
 _LAZY = {
@@ -43,11 +52,31 @@ _LAZY = {
     "code": "courseware.feedback._coder",
     "load_coder": "courseware.feedback._coder",
     "code_csv": "courseware.feedback._csv",
+    "CODE_TITLES": "courseware.feedback._words",
+    "ROUTE": "courseware.feedback._web",
+    "CoderBusy": "courseware.feedback._web",
+    "CoderHost": "courseware.feedback._web",
+    "TokenCodeHandler": "courseware.feedback._web",
+    "advertise": "courseware.feedback._web",
+    "readvertise": "courseware.feedback._web",
+    "shared_host": "courseware.feedback._web",
+    "add_feedback_commands": "courseware.feedback._cli",
 }
 
 if TYPE_CHECKING:
+    from ._cli import add_feedback_commands
     from ._coder import Coder, code, load_coder
     from ._csv import code_csv
+    from ._web import (
+        ROUTE,
+        CoderBusy,
+        CoderHost,
+        TokenCodeHandler,
+        advertise,
+        readvertise,
+        shared_host,
+    )
+    from ._words import CODE_TITLES
 
 
 def __getattr__(name: str) -> Any:

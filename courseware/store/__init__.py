@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         ServiceRefused,
         ServiceStore,
         ServiceUnavailable,
+        check_value,
     )
 
 _SERVICE_NAMES = {
@@ -25,6 +26,7 @@ _SERVICE_NAMES = {
     "ServiceRefused",
     "ServiceStore",
     "ServiceUnavailable",
+    "check_value",
 }
 
 
@@ -47,6 +49,7 @@ __all__ = [
     "ServiceStore",
     "ServiceUnavailable",
     "Store",
+    "check_value",
     "current_learner",
     "default_store_location",
     "open_store",
