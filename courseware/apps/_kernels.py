@@ -19,7 +19,7 @@ still take their own pool's kernels first. Preheated pools and hot modules (:mod
 refill the same way.
 
 Kernels of closed pages are reclaimed twice over: the page's shutdown beacon works again (see
-:mod:`._serve`, Voila issue 1458), and jupyter_server's culler shuts down any kernel with no page
+:mod:`._handlers`, Voila issue 1458), and jupyter_server's culler shuts down any kernel with no page
 connected that has been idle for ``reclaim_after`` seconds (a phone that slept, a crashed tab).
 """
 

@@ -1,7 +1,8 @@
 """Seminar polls as plain state: questions from a module, anonymous answers, moderation, results.
 
-Nothing here knows about HTTP: :mod:`._seminar_web` puts it on the network. Every rule that keeps a
-poll honest and private lives here, so a unit test can check it without a server:
+Nothing here knows about HTTP: :mod:`._seminar_room`, its pages and sockets put it on the network.
+Every rule that keeps a poll honest and private lives here (and in :mod:`._seminar_results`, what
+may be shown), so a unit test can check it without a server:
 
 * a learner is an unguessable participant id handed out by :meth:`Seminar.join`; an answer can only
   be given for the open question of the current round, under one's own id, and replaces only one's

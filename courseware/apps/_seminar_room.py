@@ -124,7 +124,7 @@ class SeminarRoom:
         return self.is_presenter(handler.get_cookie(PRESENTER_COOKIE))
 
     def allows_request(self, request: Any) -> bool:
-        """:meth:`allows`, before any handler exists (for :func:`~._serve.install_gate`)."""
+        """:meth:`allows`, before any handler exists (for :func:`~._access.install_gate`)."""
         morsel = request.cookies.get(PRESENTER_COOKIE)
         return self.is_presenter(morsel.value if morsel is not None else None)
 

@@ -19,7 +19,8 @@ first route that matches):
 
 The HTTP server refuses a body over :data:`MAX_BODY` from its ``Content-Length`` before reading
 it (tornado's default, 100 MB, would let one request stall the loop and take the memory), and a
-gate (:func:`install_gate`, used by seminars) decides on every request before any handler runs.
+gate (:func:`~._access.install_gate`, used by seminars) decides on every request before any
+handler runs. The handlers themselves are in :mod:`._handlers`.
 
 Every route is below ``base_url`` (``/`` alone; ``/user/<name>/courseware/`` inside a learner's
 server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._proxy`).
