@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 from ._paths import curriculum_root, default_check_paths
+from .errors import CoursewareError
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -31,7 +33,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _print_spread(paths: Sequence[Path]) -> None:
     """After a check of a whole ``modules/`` folder: its people's ages and its cases' settings."""
-    from .content._spread import curriculum_spread
+    from .content import curriculum_spread
 
     for path in paths:
         if path.is_dir() and path.resolve().name == "modules":
@@ -41,15 +43,10 @@ def _print_spread(paths: Sequence[Path]) -> None:
 
 
 def _new_module(args: argparse.Namespace) -> int:
-    from .content import check_paths
-    from .content._scaffold import ScaffoldError, new_module
+    from .content import check_paths, new_module
 
     root = args.root or curriculum_root() / "modules"
-    try:
-        written = new_module(root, args.target, title=args.title)
-    except ScaffoldError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    written = new_module(root, args.target, title=args.title)
     for path in written:
         print(path)
     problems = [p for p in check_paths([written[0].parent]) if not p.warning]
@@ -69,102 +66,24 @@ def _course_folder_alias(path: Path) -> Path:
     return path
 
 
-def _apps_call(call: Callable[[], None]) -> int:
-    """Run a server until interrupted; a bad config or unknown module is one message, exit 1."""
-    from .apps import AppsError
-
-    try:
-        call()
-    except AppsError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from .apps import serve
-
-    root = args.root or curriculum_root() / "modules"
-    return _apps_call(
-        lambda: serve(
-            root,
-            config=args.config,
-            port=args.port,
-            ip=args.ip,
-            open_browser=args.open_browser,
-            preheat=args.preheat,
-            max_kernels=args.max_kernels,
-            warm_kernels=args.warm,
-            hot_modules=args.hot,
-            extra_args=args.voila_args,
-            base_url=args.base_url,
-        )
-    )
-
-
-def _link(args: argparse.Namespace) -> int:
-    from .apps import AppsError, module_links
-
-    try:
-        links = module_links(
-            args.target, hub=args.hub, repository=args.repo, branch=args.branch, root=args.root
-        )
-    except AppsError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    part = ""
-    for number, link in enumerate(links, 1):
-        if link.part and link.part != part:
-            part = link.part
-            print(f"[{part}]", file=sys.stderr)
-        print(link.url)
-        if len(links) > 1:
-            print(f"{number}. {link.title}", file=sys.stderr)
-    return 0
-
-
-def _seminar(args: argparse.Namespace) -> int:
-    from .apps import run_seminar
-
-    root = args.root or curriculum_root() / "modules"
-    return _apps_call(
-        lambda: run_seminar(
-            args.module,
-            root=root,
-            config=args.config,
-            port=args.port,
-            ip=args.ip,
-            public_url=args.public_url,
-            min_group=args.min_group,
-            open_browser=args.open_browser,
-            new_session=args.new_session,
-        )
-    )
-
-
 def _report(args: argparse.Namespace) -> int:
-    from .analytics import DataError, write_report
-    from .content import ContentError
+    from .analytics import write_report
 
-    try:
-        evaluation = write_report(
-            args.out,
-            args.config,
-            surveys=[tuple(pair) for pair in args.survey],
-            store=args.store,
-            roster=args.roster,
-            levels=args.levels,
-            keys=args.key,
-            min_group=args.min_group,
-            title=args.title,
-            strict=args.strict,
-            json=args.json,
-            csv=args.csv,
-            summary=args.summary,
-        )
-    except (ContentError, DataError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    evaluation = write_report(
+        args.out,
+        args.config,
+        surveys=[tuple(pair) for pair in args.survey],
+        store=args.store,
+        roster=args.roster,
+        levels=args.levels,
+        keys=args.key,
+        min_group=args.min_group,
+        title=args.title,
+        strict=args.strict,
+        json=args.json,
+        csv=args.csv,
+        summary=args.summary,
+    )
     for problem in evaluation.problems:
         print(problem, file=sys.stderr)
     count = len(evaluation.problems)
@@ -175,6 +94,9 @@ def _report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="courseware", description="Clinical-empathy courseware for Jupyter."
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, not only its message"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -213,67 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     module.add_argument("--root", type=Path, help="folder of modules (default: modules/)")
     module.set_defaults(func=_new_module)
 
-    serve = sub.add_parser("serve", help="serve the module gallery and modules with Voila")
-    serve.add_argument("root", nargs="?", type=Path, help="folder of modules (default: modules/)")
-    serve.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
-    serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--open-browser", action="store_true", help="open a browser tab")
-    serve.add_argument("--config", type=Path, help="branding and limits (default: courseware.yaml)")
-    serve.add_argument(
-        "--preheat", action="append", default=[], metavar="MODULE_ID", help="keep kernels warm"
-    )
-    serve.add_argument("--max-kernels", type=int, help="live learner kernels at most")
-    serve.add_argument(
-        "--warm",
-        type=int,
-        metavar="N",
-        help="kernels kept ready for any module's next page view (default 2; 0 for none)",
-    )
-    serve.add_argument(
-        "--hot",
-        type=int,
-        metavar="N",
-        help="recently viewed modules that keep a preheated kernel each (default 2; 0 for none)",
-    )
-    serve.add_argument(
-        "--base-url", default="/", help="path every page is served under (behind a proxy)"
-    )
-    serve.set_defaults(func=_serve)
+    from .apps import add_app_commands  # light: Voila loads only when a server starts
 
-    link = sub.add_parser(
-        "link", help="print learners' hub links (nbgitpuller) for a module, or each of a course's"
-    )
-    link.add_argument("target", metavar="MODULE|COURSE", help="module id or folder, or course id")
-    link.add_argument("--hub", help="the hub's address (default: hub.url in courseware.yaml)")
-    link.add_argument("--repo", help="git URL of the course repository (default: hub.repository)")
-    link.add_argument("--branch", help="branch to pull (default: hub.branch, else the default)")
-    link.add_argument(
-        "--root", type=Path, help="the course repository's folder (default: this checkout)"
-    )
-    link.set_defaults(func=_link)
-
-    seminar = sub.add_parser(
-        "seminar", help="present a module: presenter view, join link and QR code, live polls"
-    )
-    seminar.add_argument("module", help="module id or folder")
-    seminar.add_argument("--root", type=Path, help="folder of modules (default: modules/)")
-    seminar.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
-    seminar.add_argument(
-        "--ip", default="127.0.0.1", help="address to listen on (0.0.0.0 for the room's devices)"
-    )
-    seminar.add_argument("--public-url", help="the address learners' devices use, for the QR code")
-    seminar.add_argument("--min-group", type=int, help="answers before a breakdown (default 5)")
-    seminar.add_argument(
-        "--config", type=Path, help="branding and limits (default: courseware.yaml)"
-    )
-    seminar.add_argument("--open-browser", action="store_true", help="open the presenter view")
-    seminar.add_argument(
-        "--new-session",
-        action="store_true",
-        help="start a new session (default: carry on this module's last one, kept in the store)",
-    )
-    seminar.set_defaults(func=_seminar)
-
+    add_app_commands(sub)
     report = sub.add_parser(
         "report", help="score survey and store responses; write the evaluation report (HTML)"
     )
@@ -307,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ._hubcli import add_hub_commands
 
     add_hub_commands(sub)
-    from .feedback._cli import add_feedback_commands  # light too: numpy loads when one runs
+    from .feedback import add_feedback_commands  # light too: numpy loads when one runs
 
     add_feedback_commands(sub)
     from .xapi import add_xapi_commands  # stdlib only
@@ -320,15 +184,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a sub-command; for ``serve``, arguments after ``--`` go to Voila unchanged."""
+    """Run a sub-command; for ``serve`` and ``seminar``, arguments after ``--`` go to Voila
+    unchanged (other commands refuse them).
+
+    An error the courseware raises on purpose (a :class:`~courseware.errors.CoursewareError`:
+    a bad file, an unknown module) is one message on stderr and exit status 1; ``--debug``
+    shows its traceback as well. Anything else is a bug and shows its traceback anyway.
+    """
     words = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in words:
         cut = words.index("--")
         words, extra = words[:cut], words[cut + 1 :]
-    args = build_parser().parse_args(words)
+    parser = build_parser()
+    args = parser.parse_args(words)
+    if extra and not getattr(args, "takes_voila_args", False):
+        parser.error(f"{args.command} takes no arguments after -- (only serve and seminar do)")
     args.voila_args = extra
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CoursewareError as exc:
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,14 +18,10 @@ import pytest
 
 from courseware.apps import AppConfig, AppsError, gallery_entries, load_config, render_gallery
 from courseware.apps._config import contrast_ratio, resolve_config
-from courseware.apps._kernels import (
-    PREHEAT_CELL,
-    CountingKernelManager,
-    admitted_as,
-    kernel_manager_class,
-    make_prelaunch_hook,
-)
+from courseware.apps._kernels import CountingKernelManager, admitted_as
 from courseware.apps._pages import Site
+from courseware.apps._pools import kernel_manager_class
+from courseware.apps._prelaunch import PREHEAT_CELL, make_prelaunch_hook
 from courseware.apps._serve import preheated_notebooks
 from courseware.apps._static import GZIP_CACHE, cache_seconds
 from courseware.content import ContentError, find_modules, load_module
@@ -264,6 +260,16 @@ async def _evaluate(manager: CountingKernelManager, kernel_id: str, expression: 
         client.stop_channels()
 
 
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -277,6 +283,8 @@ def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
     to the view's ticket; the spare is replaced only once views have stopped arriving."""
     (tmp_path / "stream" / "some-module").mkdir(parents=True)
 
+    clock = Clock()
+
     async def scenario() -> None:
         manager = kernel_manager_class(preheat=False)(
             max_kernels=5,
@@ -284,6 +292,7 @@ def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
             root_dir=str(tmp_path),
             warm_kernels=1,
             warm_delay=1.0,
+            clock=clock,
         )
         manager.schedule_warm_fill(0)
         await _until(lambda: manager.status()["warm_kernels"] == 1, 90, "no warm kernel started")
@@ -317,7 +326,10 @@ def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
             fresh = await manager.start_kernel(kernel_name="python3", path="stream")
         assert fresh != warm and other_ticket is not None and other_ticket.kernel_id == fresh
 
-        await asyncio.sleep(1.5)  # quiet long enough, but both views are still rendering
+        clock.now += 1.5  # quiet long enough, but both views are still rendering: a refill
+        manager._start_fill()  # now (rather than at its timer) starts no kernel
+        assert manager._fill_task is not None
+        await manager._fill_task
         assert not manager._warm_starting and not manager._warm_ready, "refill during a render"
         manager.release(ticket)
         manager.release(other_ticket)
@@ -386,7 +398,8 @@ def test_preload_list_learns_from_module_pages_then_freezes() -> None:
         return SimpleNamespace(request=request, get_status=lambda: status)
 
     page = "http://127.0.0.1:1/voila/render/a/module.ipynb"
-    learner = PreloadList(window=0.2, limit=3)
+    clock = Clock()
+    learner = PreloadList(window=20, limit=3, clock=clock)
     learner.observe(served("/voila/static/1.voila.js", "http://127.0.0.1:1/"))  # the gallery
     learner.observe(served("/voila/static/x.css", page))  # not a script
     learner.observe(served("/voila/static/missing.js", page, status=404))
@@ -394,7 +407,9 @@ def test_preload_list_learns_from_module_pages_then_freezes() -> None:
     for name in ("1", "2", "2", "3", "4"):
         learner.observe(served(f"/voila/labextensions/e/{name}.js?v=abc", page))  # type: ignore[arg-type]
     assert learner.urls == [f"/voila/labextensions/e/{n}.js?v=abc" for n in "123"]
-    time.sleep(0.25)
+    clock.now += 20
+    assert not learner.frozen, "the window is still open"
+    clock.now += 0.01
     assert learner.frozen
     learner.observe(served("/voila/static/late.js", page))  # type: ignore[arg-type]
     assert len(learner.urls) == 3

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from courseware.apps import Seminar, SeminarError, seminar_questions
-from courseware.apps._seminar import PLACE_GRACE, SEPARATORS, neutralise, open_session, person_of
+from courseware.apps._seminar import PLACE_GRACE, open_session
+from courseware.apps._seminar_log import person_of
+from courseware.apps._seminar_results import SEPARATORS, neutralise
 from courseware.content import find_modules, load_module
 from courseware.store import SQLiteStore
 

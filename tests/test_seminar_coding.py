@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from courseware.apps import Seminar
-from courseware.apps._seminar import group_by_code
-from courseware.apps._seminar_web import SeminarHub
+from courseware.apps._seminar_results import group_by_code
+from courseware.apps._seminar_room import SeminarRoom
 from courseware.content import load_module
 from courseware.feedback._web import CoderHost
 
@@ -28,7 +28,7 @@ ANSWERS = [
 def test_answers_are_grouped_by_code_in_the_presenters_view() -> None:
     seminar = Seminar(DEMO, min_group=3, max_text=200)
     host = CoderHost()
-    SeminarHub(seminar, site=None, module_url="", coder=host)  # type: ignore[arg-type]  # subscribes
+    SeminarRoom(seminar, site=None, module_url="", coder=host)  # type: ignore[arg-type]  # subscribes
     people = [seminar.new_participant() for _ in ANSWERS]
 
     async def session() -> dict[str, Any]:
@@ -84,7 +84,7 @@ def test_codes_are_withheld_below_the_minimum_group_and_the_coder_can_be_down() 
 
 
 def test_group_by_code_keeps_the_schemes_order() -> None:
-    from courseware.apps._seminar import TextAnswer
+    from courseware.apps._seminar_results import TextAnswer
 
     answers = [
         TextAnswer("a", "x", coded="done", codes=("exploring", "reassurance")),

@@ -35,7 +35,7 @@ from seminar_helpers import (
     start_seminar,
 )
 
-from courseware.apps._seminar_web import MAX_MESSAGE
+from courseware.apps._seminar_sockets import MAX_MESSAGE
 
 from conftest import FIGURES, VoilaServer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from courseware.apps._seminar import seminar_questions
+from courseware.apps._seminar_questions import seminar_questions
 from courseware.content import load_module
 from courseware.content._authoring_checks import authoring_warnings
 from courseware.store import SQLiteStore

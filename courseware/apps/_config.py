@@ -22,16 +22,13 @@ from pydantic import (
     field_validator,
 )
 
-from ..content import ContentError, Problem
-
-# The content package's YAML reader and validator give line numbers; the config reuses them.
-from ..content._schema import validate
-from ..content._yaml import read_yaml
+from ..content import ContentError, Problem, read_yaml, validate
+from ..errors import CoursewareError
 
 CONFIG_FILE = "courseware.yaml"
 
 
-class AppsError(ValueError):
+class AppsError(CoursewareError, ValueError):
     """Why a server cannot start: a bad config file, an unknown module; the message says where."""
 
 

@@ -15,9 +15,10 @@ from ..content import (
     STREAM_TITLES,
     ContentError,
     ModuleContent,
+    find_courses,
+    load_course,
     loadable_modules,
 )
-from ..content._course import find_courses, load_course
 from ._config import HubLinks
 from ._links import app_module_path, pull_link
 from ._pages import Site

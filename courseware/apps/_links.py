@@ -16,9 +16,15 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 
 from .._paths import curriculum_root
-from ..content import ContentError, load_module, loadable_modules
-from ..content._course import find_courses, load_course
-from ..content._notebook import APP_PATH, app_module_path
+from ..content import (
+    APP_PATH,
+    ContentError,
+    app_module_path,
+    find_courses,
+    load_course,
+    load_module,
+    loadable_modules,
+)
 from ._config import AppConfig, AppsError, HubLinks, find_config, load_config
 
 __all__ = ["APP_PATH", "ModuleLink", "app_module_path", "module_links", "pull_link"]

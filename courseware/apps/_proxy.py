@@ -55,6 +55,7 @@ def server_proxy() -> dict[str, Any]:
         "-m",
         "courseware.cli",
         "serve",
+        "--root",
         _literal(root),
         "--port",
         "{port}",

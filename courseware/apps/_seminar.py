@@ -1,7 +1,8 @@
 """Seminar polls as plain state: questions from a module, anonymous answers, moderation, results.
 
-Nothing here knows about HTTP: :mod:`._seminar_web` puts it on the network. Every rule that keeps a
-poll honest and private lives here, so a unit test can check it without a server:
+Nothing here knows about HTTP: :mod:`._seminar_room`, its pages and sockets put it on the network.
+Every rule that keeps a poll honest and private lives here (and in :mod:`._seminar_results`, what
+may be shown), so a unit test can check it without a server:
 
 * a learner is an unguessable participant id handed out by :meth:`Seminar.join`; an answer can only
   be given for the open question of the current round, under one's own id, and replaces only one's
@@ -23,24 +24,21 @@ poll honest and private lives here, so a unit test can check it without a server
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 from ..content import ModuleContent
-from ..content._order import display_order, in_order
+from ..errors import CoursewareError
 from ..store import Event, Store, check_value, current_learner
+from ._seminar_log import KIND_PREFIX, SeminarLog, person_of
+from ._seminar_questions import Question, seminar_questions
+from ._seminar_results import SeminarResults, Status, TextAnswer, group_by_code
 
-Kind = Literal["choice", "text"]
-Status = Literal["pending", "approved", "rejected"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_PEOPLE = 5000
 """Places in the room (people connected, recently connected, or with an answer this round)."""
 PLACE_GRACE = 120.0
@@ -48,198 +46,10 @@ PLACE_GRACE = 120.0
 MAX_SOCKETS_PER_PERSON = 8
 """Live connections one person may hold at once (tabs, reconnects); more are refused."""
 PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{24}\.[0-9a-f]{16}$")
-KIND_PREFIX = "seminar."
 
 
-class SeminarError(ValueError):
+class SeminarError(CoursewareError, ValueError):
     """An answer or action that is refused; the message is safe to show to whoever sent it."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """Something the presenter can ask the room."""
-
-    id: str
-    kind: Kind
-    prompt: str
-    source: str
-    context: str = ""
-    """Markdown: the vignette scene the question is about, if any."""
-    options: tuple[str, ...] = ()
-    fixed: bool = False
-    """The author pinned the options' order (``order: fixed``); otherwise each session shuffles it."""
-
-    def shuffled(self, session: str) -> Question:
-        """This question with its options in the session's order (the same for everyone in the
-        room, so the presenter's chart and the learners' buttons agree)."""
-        order = display_order(len(self.options), session, self.id, fixed=self.fixed)
-        return replace(self, options=tuple(in_order(self.options, order)))
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "prompt": self.prompt,
-            "source": self.source,
-            "options": list(self.options),
-        }
-
-
-def seminar_questions(module: ModuleContent) -> list[Question]:
-    """Every question a module offers: each vignette choice point (as a choice, and as "what would
-    you say next?"), each self-check question, and an open "what would you say next?"."""
-    questions: list[Question] = []
-    for vignette in module.vignettes.values():
-        for node_id, node in vignette.spec.nodes.items():
-            offered = vignette.written_choices(node_id)
-            if len(offered) < 2:
-                continue
-            where = f"{vignette.title}: {vignette.node_title(node_id)}"
-            questions.append(
-                Question(
-                    f"{vignette.id}.{node_id}",
-                    "choice",
-                    "Which would you choose here?",
-                    where,
-                    node.text,
-                    tuple(choice.label for _, choice in offered),
-                    fixed=node.order == "fixed",
-                )
-            )
-            questions.append(
-                Question(
-                    f"{vignette.id}.{node_id}.say",
-                    "text",
-                    "What would you say next?",
-                    where,
-                    node.text,
-                )
-            )
-    for check in module.spec.self_check:
-        questions.append(
-            Question(
-                f"self-check.{check.id}",
-                "choice",
-                check.question,
-                "Check your understanding",
-                options=check.texts,
-                fixed=check.order == "fixed",
-            )
-        )
-    questions.append(
-        Question("say-next", "text", "What would you say next?", "Open question for the room")
-    )
-    return questions
-
-
-Coded = Literal["new", "waiting", "done", "unavailable"]
-
-
-@dataclass
-class TextAnswer:
-    """A free-text answer, where it stands in moderation, and what the reply coder found in it."""
-
-    id: str
-    text: str
-    status: Status = "pending"
-    time: float = field(default_factory=time.time)
-    coded: Coded = "new"
-    codes: tuple[str, ...] = ()
-
-
-NO_CODE = "none"
-"""The group of answers in which the coder found none of the ten codes."""
-
-
-def group_by_code(answers: list[TextAnswer]) -> list[dict[str, Any]]:
-    """The moderation queue grouped by code, in the scheme's order: each answer under its first
-    code (it lists all of them), then answers with no code, then those not (yet) coded. Only
-    groups with answers; within a group, oldest first."""
-    from ..feedback._types import CODES
-    from ..feedback._words import CODE_TITLES
-
-    def group_of(answer: TextAnswer) -> str:
-        if answer.coded in ("new", "waiting"):
-            return "waiting"
-        if answer.coded == "unavailable":
-            return "unavailable"
-        return next((c for c in CODES if c in answer.codes), NO_CODE)
-
-    titles = {
-        **CODE_TITLES,
-        NO_CODE: "None of the ten codes",
-        "waiting": "Being coded",
-        "unavailable": "Not coded (automatic coding is unavailable)",
-    }
-    groups = []
-    for key in (*CODES, NO_CODE, "waiting", "unavailable"):
-        members = [a for a in answers if group_of(a) == key]
-        if members:
-            items = [
-                {"id": a.id, "text": a.text, "codes": [CODE_TITLES[c] for c in a.codes]}
-                for a in members
-            ]
-            groups.append({"code": key, "title": titles[key], "answers": items})
-    return groups
-
-
-@dataclass
-class Results:
-    """What may be shown about one question in one round."""
-
-    question: Question
-    round: int
-    total: int
-    min_group: int
-    counts: list[int] | None
-    """Per option, or ``None`` while fewer than ``min_group`` have answered."""
-    approved: list[str] | None
-    """Approved free text, oldest first, or ``None`` while the group is too small."""
-    pending: int = 0
-    approved_ids: list[str] | None = None
-    """The approved answers' ids (for the presenter's *Withdraw*), in the same order."""
-
-    @property
-    def suppressed(self) -> bool:
-        return self.total < self.min_group
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "question": self.question.id,
-            "round": self.round,
-            "total": self.total,
-            "min_group": self.min_group,
-            "suppressed": self.suppressed,
-            "counts": self.counts,
-            "approved": self.approved,
-            "pending": self.pending,
-        }
-
-
-SEPARATORS = ",;\t\r\n|"
-"""Characters a spreadsheet may split a CSV line on, depending on the reader's locale."""
-_FORMULA_AFTER_SEPARATOR = re.compile(r"(^|[" + re.escape(SEPARATORS) + r"])(\s*)([=+\-@])")
-
-
-def neutralise(cell: object) -> object:
-    """Text a spreadsheet cannot run as a formula, whatever separator its locale splits on.
-
-    A ``'`` goes before every ``= + - @`` that starts the cell or follows a possible separator
-    (``, ; | tab CR LF``, spaces between allowed): ``safe;=1+1`` becomes ``safe;'=1+1``, so even a
-    semicolon-locale reader that splits it gets the text ``=1+1``. Nothing else changes: removing
-    the added ``'`` gives the text back exactly.
-    """
-    if not isinstance(cell, str):
-        return cell
-    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1\2'\3", cell)
-    if text.startswith(("\t", "\r")):  # a leading tab or CR alone can also start a formula
-        text = "'" + text
-    return text
-
-
-def person_of(participant: str) -> str:
-    """The stored, unlinkable form of a participant id (the id itself is a bearer secret)."""
-    return hashlib.sha256(participant.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def valid_text(text: str, what: str) -> None:
@@ -253,30 +63,7 @@ def valid_text(text: str, what: str) -> None:
         ) from None
 
 
-class SeminarLog:
-    """A seminar session in the courseware store: one event per change, replayed on restart.
-
-    Events belong to whoever runs the seminar (``learner``, the presenter's own record, as on a
-    hub the store accepts nothing else), under module ``seminar:<module id>`` (so they never count
-    as the presenter's progress through the module) and item ``<session id>``.
-    """
-
-    def __init__(self, store: Store, module_id: str, session: str, owner: str | None = None):
-        self.store = store
-        self.module = f"seminar:{module_id}"
-        self.session = session
-        self.owner = owner or current_learner()
-
-    def write(self, kind: str, value: dict[str, Any]) -> Event:
-        event = Event(self.owner, self.module, self.session, KIND_PREFIX + kind, value)
-        self.store.append(event)
-        return event
-
-    def read(self) -> list[Event]:
-        return self.store.events(learner=self.owner, module=self.module, item=self.session)
-
-
-class Seminar:
+class Seminar(SeminarResults):
     """One seminar session over one module's questions, held in memory by the server and, with a
     :class:`SeminarLog`, written to the store change by change."""
 
@@ -329,6 +116,38 @@ class Seminar:
     def _changed(self, what: str) -> None:
         for listener in list(self._listeners):
             listener(what)
+
+    # -- pages' states --------------------------------------------------------------------
+    def learner_state(self, participant: str | None) -> dict[str, Any]:
+        """What a learner's page shows: the open question (no results, no one else's words)."""
+        question = self.questions.get(self.current) if self.current else None
+        return {
+            "type": "state",
+            "title": self.title,
+            "round": self.round,
+            "question": question.public() if question else None,
+            "accepting": self.accepting,
+            "yours": self.answer_of(participant),
+        }
+
+    def presenter_state(self) -> dict[str, Any]:
+        """Everything the presenter sees: the open question, its results and the moderation queue."""
+        question = self.questions.get(self.current) if self.current else None
+        return {
+            "type": "state",
+            "title": self.title,
+            "round": self.round,
+            "connected": self.connected,
+            "question": question.public() if question else None,
+            "accepting": self.accepting,
+            "results": self.results(question.id).public() if question else None,
+            "withdraw": self.results(question.id).approved_ids if question else None,
+            "queue": [{"id": t.id, "text": t.text, "codes": list(t.codes)} for t in self.queue()],
+            "groups": group_by_code(self.queue()),
+            "codes": self.code_counts(question.id)
+            if question and question.kind == "text"
+            else None,
+        }
 
     # -- the record ------------------------------------------------------------------------
     def _commit(self, kind: str, value: dict[str, Any]) -> None:
@@ -548,160 +367,6 @@ class Seminar:
             raise SeminarError("That answer is no longer waiting.")
         self._commit("moderated", {"answer": answer_id, "status": status})
         self._changed("answers")
-
-    # -- results ---------------------------------------------------------------------------
-    def results(self, question_id: str, round_: int | None = None) -> Results:
-        """What may be shown for a question: suppressed while fewer than ``min_group`` answered."""
-        question = self.questions[question_id]
-        round_ = self.round if round_ is None else round_
-        key = (round_, question_id)
-        if question.kind == "choice":
-            given = list(self._choices.get(key, {}).values())
-            total = len(given)
-            counts = [given.count(i) for i in range(len(question.options))]
-            shown = None if total < self.min_group else counts
-            return Results(question, round_, total, self.min_group, shown, None)
-        texts = sorted(self._texts.get(key, {}).values(), key=lambda t: t.time)
-        total = len(texts)
-        approved = [t for t in texts if t.status == "approved"]
-        pending = sum(1 for t in texts if t.status == "pending")
-        small = total < self.min_group
-        return Results(
-            question,
-            round_,
-            total,
-            self.min_group,
-            None,
-            None if small else [t.text for t in approved],
-            pending,
-            None if small else [t.id for t in approved],
-        )
-
-    def to_code(self) -> list[tuple[str, str, str]]:
-        """``(answer id, statement, text)`` for each free-text answer not yet sent to the reply
-        coder (now marked as sent). The statement is the scene the question is about."""
-        wanted = []
-        for (_, question_id), answers in self._texts.items():
-            question = self.questions[question_id]
-            for entry in answers.values():
-                if entry.coded == "new":
-                    entry.coded = "waiting"
-                    wanted.append((entry.id, question.context, entry.text))
-        return wanted
-
-    def set_codes(self, answer_id: str, codes: list[str] | None) -> None:
-        """The coder's codes for an answer (``None``: it could not code it). An answer replaced
-        meanwhile is left alone."""
-        where = self._text_index.get(answer_id)
-        if where is None:
-            return
-        round_, question_id, participant = where
-        entry = self._texts[(round_, question_id)][participant]
-        entry.coded = "unavailable" if codes is None else "done"
-        entry.codes = tuple(codes or ())
-        self._changed("answers")
-
-    def code_counts(self, question_id: str, round_: int | None = None) -> dict[str, Any] | None:
-        """How many answers to a question carry each code (all answers, moderated or not), for
-        the presenter; ``None`` while fewer than ``min_group`` have answered."""
-        from ..feedback._types import CODES
-
-        round_ = self.round if round_ is None else round_
-        answers = list(self._texts.get((round_, question_id), {}).values())
-        if len(answers) < self.min_group:
-            return None
-        done = [a for a in answers if a.coded == "done"]
-        from ..feedback._words import CODE_TITLES
-
-        return {
-            "coded": len(done),
-            "total": len(answers),
-            "counts": [
-                {"code": c, "title": CODE_TITLES[c], "count": n}
-                for c in CODES
-                if (n := sum(c in a.codes for a in done))
-            ],
-        }
-
-    def queue(self) -> list[TextAnswer]:
-        """Free-text answers to the current question waiting for the presenter, oldest first."""
-        if self.current is None:
-            return []
-        texts = self._texts.get((self.round, self.current), {}).values()
-        return sorted((t for t in texts if t.status == "pending"), key=lambda t: t.time)
-
-    def learner_state(self, participant: str | None) -> dict[str, Any]:
-        """What a learner's page shows: the open question (no results, no one else's words)."""
-        question = self.questions.get(self.current) if self.current else None
-        return {
-            "type": "state",
-            "title": self.title,
-            "round": self.round,
-            "question": question.public() if question else None,
-            "accepting": self.accepting,
-            "yours": self.answer_of(participant),
-        }
-
-    def presenter_state(self) -> dict[str, Any]:
-        """Everything the presenter sees: the open question, its results and the moderation queue."""
-        question = self.questions.get(self.current) if self.current else None
-        return {
-            "type": "state",
-            "title": self.title,
-            "round": self.round,
-            "connected": self.connected,
-            "question": question.public() if question else None,
-            "accepting": self.accepting,
-            "results": self.results(question.id).public() if question else None,
-            "withdraw": self.results(question.id).approved_ids if question else None,
-            "queue": [{"id": t.id, "text": t.text, "codes": list(t.codes)} for t in self.queue()],
-            "groups": group_by_code(self.queue()),
-            "codes": self.code_counts(question.id)
-            if question and question.kind == "text"
-            else None,
-        }
-
-    def _answered(self) -> Iterator[tuple[int, str]]:
-        keys = {k for k, v in self._choices.items() if v} | {k for k, v in self._texts.items() if v}
-        order = {qid: i for i, qid in enumerate(self.questions)}
-        yield from sorted(keys, key=lambda k: (k[0], order.get(k[1], 0)))
-
-    def export_rows(self) -> list[list[object]]:
-        """Aggregate results of every round: counts per option, approved answers; small groups blank."""
-        rows: list[list[object]] = [
-            [
-                "module",
-                "round",
-                "question_id",
-                "question",
-                "kind",
-                "answer",
-                "count",
-                "total",
-                "note",
-            ]
-        ]
-        small = f"fewer than {self.min_group} answers: not broken down"
-        for round_, question_id in self._answered():
-            result = self.results(question_id, round_)
-            q = result.question
-            head = [self.module_id, round_, q.id, q.prompt, q.kind]
-            if q.kind == "choice":
-                for i, option in enumerate(q.options):
-                    count = "" if result.counts is None else result.counts[i]
-                    note = small if result.counts is None else ""
-                    rows.append([*head, option, count, result.total, note])
-            else:
-                note = small if result.approved is None else "all free-text answers"
-                rows.append([*head, "(free text)", result.total, result.total, note])
-                for text in result.approved or []:
-                    rows.append([*head, text, 1, result.total, "approved by the presenter"])
-        return [[neutralise(cell) for cell in row] for row in rows]
-
-    def export_csv(self) -> str:
-        out = io.StringIO()
-        csv.writer(out).writerows(self.export_rows())
-        return out.getvalue()
 
 
 def open_session(

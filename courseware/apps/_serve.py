@@ -19,7 +19,8 @@ first route that matches):
 
 The HTTP server refuses a body over :data:`MAX_BODY` from its ``Content-Length`` before reading
 it (tornado's default, 100 MB, would let one request stall the loop and take the memory), and a
-gate (:func:`install_gate`, used by seminars) decides on every request before any handler runs.
+gate (:func:`~._access.install_gate`, used by seminars) decides on every request before any
+handler runs. The handlers themselves are in :mod:`._handlers`.
 
 Every route is below ``base_url`` (``/`` alone; ``/user/<name>/courseware/`` inside a learner's
 server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._proxy`).
@@ -28,36 +29,36 @@ server on JupyterHub, where jupyter-server-proxy runs this server: see :mod:`._p
 from __future__ import annotations
 
 import functools
-import ipaddress
-import json
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import tornado.ioloop
-import tornado.web
 from jupyter_server.utils import url_path_join
 from traitlets.config import Config
 from voila.app import Voila, _kernel_id_regex
-from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
-from voila.tornado.handler import TornadoVoilaHandler
 
 from ..content import loadable_modules
-from ..feedback._web import ROUTE as CODER_ROUTE
-from ..feedback._web import TokenCodeHandler, advertise, readvertise, shared_host
-from ._config import LOGO_TYPES, AppConfig, AppsError, resolve_config
-from ._gallery import GalleryEntry, gallery_entries, render_gallery
-from ._kernels import (
-    CountingKernelManager,
-    Ticket,
-    admitted_as,
-    kernel_environment,
-    kernel_manager_class,
-    make_prelaunch_hook,
+from ..feedback import ROUTE as CODER_ROUTE
+from ..feedback import TokenCodeHandler, advertise, readvertise, shared_host
+from ._access import install_gate, is_loopback
+from ._config import AppConfig, AppsError
+from ._handlers import (
+    Gallery,
+    GalleryHandler,
+    LogoHandler,
+    ModuleHandler,
+    ModuleRedirectHandler,
+    ShutdownHandler,
+    StatusHandler,
+    TreeRedirectHandler,
 )
+from ._kernels import CountingKernelManager
+from ._launch import DEFAULT_IP, DEFAULT_PORT
 from ._pages import STATIC, Site
+from ._pools import kernel_manager_class
+from ._prelaunch import kernel_environment, make_prelaunch_hook
 from ._proxy import guard, take_token
 from ._static import (
     CoursewareStaticHandler,
@@ -84,216 +85,6 @@ ALLOWED_MESSAGES = [
     "kernel_info_request",
     "shutdown_request",
 ]
-
-
-def gate_refuses(handler: tornado.web.RequestHandler) -> bool:
-    """Whether the app's gate (a seminar lets only its presenter open modules) turned this request
-    away; if so the response has been sent."""
-    gate = handler.settings.get("courseware_gate")
-    if gate is None or gate.allows(handler):
-        return False
-    gate.refuse(handler)
-    return True
-
-
-KERNEL_ROUTES = ("/voila/query/", "/courseware/api/")
-"""Routes kernels call themselves, each answering only to a secret (a kernel id, a token) or to
-loopback: a gate lets them through."""
-
-
-class _GatedHandler(tornado.web.RequestHandler):
-    """Whatever was asked for, the gate's answer (a redirect to the join page, or 403)."""
-
-    def prepare(self) -> None:
-        self.settings["courseware_gate"].refuse(self)
-
-
-def install_gate(app: tornado.web.Application, base_url: str) -> None:
-    """Put the app's gate (``courseware_gate`` setting) in front of every route, Voila's own
-    included: a request it does not let through never reaches a handler."""
-    gate = app.settings.get("courseware_gate")
-    if gate is None:
-        return
-    find = app.find_handler
-    exempt = tuple(base_url.rstrip("/") + route for route in KERNEL_ROUTES)
-
-    def find_handler(request: Any, **kwargs: Any) -> Any:
-        path = request.path or ""
-        if gate.open_to_all(path) or path.startswith(exempt):
-            return find(request, **kwargs)
-        if gate.allows_request(request):
-            return find(request, **kwargs)
-        return app.get_handler_delegate(request, _GatedHandler)
-
-    app.find_handler = find_handler  # type: ignore[method-assign]
-
-
-class TreeRedirectHandler(tornado.web.RequestHandler):
-    """Voila's file tree: the gallery is this server's index."""
-
-    def get(self, path: str = "") -> None:
-        self.redirect(self.settings["courseware_site"].base_url)
-
-
-PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; frame-ancestors 'self'; form-action 'self'; "
-    "base-uri 'self'; object-src 'none'"
-)
-"""Our own pages (gallery, "room is full", not found) load only this server's files, and only
-this server may frame them (a module notebook's preview in JupyterLab)."""
-
-
-def set_page_headers(handler: tornado.web.RequestHandler) -> None:
-    handler.set_header("Content-Security-Policy", PAGE_POLICY)
-    handler.set_header("X-Frame-Options", "SAMEORIGIN")
-    handler.set_header("X-Content-Type-Options", "nosniff")
-    handler.set_header("Referrer-Policy", "same-origin")
-
-
-class _SiteHandler(tornado.web.RequestHandler):
-    @property
-    def site(self) -> Site:
-        site: Site = self.settings["courseware_site"]
-        return site
-
-    def set_default_headers(self) -> None:
-        set_page_headers(self)
-
-
-class Gallery:
-    """The modules under the served folder, re-read at most every few seconds (authors see edits
-    quickly, and a course pulled a moment ago by nbgitpuller is found)."""
-
-    def __init__(self, root: Path, base_url: str) -> None:
-        self.root = root
-        self.base_url = base_url
-        self._cache: tuple[float, list[GalleryEntry]] | None = None
-
-    def entries(self) -> list[GalleryEntry]:
-        if self._cache is not None and time.monotonic() - self._cache[0] < 5:
-            return self._cache[1]
-        entries = gallery_entries(self.root, self.base_url)
-        self._cache = (time.monotonic(), entries)
-        return entries
-
-    def forget(self) -> None:
-        self._cache = None
-
-
-class GalleryHandler(_SiteHandler):
-    """Serves the gallery at the root of the app; filters come as query arguments."""
-
-    def get(self) -> None:
-        if gate_refuses(self):
-            return
-        gallery: Gallery = self.settings["courseware_gallery"]
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.finish(
-            render_gallery(
-                gallery.root,
-                site=self.site,
-                query=self.get_argument("q", ""),
-                stream=self.get_argument("stream", ""),
-                stage=self.get_argument("stage", ""),
-                entries=gallery.entries(),
-            )
-        )
-
-
-class ModuleRedirectHandler(_SiteHandler):
-    """``module/<id>``: to that module's app, wherever its course was pulled under the folder."""
-
-    def get(self, module_id: str) -> None:
-        if gate_refuses(self):
-            return
-        gallery = self.settings["courseware_gallery"]
-        entry = next((e for e in gallery.entries() if e.id == module_id), None)
-        if entry is None:
-            self.set_status(404)
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(self.site.render("not_found.html", title="Module not found"))
-            return
-        self.redirect(entry.url)
-
-
-class LogoHandler(_SiteHandler):
-    """The configured logo; even an SVG opened on its own can run nothing (strict CSP)."""
-
-    def get(self) -> None:
-        path = self.site.config.logo_path()
-        if path is None or not path.is_file():
-            raise tornado.web.HTTPError(404)
-        self.set_header("Content-Type", LOGO_TYPES[path.suffix.lower()])
-        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Cache-Control", "public, max-age=3600")
-        self.finish(path.read_bytes())
-
-
-def render_full_page(handler: tornado.web.RequestHandler, site: Site) -> None:
-    """The friendly 'room is full' answer: 503 with Retry-After, as an accessible page."""
-    handler.set_status(503)
-    set_page_headers(handler)
-    handler.set_header("Retry-After", "60")
-    handler.set_header("Content-Type", "text/html; charset=utf-8")
-    handler.set_header("Cache-Control", "no-store")
-    handler.finish(
-        site.render("full.html", title="The room is full", retry_url=handler.request.uri)
-    )
-
-
-class ModuleHandler(TornadoVoilaHandler):  # type: ignore[misc]
-    """Voila's page handler, admitting a view only while there is room for its kernel."""
-
-    async def get(self, path: str | None = None) -> None:
-        if gate_refuses(self):
-            return
-        manager = self.kernel_manager
-        ticket: Ticket | None = None
-        if isinstance(manager, CountingKernelManager) and path and path.endswith(".ipynb"):
-            ticket = manager.admit()
-            if ticket is None:
-                self.log.warning("room is full: %s learner kernels", manager.max_kernels)
-                render_full_page(self, self.settings["courseware_site"])
-                return
-        # Voila issue 1458: the page's shutdown beacon posts the _xsrf cookie, which Voila never
-        # sets; reading the token here sets it, so closing the page shuts its kernel down.
-        self.xsrf_token  # noqa: B018 - read for its side effect
-        if ticket is not None:
-            manager.viewed(path)  # holds refills back; makes its module hot
-        try:
-            with admitted_as(ticket):
-                await super().get(path)
-        finally:
-            if ticket is not None:
-                manager.release(ticket)
-
-
-class ShutdownHandler(VoilaShutdownKernelHandler):  # type: ignore[misc]
-    """The page's ``beforeunload`` beacon; a kernel already culled is not an error."""
-
-    @tornado.web.authenticated
-    async def post(self, kernel_id: str) -> None:
-        if kernel_id in self.kernel_manager:
-            self.kernel_manager.log.info("Kernel %s: its page closed, shutting it down", kernel_id)
-            await self.kernel_manager.shutdown_kernel(kernel_id)
-        self.set_status(204)
-        self.finish()
-
-
-class StatusHandler(tornado.web.RequestHandler):
-    """Kernel counts for tests, benchmarks and monitoring; only loopback clients may ask."""
-
-    def get(self) -> None:
-        if not is_loopback(self.request.remote_ip or ""):
-            raise tornado.web.HTTPError(403)
-        manager = self.settings["kernel_manager"]
-        status = manager.status() if isinstance(manager, CountingKernelManager) else {}
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(status))
 
 
 class CoursewareVoila(Voila):  # type: ignore[misc]
@@ -440,8 +231,8 @@ def preheated_notebooks(root: Path, module_ids: Sequence[str]) -> list[str]:
 def serve_argv(
     root: Path,
     *,
-    port: int = 8866,
-    ip: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    ip: str = DEFAULT_IP,
     open_browser: bool = False,
     preheat: bool = False,
     base_url: str = "/",
@@ -497,8 +288,8 @@ def build_app(
     root: str | Path,
     *,
     config: AppConfig | None = None,
-    port: int = 8866,
-    ip: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    ip: str = DEFAULT_IP,
     open_browser: bool = False,
     extra_args: Sequence[str] = (),
     extra_handlers: Sequence[Any] = (),
@@ -540,52 +331,3 @@ def build_app(
             "own (JupyterHub); seminar answers are anonymous and are not affected."
         )
     return app
-
-
-def is_loopback(ip: str) -> bool:
-    """Whether a listening address only reaches this machine."""
-    if ip == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
-
-
-def serve(
-    root: str | Path,
-    *,
-    config: AppConfig | str | Path | None = None,
-    port: int = 8866,
-    ip: str = "127.0.0.1",
-    open_browser: bool = False,
-    preheat: Sequence[str] = (),
-    max_kernels: int | None = None,
-    warm_kernels: int | None = None,
-    hot_modules: int | None = None,
-    extra_args: Sequence[str] = (),
-    base_url: str = "/",
-) -> None:
-    """Serve the modules under ``root`` until interrupted, every page below ``base_url``.
-
-    ``config`` is an :class:`AppConfig`, a config file, or ``None`` for ``courseware.yaml`` beside
-    the modules if there is one; ``preheat`` (module ids), ``max_kernels``, ``warm_kernels`` and
-    ``hot_modules`` add to it.
-    """
-    resolved = resolve_config(
-        Path(root),
-        config,
-        preheat=list(preheat),
-        max_kernels=max_kernels,
-        warm_kernels=warm_kernels,
-        hot_modules=hot_modules,
-    )
-    build_app(
-        root,
-        config=resolved,
-        port=port,
-        ip=ip,
-        open_browser=open_browser,
-        extra_args=extra_args,
-        base_url=base_url,
-    ).start()

@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,18 +76,26 @@ class PreloadList:
     The list is what module pages actually requested (by their ``Referer``) during the first
     ``window`` seconds after the first such request, then frozen: it adapts to whatever Voila and
     extensions are installed, and a later client cannot stuff it. Only files that exist and were
-    served are listed, at most ``limit`` of them.
+    served are listed, at most ``limit`` of them. ``clock`` gives the time in seconds (tests give
+    their own).
     """
 
-    def __init__(self, *, window: float = 20.0, limit: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        window: float = 20.0,
+        limit: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.window = window
         self.limit = limit
         self.urls: list[str] = []
+        self._clock = clock
         self._started: float | None = None
 
     @property
     def frozen(self) -> bool:
-        return self._started is not None and time.monotonic() - self._started > self.window
+        return self._started is not None and self._clock() - self._started > self.window
 
     def observe(self, handler: tornado.web.RequestHandler) -> None:
         """Note a script served to a module page (called when a static request finishes)."""
@@ -97,7 +106,7 @@ class PreloadList:
         if "/voila/render/" not in referer or not request.path.endswith(".js"):
             return
         if self._started is None:
-            self._started = time.monotonic()
+            self._started = self._clock()
         if request.uri not in self.urls and len(self.urls) < self.limit:
             self.urls.append(str(request.uri))
 

@@ -45,6 +45,7 @@ __all__ = [
     "Evidence",
     "FeedbackUnavailable",
     "TokenCodeHandler",
+    "add_feedback_commands",
     "advertise",
     "agreement",
     "code",
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "add_feedback_commands": "courseware.feedback._cli",
     "Coder": "courseware.feedback._coder",
     "code": "courseware.feedback._coder",
     "load_coder": "courseware.feedback._coder",
@@ -76,6 +78,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from ._cli import add_feedback_commands
     from ._coder import Coder, code, load_coder
     from ._csv import code_csv
     from ._web import (

@@ -1,0 +1,209 @@
+"""Voila's pools of preheated kernels, refilled by us, and hot modules.
+
+Hot modules (``hot_modules``, two by default) are preheated without anyone configuring them: the
+first page view of a module gives it a Voila pool of one preheated kernel (with :data:`PREHEAT_CELL`,
+so it too runs nothing of the module before its learner's request), kept for as long as the module
+stays among the ``hot_modules`` viewed most recently; the least recently viewed one loses its pool
+and its waiting kernel is shut down. Pools, configured or hot, refill like warm kernels (only once
+arrivals have settled, one kernel at a time, not past the cap), and a pooled kernel is offered to a
+view only once it is *ready* (its imports done, waiting for a request): a view never waits behind a
+kernel still starting, it takes a warm kernel or starts its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from traitlets import Dict, Integer
+from voila.request_info_handler import RequestInfoSocketHandler
+from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+from ._kernels import CountingKernelManager
+
+
+def kernel_manager_class(*, preheat: bool) -> type[CountingKernelManager]:
+    """The kernel manager for a server: Voila's pooling layer (if preheating) over the counting one."""
+    voila_layer: Any = voila_kernel_manager_factory(CountingKernelManager, preheat, 0)
+    if not preheat:
+        manager: type[CountingKernelManager] = voila_layer
+        return manager
+
+    class CoursewareKernelManager(voila_layer):  # type: ignore[misc]
+        """Voila's pools of preheated kernels, refilled when arrivals settle, offered only when
+        ready, and made on the fly for the ``hot_modules`` viewed most recently."""
+
+        hot_modules = Integer(
+            0, config=True, help="Recently viewed modules that keep one preheated kernel each."
+        )
+        hot_env = Dict(config=True, help="Environment variables of hot modules' kernels.")
+
+        def __init__(self, **kwargs: Any) -> None:
+            self._hot: OrderedDict[str, None] = OrderedDict()  # least recently viewed first
+            self._fill_failed: set[str] = set()
+            self._dropping: set[asyncio.Future[None]] = set()
+            super().__init__(**kwargs)
+            self._configured = set(self.kernel_pools_config) - {"default"}
+
+        # -- Voila's pool, refilled by us --------------------------------------------------
+
+        def fill_if_needed(self, *args: Any, **kwargs: Any) -> None:
+            """Voila asks at start and after every take; refills wait until arrivals settle."""
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return  # at start: the server's first fill comes once the loop runs
+            self.schedule_warm_fill()
+
+        def _entry(self, task: asyncio.Future[Any]) -> tuple[str, str | None]:
+            """A pool entry's state (``starting``, ``ready`` or ``dead``) and its kernel id."""
+            if not task.done():
+                return "starting", None
+            if task.cancelled() or task.exception() is not None:
+                return "dead", None
+            content = task.result()
+            kernel_id: str = content["kernel_id"]
+            if kernel_id not in self or content["task"].done():
+                return "dead", kernel_id  # gone, or its notebook ran on without a request
+            if kernel_id in RequestInfoSocketHandler._waiters:
+                return "ready", kernel_id  # imports done, waiting for its learner's request
+            return "starting", kernel_id
+
+        def get_pool_size(self, notebook_name: str) -> int:
+            """Ready kernels only: a view never waits behind one still starting."""
+            pool = self._pools.get(notebook_name, ())
+            return sum(1 for task in pool if self._entry(task)[0] == "ready")
+
+        async def get_rendered_notebook(self, notebook_name: str, **kwargs: Any) -> Any:
+            pool = self._pools.get(notebook_name, [])
+            pool.sort(key=lambda task: self._entry(task)[0] != "ready")  # ready ones first
+            result = await super().get_rendered_notebook(notebook_name, **kwargs)
+            self.claimed_from_pool(result[2])
+            return result
+
+        def _pool_sizes(self) -> list[tuple[str, int]]:
+            """Pools wanted, hot modules most recently viewed first, then configured ones."""
+            config = self.kernel_pools_config
+            order = [*reversed(self._hot), *sorted(self._configured)]
+            return [
+                (name, int(config[name].get("pool_size", 1))) for name in order if name in config
+            ]
+
+        def _pool_wanting(self) -> str | None:
+            """The first pool short of kernels (dead entries are cleared away first)."""
+            for notebook, size in self._pool_sizes():
+                pool = self._pools.setdefault(notebook, [])
+                for task in list(pool):
+                    state, kernel_id = self._entry(task)
+                    if state == "dead":
+                        pool.remove(task)
+                        if kernel_id is not None and kernel_id in self:
+                            self._shut_down_later(task, notebook)
+                if len(pool) < size and notebook not in self._fill_failed:
+                    return notebook
+            return None
+
+        def _wants_fill(self) -> bool:
+            return super()._wants_fill() or self._pool_wanting() is not None
+
+        async def _fill_pools(self) -> bool:
+            while not self._closing and (notebook := self._pool_wanting()) is not None:
+                if not self._arrivals_settled():
+                    self.schedule_warm_fill()
+                    return False
+                if self.learner_kernel_count() >= self.max_kernels:
+                    return True  # the room is full: a pooled kernel would only take memory
+                await self._fill_pool(notebook)
+            return True
+
+        async def _fill_pool(self, notebook: str) -> None:
+            """Start the pool's missing kernels and wait until they are ready (or fail)."""
+            super().fill_if_needed(delay=0, notebook_name=notebook)
+            for task in [t for t in self._pools.get(notebook, []) if not t.done()]:
+                try:
+                    await task
+                except Exception as exc:
+                    self.log.warning("could not preheat a kernel for %s: %s", notebook, exc)
+                    with contextlib.suppress(ValueError):
+                        self._pools.get(notebook, []).remove(task)
+                    self._fill_failed.add(notebook)  # tried again at its next page view
+                    return
+                deadline = time.monotonic() + 120
+                while self._entry(task)[0] == "starting" and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                if self._entry(task)[0] != "ready" and notebook in self.kernel_pools_config:
+                    self.log.warning("a preheated kernel for %s never became ready", notebook)
+                    self._fill_failed.add(notebook)  # no retrying in a loop; its next view will
+                    return
+
+        # -- hot modules -------------------------------------------------------------------
+
+        def viewed(self, notebook: str) -> None:
+            """A view makes its module hot: a pool of one for its next view, while it stays
+            among the ``hot_modules`` viewed most recently."""
+            super().viewed(notebook)
+            self._fill_failed.discard(notebook)
+            if self.hot_modules <= 0 or notebook in self._configured:
+                return
+            if not self._is_module_notebook(notebook):
+                return
+            if notebook in self._hot:
+                self._hot.move_to_end(notebook)
+                return
+            self._hot[notebook] = None
+            self.kernel_pools_config[notebook] = {
+                "pool_size": 1,
+                "kernel_env_variables": dict(self.hot_env),
+            }
+            while len(self._hot) > self.hot_modules:
+                dropped, _ = self._hot.popitem(last=False)
+                self._drop_pool(dropped)
+            self.schedule_warm_fill()
+
+        def _is_module_notebook(self, notebook: str) -> bool:
+            """Only a module's notebook, named as the pool names it, becomes hot (not any URL)."""
+            root = Path(self.root_dir).resolve()
+            path = (root / notebook).resolve()
+            return (
+                path.suffix == ".ipynb"
+                and path.is_relative_to(root)
+                and path.relative_to(root).as_posix() == notebook
+                and path.is_file()
+                and (path.parent / "module.yaml").is_file()
+            )
+
+        def _drop_pool(self, notebook: str) -> None:
+            """No longer hot: no pool, and its waiting (or starting) kernel is shut down."""
+            self.kernel_pools_config.pop(notebook, None)
+            self._fill_failed.discard(notebook)
+            for task in self._pools.pop(notebook, []):
+                self._shut_down_later(task, notebook)
+
+        def _shut_down_later(self, task: asyncio.Future[Any], notebook: str) -> None:
+            future = asyncio.ensure_future(self._shut_down_pooled(task, notebook))
+            self._dropping.add(future)
+            future.add_done_callback(self._dropping.discard)
+
+        async def _shut_down_pooled(self, task: asyncio.Future[Any], notebook: str) -> None:
+            try:
+                content = await task
+            except Exception:
+                return  # it never started
+            content["task"].cancel()  # the render waiting for a request that will not come
+            kernel_id = content["kernel_id"]
+            if kernel_id in self:
+                self.log.info("shutting down pooled kernel %s of %s", kernel_id, notebook)
+                await self.shutdown_kernel(kernel_id, now=True)
+
+        def pooled_kernel_count(self) -> int:
+            """Pooled kernels ready for a page view."""
+            return sum(self.get_pool_size(notebook) for notebook in list(self._pools))
+
+        def status(self) -> dict[str, int]:
+            return {**super().status(), "hot_modules": len(self._hot)}
+
+    return CoursewareKernelManager
