@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .xapi import add_xapi_commands  # stdlib only
 
     add_xapi_commands(sub)
-    from .lti._cli import add_lti_commands  # light: pylti1p3 loads when a command runs
+    from .lti import add_lti_commands  # light: pylti1p3 loads when a command runs
 
     add_lti_commands(sub)
     return parser

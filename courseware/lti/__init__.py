@@ -27,6 +27,7 @@ __all__ = [
     "Send",
     "SendReport",
     "ToolConfig",
+    "add_lti_commands",
     "deep_link_targets",
     "fetch_members",
     "generate_keys",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "add_lti_commands": "._cli",
     "LtiError": "._config",
     "Platform": "._config",
     "ToolConfig": "._config",
@@ -65,6 +67,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from ._cli import add_lti_commands
     from ._config import LtiError, Platform, ToolConfig, generate_keys, load_tool_config
     from ._hub import LTI_SERVICE, lti_service
     from ._ledger import Context, Ledger, Release, Send
