@@ -176,6 +176,7 @@ def test_pages_reflow_at_phone_width_and_400_percent_zoom(
     context.close()
 
 
+@pytest.mark.timeout(900)  # every module in turn (38 today, about 5 s each on a quiet machine)
 def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: VoilaServer) -> None:
     """Each module: gallery link, page title and landmarks, axe-core, first exercise, no leak."""
     entries = gallery_entries(MODULES)
