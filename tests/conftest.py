@@ -39,6 +39,28 @@ FIGURES: dict[str, str] = {}
 """Measurements tests make on the way (e.g. page load times), printed at the end of the run."""
 
 
+LONGEST_FIRST = (
+    "test_grading_pipeline.py",
+    "test_apps_browser.py",
+    "test_grading_html_safety.py",
+    "test_deployment_guide.py",
+    "test_hub_tutor_grading.py",
+    "test_grading_guide.py",
+    "test_hub_learner_browser.py",
+    "test_hub_nbgrader.py",
+    "test_lti.py",
+    "test_grading_forkserver.py",
+    "test_jupyterlab_browser.py",
+)
+"""The files that take minutes (from ``--durations``), started first so that ``./run test``'s
+workers do not end with one long file running alone; every other file keeps its place."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within kept
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """In a pytest-xdist worker, hand this worker's figures to the controller, which prints them."""
     workeroutput = getattr(session.config, "workeroutput", None)
