@@ -11,7 +11,9 @@ A module notebook needs only::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_getattr as _lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -42,14 +44,7 @@ if TYPE_CHECKING:
     from .widgets import my_progress, open_module
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'courseware' has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -6,7 +6,9 @@ Voila, tornado and the rest load only when a name that needs them is first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr as _lazy_getattr
 
 __all__ = [
     "DEFAULT_PORT",
@@ -73,14 +75,7 @@ if TYPE_CHECKING:
     from ._serve import CoursewareVoila, build_app, serve_argv
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,9 @@ with the vignette lint and the course and exercise checks it pulls in) and the s
 never carries them.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_getattr as _lazy_getattr
 from ._attempts import (
     Attempt,
     ComposeAttempt,
@@ -244,11 +245,4 @@ _LAZY = {
 """Names whose modules load on first use (the author's tools, server-side helpers), by module."""
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'courseware.content' has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)

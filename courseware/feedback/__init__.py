@@ -11,8 +11,9 @@ import without numpy, so a learner's kernel can ask for and read a coding cheapl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_getattr as _lazy_getattr
 from ._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding, warm_coder
 from ._types import (
     BLOCKING,
@@ -93,14 +94,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'courseware.feedback' has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

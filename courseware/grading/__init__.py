@@ -6,7 +6,9 @@ heavy parts (nbgrader's gradebook, SQLAlchemy, statistics) load only when first 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr as _lazy_getattr
 
 __all__ = [
     "ANSWERS_FILE",
@@ -89,14 +91,7 @@ if TYPE_CHECKING:
     from ._safe_html import EscapeLearnerHTML, safe_markdown2html
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'courseware.grading' has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

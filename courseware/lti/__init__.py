@@ -12,7 +12,9 @@ tool imports Tornado and pylti1p3 and is never used in a kernel.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr as _lazy_getattr
 
 __all__ = [
     "LTI_SERVICE",
@@ -83,14 +85,7 @@ if TYPE_CHECKING:
     from ._web import LaunchRefused, deep_link_targets, make_app, record_launch
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'courseware.lti' has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

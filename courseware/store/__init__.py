@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path as _Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_getattr as _lazy_getattr
 from .._private import data_location as _data_location
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner, sql_filters
 from ._sqlite import SQLiteStore
@@ -28,26 +29,21 @@ if TYPE_CHECKING:
     from ._transport import HTTPTransport, MockTransport, Request, Response, Transport
 
 _LAZY = {  # the hub-service names load on first use (http.client stays out of a laptop's kernel)
-    "HTTPTransport": "_transport",
-    "MockTransport": "_transport",
-    "Outbox": "_outbox",
-    "Request": "_transport",
-    "Response": "_transport",
-    "ServiceClient": "_client",
-    "ServiceError": "_client",
-    "ServiceRefused": "_client",
-    "ServiceStore": "_service",
-    "ServiceUnavailable": "_client",
-    "Transport": "_transport",
+    "HTTPTransport": "._transport",
+    "MockTransport": "._transport",
+    "Outbox": "._outbox",
+    "Request": "._transport",
+    "Response": "._transport",
+    "ServiceClient": "._client",
+    "ServiceError": "._client",
+    "ServiceRefused": "._client",
+    "ServiceStore": "._service",
+    "ServiceUnavailable": "._client",
+    "Transport": "._transport",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
