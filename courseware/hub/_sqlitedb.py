@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .._private import private_sqlite
+from ..store import connect_sqlite
 from ._migrations import _SERIAL, _VERSION_TABLE, Migration, _check_not_newer
 from ._queries import (
     _EXISTING,
@@ -38,12 +38,8 @@ class SQLiteDatabase(Database):
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)  # a deployment's folder: its mode
-            private_sqlite(self.path)  # everyone's responses: the service's alone (0600)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            self._db = db
+            # everyone's responses: the service's alone (0600)
+            self._db = connect_sqlite(self.path, synchronous="NORMAL")
         return self._db
 
     async def _run(self, work: Any) -> Any:

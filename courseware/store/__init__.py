@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_getattr as _lazy_getattr
 from .._private import data_location as _data_location
 from ._base import EVENT_SCHEMA_VERSION, Event, Store, current_learner, sql_filters
-from ._sqlite import SQLiteStore
+from ._sqlite import SQLiteStore, connect_sqlite
 from ._wire import (
     BIGINT_MAX,
     MAX_BATCH,
@@ -70,6 +70,7 @@ __all__ = [
     "check_key",
     "check_text",
     "check_value",
+    "connect_sqlite",
     "current_learner",
     "default_store_location",
     "event_fields",

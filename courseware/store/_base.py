@@ -52,14 +52,22 @@ ROW_COLUMNS = "learner, module, item, kind, value, time, schema"
 """Column names matching :meth:`Event.row`, for SQL written against the events layout."""
 
 
+Filters = dict[str, str | None]
+""":meth:`Store.events`'s filters by name (``learner``, ``module``, ``item``, ``kind``,
+``kind_prefix``); ``None`` means "any"."""
+
+
 class Store(ABC):
-    """Where learner responses go. Implementations must make :meth:`append` atomic and durable."""
+    """Where learner responses go. Implementations must make :meth:`append` atomic and durable.
+
+    An implementation provides :meth:`append` and :meth:`_select`; the filters of :meth:`events`
+    are named here once, and every backend receives them as one :data:`Filters` mapping.
+    """
 
     @abstractmethod
     def append(self, event: Event) -> int:
         """Durably record ``event``; return its id (ids increase in the order events were stored)."""
 
-    @abstractmethod
     def events(
         self,
         *,
@@ -70,6 +78,20 @@ class Store(ABC):
         kind_prefix: str | None = None,
     ) -> list[Event]:
         """Events matching every filter given, oldest first."""
+        return self._select(
+            {
+                "learner": learner,
+                "module": module,
+                "item": item,
+                "kind": kind,
+                "kind_prefix": kind_prefix,
+            }
+        )
+
+    @abstractmethod
+    def _select(self, filters: Filters) -> list[Event]:
+        """The events matching every filter that is not ``None`` (``kind_prefix``: the kinds
+        starting with it), oldest first."""
 
     def latest(self, *, learner: str, module: str, item: str, kind: str) -> Event | None:
         """The current answer: the most recent event of ``kind`` for one learner's item."""

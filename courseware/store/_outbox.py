@@ -10,7 +10,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -18,8 +17,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._private import data_location, private_file, private_sqlite, private_umask
+from .._private import data_location, private_file
 from ._base import ROW_COLUMNS, Event, sql_filters
+from ._sqlite import connect_sqlite
 from ._wire import MAX_BATCH, event_fields
 
 log = logging.getLogger("courseware.store")
@@ -62,16 +62,9 @@ class Outbox:
 
     def __init__(self, path: str | Path, service: str) -> None:
         self.path = Path(path)
-        private_sqlite(self.path)  # drafts wait here: 0600, and so its WAL and SHM files
         self.service = service
-        with private_umask():
-            self._db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")  # a saved reflection survives a power cut
-            self._db.executescript(_OUTBOX_SCHEMA)
+        # drafts wait here: a saved reflection survives a power cut
+        self._db = connect_sqlite(self.path, synchronous="FULL", schema=_OUTBOX_SCHEMA)
         self._lock = threading.Lock()
         self._lock_file = private_file(self.path.with_name(self.path.name + ".send-lock"))
 

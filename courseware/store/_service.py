@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._base import Event, Store
+from ._base import Event, Filters, Store
 from ._client import ServiceClient, ServiceError, ServiceRefused, ServiceUnavailable, service_url
 from ._outbox import Outbox, default_outbox_path
 from ._transport import Transport
@@ -245,22 +245,8 @@ class ServiceStore(Store):
             delay = self.retry
 
     # -- reading ---------------------------------------------------------------------------------
-    def events(
-        self,
-        *,
-        learner: str | None = None,
-        module: str | None = None,
-        item: str | None = None,
-        kind: str | None = None,
-        kind_prefix: str | None = None,
-    ) -> list[Event]:
-        filters = {
-            "learner": learner,
-            "module": module,
-            "item": item,
-            "kind": kind,
-            "kind_prefix": kind_prefix,
-        }
+    def _select(self, filters: Filters) -> list[Event]:
+        learner = filters["learner"]
         try:
             answer = self._reader.request("GET", "api/events", params=filters)
         except ServiceUnavailable:
@@ -286,7 +272,7 @@ class ServiceStore(Store):
             return local[-1] if local else None
         return None if answer["event"] is None else event_from_json(answer["event"])
 
-    def _local(self, learner: str | None, filters: dict[str, str | None]) -> list[Event]:
+    def _local(self, learner: str | None, filters: Filters) -> list[Event]:
         if learner is None or learner != self.user:
             raise ServiceUnavailable(
                 "the courseware service is unavailable; only your own saved work can be read now"

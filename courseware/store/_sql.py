@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._base import Event, Store
+from ._base import Event, Filters, Store
 from ._sqlite import _event
 
 _metadata = sa.MetaData()
@@ -54,25 +54,13 @@ class SQLAlchemyStore(Store):
             assert key is not None
             return int(key[0])
 
-    def events(
-        self,
-        *,
-        learner: str | None = None,
-        module: str | None = None,
-        item: str | None = None,
-        kind: str | None = None,
-        kind_prefix: str | None = None,
-    ) -> list[Event]:
+    def _select(self, filters: Filters) -> list[Event]:
         t = events_table.c
         query = sa.select(t.id, t.learner, t.module, t.item, t.kind, t.value, t.time, t.schema)
-        for column, value in (
-            (t.learner, learner),
-            (t.module, module),
-            (t.item, item),
-            (t.kind, kind),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        kind_prefix = filters.get("kind_prefix")
+        for name, value in filters.items():
+            if value is not None and name != "kind_prefix":
+                query = query.where(t[name] == value)
         if kind_prefix is not None:
             query = query.where(sa.func.substr(t.kind, 1, len(kind_prefix)) == kind_prefix)
         with self._engine.connect() as conn:

@@ -11,10 +11,10 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .._private import private_sqlite, private_umask
-from ._base import ROW_COLUMNS, Event, Store, sql_filters
+from ._base import ROW_COLUMNS, Event, Filters, Store, sql_filters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -31,6 +31,32 @@ CREATE INDEX IF NOT EXISTS events_lookup ON events (learner, module, item, kind)
 """
 
 
+def connect_sqlite(
+    path: Path,
+    *,
+    synchronous: Literal["NORMAL", "FULL"],
+    timeout: float = 30.0,
+    schema: str = "",
+) -> sqlite3.Connection:
+    """Open (or create) a SQLite file the way courseware keeps every one; run ``schema`` on it.
+
+    The file, its WAL and shared-memory files and any folder created for it are private to their
+    owner (``0600``/``0700``, looser modes tightened); the journal is WAL, so readers and a writer
+    work together; a writer waits up to ``timeout`` seconds for another instead of failing; and
+    ``synchronous`` is ``FULL`` where a commit must survive a power cut, else ``NORMAL``. The
+    connection is in autocommit mode (``BEGIN`` is explicit) and may be shared by threads that
+    hold the caller's lock.
+    """
+    private_sqlite(path)
+    with private_umask():
+        db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        db.executescript(schema)
+    return db
+
+
 class SQLiteStore(Store):
     """A :class:`Store` in a local SQLite file (created with its folder on first use).
 
@@ -40,16 +66,8 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
-        private_sqlite(self.path)  # the learner's words: 0600, and so its WAL and SHM files
         self._lock = threading.Lock()
-        with private_umask():
-            self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(SCHEMA)
+        self._db = connect_sqlite(self.path, synchronous="NORMAL", timeout=timeout, schema=SCHEMA)
 
     def append(self, event: Event) -> int:
         with self._lock:
@@ -59,18 +77,8 @@ class SQLiteStore(Store):
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def events(
-        self,
-        *,
-        learner: str | None = None,
-        module: str | None = None,
-        item: str | None = None,
-        kind: str | None = None,
-        kind_prefix: str | None = None,
-    ) -> list[Event]:
-        where, args = sql_filters(
-            learner=learner, module=module, item=item, kind=kind, kind_prefix=kind_prefix
-        )
+    def _select(self, filters: Filters) -> list[Event]:
+        where, args = sql_filters("?", **filters)
         sql = "SELECT id, learner, module, item, kind, value, time, schema FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -12,14 +12,13 @@ so a kill between reading the database and writing here loses nothing and repeat
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._private import private_sqlite, private_umask
+from ..store import connect_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
@@ -42,15 +41,7 @@ class StatementOutbox:
     def __init__(self, path: str | Path, lrs: str) -> None:
         self.path = Path(path)
         self.lrs = lrs
-        private_sqlite(self.path)
-        with private_umask():
-            self._db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(_SCHEMA)
+        self._db = connect_sqlite(self.path, synchronous="FULL", schema=_SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:
