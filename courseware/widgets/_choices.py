@@ -22,7 +22,17 @@ from ..feedback import UNAVAILABLE_MESSAGE as UNAVAILABLE
 from ..feedback import Coding, warm_coder
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
-from ._common import Context, escape, focus_soon, markdown, quoted, status, tags, typeset
+from ._common import (
+    Context,
+    escape,
+    focus_soon,
+    markdown,
+    quoted,
+    status,
+    tags,
+    typeset,
+    writing_box,
+)
 from ._exercise import ExerciseView, disclosure, quote
 
 log = logging.getLogger(__name__)
@@ -137,15 +147,13 @@ class ComposeResponse(ExerciseView):
         spec = self.spec
         context = markdown(spec.context) if spec.context else ""
         self.statement = w.HTML(context + quote(spec.speaker, spec.statement))
-        self.text = w.Textarea(
+        self.text = writing_box(
+            spec.prompt,
+            self._typed,
             value=self.attempt.text,
-            description=spec.prompt,
+            height="7em",
             placeholder="Write the words you would say.",
-            layout=w.Layout(width="100%", height="7em"),
-            continuous_update=True,
         )
-        self.text.add_class("cw-stack")
-        self.text.observe(self._typed, names="value")
         self.submit_button = w.Button(
             description="Submit my reply", tooltip="Submit my reply (it is then locked)"
         )
@@ -202,7 +210,7 @@ class ComposeResponse(ExerciseView):
                 return
             self.context.record(self.item, ComposeAttempt.CODED, stored)
 
-    def _typed(self, _change: dict[str, Any]) -> None:
+    def _typed(self) -> None:
         if self.attempt.stage == "write":
             self.autosave.touch()
 

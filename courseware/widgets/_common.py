@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -141,6 +141,31 @@ def focus_soon(widget: Any, delay: float = 0.3) -> None:
     except RuntimeError:
         return
     loop.call_later(delay, widget.focus)
+
+
+def writing_box(
+    label: str,
+    on_typed: Callable[[], object],
+    *,
+    value: str = "",
+    height: str = "6em",
+    placeholder: str = "",
+) -> Any:
+    """A box for the learner's own words: labelled above the text (``cw-stack``, so the label is
+    never cut off on a phone), full width, and synced on every keystroke so ``on_typed`` (the
+    widget's autosave) sees each change."""
+    import ipywidgets as w
+
+    box = w.Textarea(
+        value=value,
+        description=label,
+        placeholder=placeholder,
+        layout=w.Layout(width="100%", height=height),
+        continuous_update=True,
+    )
+    box.add_class("cw-stack")
+    box.observe(lambda _change: on_typed(), names="value")
+    return box
 
 
 def status(message: str) -> str:

@@ -31,7 +31,16 @@ from ..content import (
 from ..feedback import Coding, warm_coder
 from ._autosave import Autosave
 from ._coding import auto_code, coding_html, unavailable_html
-from ._common import Context, escape, focus_soon, heading, markdown, status, typeset
+from ._common import (
+    Context,
+    escape,
+    focus_soon,
+    heading,
+    markdown,
+    status,
+    typeset,
+    writing_box,
+)
 from ._debrief import counters_html, debrief_html, feedback_html, perspective_html
 from ._exercise import disclosure
 from ._media import media_html, pause_html, stage_html
@@ -70,14 +79,11 @@ class VignetteView(w.VBox):  # type: ignore[misc]
             "<p><strong>Write first.</strong> Before you see the options, write the words you "
             "would say now. You will then see what your words do, and choose.</p>"
         )
-        self.reply_box = w.Textarea(
-            description="What would you say next? Write the words you would use.",
+        self.reply_box = writing_box(
+            "What would you say next? Write the words you would use.",
+            self._typed,
             placeholder="Write the words you would say.",
-            layout=w.Layout(width="100%", height="6em"),
-            continuous_update=True,
         )
-        self.reply_box.add_class("cw-stack")
-        self.reply_box.observe(self._typed, names="value")
         self.reply_submit = w.Button(
             description="Submit my reply", tooltip="Submit my reply, then see the options"
         )
@@ -153,7 +159,7 @@ class VignetteView(w.VBox):  # type: ignore[misc]
                 listener()
         return step
 
-    def _typed(self, _change: dict[str, Any]) -> None:
+    def _typed(self) -> None:
         if self.walk.awaiting_reply:
             self.autosave.touch()
 

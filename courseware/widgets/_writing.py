@@ -25,7 +25,7 @@ from ..content import (
     words,
 )
 from ._autosave import Autosave
-from ._common import Context, escape, focus_soon, markdown, status
+from ._common import Context, escape, focus_soon, markdown, status, writing_box
 from ._exercise import ExerciseView, disclosure
 
 READ_BACK = """\
@@ -68,15 +68,13 @@ class TimedWrite(ExerciseView):
             tooltip="Start the timer and begin writing",
         )
         self.start_button.on_click(lambda _: self.start())
-        self.text = w.Textarea(
+        self.text = writing_box(
+            "Your writing",
+            self._typed,
             value=self.attempt.text,
-            description="Your writing",
+            height="14em",
             placeholder="Press Start, then keep your pen moving: do not stop to correct.",
-            layout=w.Layout(width="100%", height="14em"),
-            continuous_update=True,
         )
-        self.text.add_class("cw-stack")
-        self.text.observe(lambda _c: self._typed(), names="value")
         self.words = w.HTML()
         self.warning = w.HTML()
         self.status = w.HTML()
@@ -201,15 +199,9 @@ class NotesView(ExerciseView):
     def notes_area(self) -> w.VBox:
         self.boxes = {}
         for box_id, label in self.box_labels.items():
-            area = w.Textarea(
-                value=self.attempt.notes.get(box_id, ""),
-                description=label,
-                layout=w.Layout(width="100%", height="6em"),
-                continuous_update=True,
+            self.boxes[box_id] = writing_box(
+                label, self._typed, value=self.attempt.notes.get(box_id, "")
             )
-            area.add_class("cw-stack")
-            area.observe(lambda _c: self._typed(), names="value")
-            self.boxes[box_id] = area
         self.status = w.HTML()
         self.warning = w.HTML()
         return w.VBox([*self.boxes.values(), self.warning, self.status])
