@@ -1,8 +1,16 @@
 """Evaluation: survey and store responses in, scored and analysed, out as a report or dashboard.
 
 pandas, scipy and matplotlib are imported here (never by ``import courseware``): only an evaluation
-lead's session needs them.
+lead's session needs them. scipy comes with the ``analytics`` extra; without it, this import raises
+one sentence saying what to install (an ``ImportError`` and a ``CoursewareError``).
 """
+
+from . import _extra
+
+try:
+    import scipy  # noqa: F401 - first, so that a missing extra is named before any module needs it
+except ImportError as exc:
+    raise _extra.MissingExtra("scipy") from exc
 
 from ._analysis import DEFAULT_MIN_GROUP, DEFAULT_WAVES, Design, Evaluation, analyse
 from ._dashboard import dashboard

@@ -10,6 +10,7 @@ one cannot be worked out from the total. The per-learner score tables stay insid
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,21 @@ class Evaluation:
     design: Design = field(default_factory=Design)
     learners_seen: float = math.nan
     """Learners on the roster or answering anything (NaN when under ``min_group``)."""
+
+    def headline_changes(self) -> Iterator[tuple[str, str, pd.Series]]:
+        """``(instrument, scale, change row)`` for each instrument's headline scales (the total, or
+        every scale), baseline to the first later wave: the results both summaries lead with."""
+        if len(self.waves) < 2:
+            return
+        for instrument_id, instrument in self.instruments.items():
+            for scale in headline_scale_ids(instrument):
+                rows = self.changes.loc[
+                    self.changes["instrument"].eq(instrument_id)
+                    & self.changes["scale"].eq(scale)
+                    & self.changes["after"].eq(self.waves[1])
+                ]
+                if not rows.empty:
+                    yield instrument_id, scale, rows.iloc[0]
 
 
 def analyse(

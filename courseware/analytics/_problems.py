@@ -7,8 +7,11 @@ the row number is enough to find the record in the export.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from ..errors import CoursewareError
 
@@ -73,3 +76,30 @@ def shown(value: object, limit: int = 40) -> str:
     text = str(value)
     cut = text[:limit] + ("…" if len(text) > limit else "")
     return repr(cut)
+
+
+def row_problems(
+    source: str,
+    rows: np.ndarray,
+    mask: np.ndarray,
+    column: str,
+    kind: ProblemKind,
+    message: str | Callable[[int], str],
+    action: str = "row excluded",
+) -> list[DataProblem]:
+    """A problem for each row flagged in ``mask`` (``rows`` holds their row numbers).
+
+    ``message`` is the same for every row, or made from the row's position, so that it can quote
+    the cell that was wrong (through :func:`shown`).
+    """
+    return [
+        DataProblem(
+            source,
+            int(rows[i]),
+            column,
+            kind,
+            message if isinstance(message, str) else message(int(i)),
+            action,
+        )
+        for i in np.flatnonzero(mask)
+    ]

@@ -8,12 +8,11 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._problems import DataProblem
+from ._problems import DataProblem, ProblemKind, row_problems
 from ._pseudonym import Pseudonyms
 
 
@@ -87,23 +86,11 @@ def read_csv_file(
     return frame, problems
 
 
-def header_problem(name: str, column: str, kind: Any, message: str, action: str) -> DataProblem:
+def header_problem(
+    name: str, column: str, kind: ProblemKind, message: str, action: str
+) -> DataProblem:
     """A problem with the header row (row 1): a column missing, unknown or given twice."""
     return DataProblem(name, 1, column, kind, message, action)
-
-
-def row_problems(
-    name: str,
-    rows: np.ndarray,
-    mask: np.ndarray,
-    column: str,
-    kind: Any,
-    message: str,
-    action: str = "row excluded",
-) -> list[DataProblem]:
-    return [
-        DataProblem(name, int(rows[i]), column, kind, message, action) for i in np.flatnonzero(mask)
-    ]
 
 
 def learner_ids(

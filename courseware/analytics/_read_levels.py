@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._problems import DataProblem, shown
+from ._problems import DataProblem, row_problems, shown
 from ._pseudonym import Pseudonyms
-from ._read_csv import header_problem, learner_ids, read_csv_file, row_problems, source_name
+from ._read_csv import header_problem, learner_ids, read_csv_file, source_name
 from ._responses import LEVEL_COLUMNS, Responses
 
 REFLECT_LEVELS = ("habitual action", "thoughtful action", "reflection", "critical reflection")
@@ -94,17 +94,17 @@ def read_levels(path: str | Path, pseudonyms: Pseudonyms) -> Responses:
             )
     level = frame["level"].map(_level_of)
     bad = level.isna().to_numpy() & keep
-    for i in np.flatnonzero(bad):
-        problems.append(
-            DataProblem(
-                name,
-                int(rows[i]),
-                "level",
-                "bad-level",
-                f"{shown(frame['level'].iat[i])} is not a REFLECT level ({', '.join(REFLECT_LEVELS)}, or 1-4)",
-                "row excluded",
-            )
-        )
+    problems += row_problems(
+        name,
+        rows,
+        bad,
+        "level",
+        "bad-level",
+        lambda i: (
+            f"{shown(frame['level'].iat[i])} is not a REFLECT level"
+            f" ({', '.join(REFLECT_LEVELS)}, or 1-4)"
+        ),
+    )
     keep &= ~bad
     assignment = (
         frame["assignment"].str.strip()

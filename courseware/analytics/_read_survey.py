@@ -10,17 +10,15 @@ import pandas as pd
 
 from ..instruments import Instrument
 from ._mapping import ColumnMapping
-from ._problems import DataProblem, shown
+from ._problems import DataProblem, row_problems, shown
 from ._pseudonym import Pseudonyms
-from ._read_csv import (
-    attribute_rows,
-    header_problem,
-    learner_ids,
-    read_csv_file,
-    row_problems,
-    source_name,
-)
+from ._read_csv import attribute_rows, header_problem, learner_ids, read_csv_file, source_name
 from ._responses import Responses, clean_values
+
+
+def _not_in_export(name: str, column: str, what: str, action: str) -> DataProblem:
+    """A column the mapping names that the export's header does not have."""
+    return header_problem(name, column, "missing-column", f"{what} not in the export", action)
 
 
 def read_survey_export(
@@ -54,15 +52,7 @@ def read_survey_export(
         )
         return result
     if spec.learner not in header:
-        problems.append(
-            header_problem(
-                name,
-                spec.learner,
-                "missing-column",
-                "learner column not in the export",
-                "file skipped",
-            )
-        )
+        problems.append(_not_in_export(name, spec.learner, "learner column", "file skipped"))
         return result
     pseudonym, keep, found = learner_ids(frame, spec.learner, name, rows, pseudonyms)
     problems += found
@@ -70,15 +60,7 @@ def read_survey_export(
     if spec.wave.fixed is not None:
         wave = pd.Series(spec.wave.fixed, index=frame.index)
     elif spec.wave.column not in header:
-        problems.append(
-            header_problem(
-                name,
-                str(spec.wave.column),
-                "missing-column",
-                "wave column not in the export",
-                "file skipped",
-            )
-        )
+        problems.append(_not_in_export(name, str(spec.wave.column), "wave column", "file skipped"))
         return result
     else:
         used.add(spec.wave.column)
@@ -87,29 +69,22 @@ def read_survey_export(
         folded = {k.casefold(): v for k, v in table.items()}
         wave = raw_wave.str.casefold().map(folded)
         unknown = wave.isna().to_numpy() & keep
-        for i in np.flatnonzero(unknown):
-            problems.append(
-                DataProblem(
-                    name,
-                    int(rows[i]),
-                    spec.wave.column,
-                    "unknown-wave",
-                    f"{shown(raw_wave.iat[i])} is not a wave (expected one of: {', '.join(table)})",
-                    "row excluded",
-                )
-            )
+        problems += row_problems(
+            name,
+            rows,
+            unknown,
+            spec.wave.column,
+            "unknown-wave",
+            lambda i: (
+                f"{shown(raw_wave.iat[i])} is not a wave (expected one of: {', '.join(table)})"
+            ),
+        )
         keep &= ~unknown
     attribute_parts = []
     for attribute, column in spec.attributes.items():
         if column not in header:
             problems.append(
-                header_problem(
-                    name,
-                    column,
-                    "missing-column",
-                    f"{attribute} column not in the export",
-                    "attribute not read",
-                )
+                _not_in_export(name, column, f"{attribute} column", "attribute not read")
             )
             continue
         used.add(column)
@@ -124,11 +99,10 @@ def read_survey_export(
         for item, column in columns.items():
             if column not in header:
                 problems.append(
-                    header_problem(
+                    _not_in_export(
                         name,
                         column,
-                        "missing-column",
-                        f"mapped to {instrument_id} item {item} but not in the export",
+                        f"mapped to {instrument_id} item {item} but",
                         "item missing on every form",
                     )
                 )

@@ -35,7 +35,6 @@ from ._report_study import (
     methods_section,
     problems_section,
 )
-from ._tables import headline_scale_ids
 
 
 def build_sections(evaluation: Evaluation) -> list[Section]:
@@ -84,32 +83,30 @@ def render_report(evaluation: Evaluation) -> str:
     )
 
 
-def save_report(evaluation: Evaluation, out: str | Path) -> Path:
+def _write_page(html: str, out: str | Path) -> Path:
+    """Write a rendered page to ``out`` (its folder made if need be) and return where it went."""
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(evaluation), encoding="utf-8")
+    path.write_text(html, encoding="utf-8")
     return path
+
+
+def save_report(evaluation: Evaluation, out: str | Path) -> Path:
+    """Write :func:`render_report`'s page to ``out``."""
+    return _write_page(render_report(evaluation), out)
 
 
 def _summary_outcomes(ev: Evaluation, names: ScaleNames) -> list[str]:
     outcomes = []
-    first_later = ev.waves[1] if len(ev.waves) > 1 else None
-    for instrument_id in ev.instruments:
-        for scale in headline_scale_ids(ev.instruments[instrument_id]):
-            rows = ev.changes.loc[
-                ev.changes["instrument"].eq(instrument_id)
-                & ev.changes["scale"].eq(scale)
-                & ev.changes["after"].eq(first_later)
-            ]
-            if rows.empty or rows.iloc[0]["suppressed"]:
-                continue
-            r = rows.iloc[0]
-            outcomes.append(
-                f"{names.scale(instrument_id, scale)} ({r['before']} to {r['after']}, n ="
-                f" {count(r['n'])}): Hedges' g_av"
-                f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}; mean change"
-                f" {interval(r['change'], r['change_low'], r['change_high'])} points."
-            )
+    for instrument_id, scale, r in ev.headline_changes():
+        if r["suppressed"]:
+            continue
+        outcomes.append(
+            f"{names.scale(instrument_id, scale)} ({r['before']} to {r['after']}, n ="
+            f" {count(r['n'])}): Hedges' g_av"
+            f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}; mean change"
+            f" {interval(r['change'], r['change_low'], r['change_high'])} points."
+        )
     return outcomes + comparison_headlines(ev, names) + behaviour_headlines(ev)
 
 
@@ -175,7 +172,5 @@ def render_summary(evaluation: Evaluation) -> str:
 
 
 def save_summary(evaluation: Evaluation, out: str | Path) -> Path:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_summary(evaluation), encoding="utf-8")
-    return path
+    """Write :func:`render_summary`'s page to ``out``."""
+    return _write_page(render_summary(evaluation), out)

@@ -22,54 +22,42 @@ from ._report_parts import (
 )
 from ._report_study import behaviour_headlines, comparison_headlines
 from ._stats import pairs_needed
-from ._tables import NOT_RECORDED, headline_scale_ids
+from ._tables import NOT_RECORDED
 
 
 def summary_section(ev: Evaluation, names: ScaleNames) -> Section:
     section = Section("summary", "Summary")
-    first_later = ev.waves[1] if len(ev.waves) > 1 else None
     needed = ev.pairs_for_meta_effect
-    for instrument_id in ev.instruments:
-        for scale in headline_scale_ids(ev.instruments[instrument_id]):
-            row = ev.changes.loc[
-                ev.changes["instrument"].eq(instrument_id)
-                & ev.changes["scale"].eq(scale)
-                & ev.changes["after"].eq(first_later)
-            ]
-            if row.empty:
-                continue
-            r = row.iloc[0]
-            label = names.scale(instrument_id, scale)
-            if r["suppressed"]:
-                section.bullets.append(
-                    f"{label}: fewer than {ev.min_group} learners answered both {r['before']} and"
-                    f" {r['after']}, so no result is shown."
-                )
-                continue
-            direction = (
-                "rose" if r["change"] > 0 else "fell" if r["change"] < 0 else "did not change"
-            )
+    for instrument_id, scale, r in ev.headline_changes():
+        label = names.scale(instrument_id, scale)
+        if r["suppressed"]:
             section.bullets.append(
-                f"{label}, {r['before']} to {r['after']}: Hedges' g_av"
-                f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}, n = {count(r['n'])}"
-                f" learners. The mean {direction} by {num(abs(r['change']))} points (95% CI"
-                f" {num(r['change_low'])} to {num(r['change_high'])}); paired t p"
-                f" {pvalue(r['p_t'])}, Wilcoxon p {pvalue(r['p_wilcoxon'])}. Beside it, d_z"
-                f" {interval(r['dz'], r['dz_low'], r['dz_high'])} (change over the SD of the"
-                " changes: it grows with the pre-post correlation, so it is not comparable with"
-                " published SMDs)."
+                f"{label}: fewer than {ev.min_group} learners answered both {r['before']} and"
+                f" {r['after']}, so no result is shown."
             )
-            enough = int(r["n"]) >= needed
-            section.bullets.append(
-                f"Power: with {count(r['n'])} paired learners this comparison detects d_z ≥"
-                f" {num(r['detectable_dz'])} with 80% power (two-sided {ALPHA_SIGN} = .05). "
-                + (
-                    f"That covers the effect empathy training usually has (SMD ≈ {META_ANALYTIC_SMD})."
-                    if enough
-                    else f"That is not enough to detect reliably the effect empathy training usually"
-                    f" has (SMD ≈ {META_ANALYTIC_SMD}): that needs {needed} paired learners."
-                )
+            continue
+        direction = "rose" if r["change"] > 0 else "fell" if r["change"] < 0 else "did not change"
+        section.bullets.append(
+            f"{label}, {r['before']} to {r['after']}: Hedges' g_av"
+            f" {interval(r['g_av'], r['g_av_low'], r['g_av_high'])}, n = {count(r['n'])}"
+            f" learners. The mean {direction} by {num(abs(r['change']))} points (95% CI"
+            f" {num(r['change_low'])} to {num(r['change_high'])}); paired t p"
+            f" {pvalue(r['p_t'])}, Wilcoxon p {pvalue(r['p_wilcoxon'])}. Beside it, d_z"
+            f" {interval(r['dz'], r['dz_low'], r['dz_high'])} (change over the SD of the"
+            " changes: it grows with the pre-post correlation, so it is not comparable with"
+            " published SMDs)."
+        )
+        enough = int(r["n"]) >= needed
+        section.bullets.append(
+            f"Power: with {count(r['n'])} paired learners this comparison detects d_z ≥"
+            f" {num(r['detectable_dz'])} with 80% power (two-sided {ALPHA_SIGN} = .05). "
+            + (
+                f"That covers the effect empathy training usually has (SMD ≈ {META_ANALYTIC_SMD})."
+                if enough
+                else f"That is not enough to detect reliably the effect empathy training usually"
+                f" has (SMD ≈ {META_ANALYTIC_SMD}): that needs {needed} paired learners."
             )
+        )
     if not section.bullets:
         section.paragraphs.append("No instrument has answers at two waves yet.")
     section.bullets.extend(comparison_headlines(ev, names) + behaviour_headlines(ev))

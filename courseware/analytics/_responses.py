@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..instruments import Instrument
 from ._mapping import NOT_APPLICABLE, Label
-from ._problems import DataProblem, shown
+from ._problems import DataProblem, row_problems, shown
 
 ATTRIBUTE_COLUMNS = ["learner", "attribute", "value", "source", "row", "priority"]
 LEVEL_COLUMNS = ["learner", "level", "source", "row"]
@@ -82,34 +82,36 @@ def clean_values(
         values[said_na_arr] = np.nan
         column = column_names.get(item, item)
         not_number = (text.ne("").to_numpy(dtype=bool)) & np.isnan(values) & ~said_na_arr
-        for i in np.flatnonzero(not_number):
-            problems.append(
-                DataProblem(
-                    source,
-                    int(rows[i]),
-                    column,
-                    "not-a-number",
-                    f"{shown(text.iat[i])} is not a number or an answer label for {instrument.id}",
-                    "treated as missing",
-                )
-            )
+        problems += row_problems(
+            source,
+            rows,
+            not_number,
+            column,
+            "not-a-number",
+            # (each message is made at once, in this iteration: the loop variables are current)
+            lambda i: (
+                f"{shown(text.iat[i])} is not a number or an answer label"  # noqa: B023
+                f" for {instrument.id}"
+            ),
+            "treated as missing",
+        )
         present = ~np.isnan(values)
         in_range = (
             (values >= response.min) & (values <= response.max) & (values == np.floor(values))
         )
         out_of_range = present & ~in_range
-        for i in np.flatnonzero(out_of_range):
-            problems.append(
-                DataProblem(
-                    source,
-                    int(rows[i]),
-                    column,
-                    "out-of-range",
-                    f"{values[i]:g} is outside {instrument.id}'s answers"
-                    f" ({response.min} to {response.max}, whole numbers)",
-                    "treated as missing",
-                )
-            )
+        problems += row_problems(
+            source,
+            rows,
+            out_of_range,
+            column,
+            "out-of-range",
+            lambda i: (
+                f"{values[i]:g} is outside {instrument.id}'s answers"  # noqa: B023
+                f" ({response.min} to {response.max}, whole numbers)"
+            ),
+            "treated as missing",
+        )
         values[out_of_range] = np.nan
         out[item] = values
     return pd.DataFrame(out, index=raw.index), problems

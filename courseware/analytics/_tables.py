@@ -8,6 +8,7 @@ of a breakdown is withheld the next smallest is too (see :func:`~._analysis.anal
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 
 import pandas as pd
@@ -45,6 +46,8 @@ def _secondary(frame: pd.DataFrame, by: list[str], min_group: int) -> pd.DataFra
 
 def _blank(frame: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
     """NaN every figure of suppressed rows (the count too) except the identifying columns."""
+    if frame.empty:
+        return frame
     frame = frame.copy()
     figures = [c for c in frame.columns if c not in keep and c != "suppressed"]
     mask = frame["suppressed"].to_numpy(dtype=bool)
@@ -157,8 +160,7 @@ def summary_table(
                         "suppressed": is_small(n, min_group),
                     }
                 )
-    frame = pd.DataFrame(rows)
-    return _blank(frame, ["instrument", "scale", "wave", "low", "high"]) if rows else frame
+    return _blank(pd.DataFrame(rows), ["instrument", "scale", "wave", "low", "high"])
 
 
 def reliability_table(
@@ -187,8 +189,7 @@ def reliability_table(
                         "suppressed": is_small(n, min_group),
                     }
                 )
-    frame = pd.DataFrame(rows)
-    return _blank(frame, ["instrument", "scale", "wave", "items"]) if rows else frame
+    return _blank(pd.DataFrame(rows), ["instrument", "scale", "wave", "items"])
 
 
 def _paired_frame(table: pd.DataFrame, scale: str, before: str, after: str) -> pd.DataFrame:
@@ -200,15 +201,28 @@ def _paired_frame(table: pd.DataFrame, scale: str, before: str, after: str) -> p
     return wide[[before, after]].dropna()
 
 
-def _result_row(pairs: pd.DataFrame, before: str, after: str) -> dict[str, float]:
-    result = paired(pairs[before].to_numpy(), pairs[after].to_numpy())
-    flat = {k: v for k, v in asdict(result).items() if not isinstance(v, dict)}
-    for name in ("change", "dz", "g_av"):
-        interval = getattr(result, name)
-        flat[name] = interval.estimate
-        flat[f"{name}_low"] = interval.low
-        flat[f"{name}_high"] = interval.high
-    return flat
+def _change_row(
+    keys: Mapping[str, object], pairs: pd.DataFrame, before: str, after: str, min_group: int
+) -> dict[str, object]:
+    """One group's paired change, ``before`` to ``after``: its ``keys``, n, and the paired results
+    (flat: ``change``, ``change_low``, ...) unless the group is smaller than ``min_group``."""
+    n = len(pairs)
+    row: dict[str, object] = {
+        **keys,
+        "before": before,
+        "after": after,
+        "n": n,
+        "suppressed": n < min_group,
+    }
+    if n >= min_group:
+        result = paired(pairs[before].to_numpy(), pairs[after].to_numpy())
+        row.update({k: v for k, v in asdict(result).items() if not isinstance(v, dict)})
+        for name in ("change", "dz", "g_av"):
+            interval = getattr(result, name)
+            row[name] = interval.estimate
+            row[f"{name}_low"] = interval.low
+            row[f"{name}_high"] = interval.high
+    return row
 
 
 def changes_table(
@@ -223,20 +237,9 @@ def changes_table(
         for scale in instruments[instrument_id].scales:
             for later in waves[1:]:
                 pairs = _paired_frame(table, scale.id, baseline, later)
-                n = len(pairs)
-                row: dict[str, object] = {
-                    "instrument": instrument_id,
-                    "scale": scale.id,
-                    "before": baseline,
-                    "after": later,
-                    "n": n,
-                    "suppressed": n < min_group,
-                }
-                if n >= min_group:
-                    row.update(_result_row(pairs, baseline, later))
-                rows.append(row)
-    frame = pd.DataFrame(rows)
-    return _blank(frame, ["instrument", "scale", "before", "after"]) if rows else frame
+                keys = {"instrument": instrument_id, "scale": scale.id}
+                rows.append(_change_row(keys, pairs, baseline, later, min_group))
+    return _blank(pd.DataFrame(rows), ["instrument", "scale", "before", "after"])
 
 
 def cohorts_table(
@@ -264,20 +267,13 @@ def cohorts_table(
                 if groups.eq(NOT_RECORDED).all():
                     continue
                 for group, members in pairs.groupby(groups, sort=True):
-                    n = len(members)
-                    row: dict[str, object] = {
+                    keys = {
                         "instrument": instrument_id,
                         "scale": scale,
                         "attribute": attribute,
                         "group": str(group),
-                        "before": before,
-                        "after": after,
-                        "n": n,
-                        "suppressed": n < min_group,
                     }
-                    if n >= min_group:
-                        row.update(_result_row(members, before, after))
-                    rows.append(row)
+                    rows.append(_change_row(keys, members, before, after, min_group))
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame, pd.DataFrame()

@@ -1,7 +1,7 @@
 """Agreement between first and second markers: weighted kappa, ICC, and the share within one band.
 
 Weighted kappa comes from scikit-learn and the ICC from pingouin (imported when first used, never in a
-learner's kernel). Kappa is computed on bands (ordinal, quadratic weights, every band of the rubric a
+learner's kernel; without the ``analytics`` extra, a :class:`GradingError` says to install it). Kappa is computed on bands (ordinal, quadratic weights, every band of the rubric a
 category); the ICC as ICC(A,1): two-way, absolute agreement, single marker, on total marks for a
 rubric by points and on the grades' ranks for a rubric by level (REFLECT: habitual action 0 to
 critical reflection with transformative learning 4), whose bands are its grades, so both
@@ -14,6 +14,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ._course import GradingError
 from ._marking import MarkingBook
 from ._rubric import Rubric
 
@@ -54,9 +55,20 @@ class Agreement:
         ]
 
 
+def _missing_extra(package: str) -> GradingError:
+    """The statistics come from the ``analytics`` extra: say which to install, not a traceback."""
+    return GradingError(
+        f"marker agreement (kappa, ICC) needs the analytics extra, and {package} is not"
+        " installed: pip install 'courseware[analytics]'"
+    )
+
+
 def weighted_kappa(a: list[int], b: list[int], categories: int) -> float | None:
     """Cohen's kappa with quadratic weights over ``range(categories)`` (None if undefined)."""
-    from sklearn.metrics import cohen_kappa_score
+    try:
+        from sklearn.metrics import cohen_kappa_score
+    except ImportError as exc:
+        raise _missing_extra("scikit-learn") from exc
 
     if not a:
         return None
@@ -71,7 +83,11 @@ def icc_absolute(
     if len(first) < 3:
         return None, None
     import pandas as pd
-    import pingouin as pg
+
+    try:
+        import pingouin as pg
+    except ImportError as exc:
+        raise _missing_extra("pingouin") from exc
 
     rows = [
         {"script": i, "marker": role, "mark": mark}
