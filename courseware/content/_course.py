@@ -149,12 +149,33 @@ def module_locations(spec: Course) -> list[list[str | int]]:
     ]
 
 
-def tariff_words(credits: int, level: int = MSC_LEVEL) -> tuple[int, int] | None:
+def tariff_words(credits: int, level: int) -> tuple[int, int] | None:
     """The (fewest, most) words of assessment for ``credits`` at ``level``, or None if no tariff."""
     if level not in WORD_TARIFF:
         return None
     low, high = WORD_TARIFF[level]
     return low * credits // TARIFF_CREDITS, high * credits // TARIFF_CREDITS
+
+
+def _tariff_problems(doc: YamlDocument, spec: Course) -> list[Problem]:
+    """The assessment adds up to the word tariff for the course's credits at its own FHEQ level,
+    once the credits, the level and every component's size are stated (an MSc module must state
+    them all; the problems of a missing one are reported where it is missing)."""
+    sizes = [item.size.words for item in spec.assessment if item.size is not None]
+    if spec.credits is None or spec.fheq_level is None or not sizes:
+        return []
+    tariff = tariff_words(spec.credits, spec.fheq_level)
+    if tariff is None or len(sizes) != len(spec.assessment):
+        return []
+    low, high = tariff
+    total = sum(sizes)
+    if low <= total <= high:
+        return []
+    message = (
+        f"the assessment adds up to {total:,} words or equivalent; the tariff for "
+        f"{spec.credits} credits at level {spec.fheq_level} is {low:,} to {high:,}"
+    )
+    return [doc.problem(["assessment"], message)]
 
 
 def _hours(value: float) -> str:
@@ -184,20 +205,6 @@ def _hours_problems(doc: YamlDocument, spec: Course) -> list[Problem]:
                         ["assessment", i],
                         "state the component's size (size: words, or form and equivalence), "
                         "to compare with the tariff",
-                    )
-                )
-        sizes = [item.size.words for item in spec.assessment if item.size is not None]
-        tariff = tariff_words(spec.credits or TARIFF_CREDITS)
-        if tariff and sizes and len(sizes) == len(spec.assessment):
-            low, high = tariff
-            total = sum(sizes)
-            if not low <= total <= high:
-                problems.append(
-                    doc.problem(
-                        ["assessment"],
-                        f"the assessment adds up to {total:,} words or equivalent; the tariff for "
-                        f"{spec.credits or TARIFF_CREDITS} credits at level {MSC_LEVEL} is "
-                        f"{low:,} to {high:,}",
                     )
                 )
     if spec.hours is not None and abs(spec.hours.total - spec.notional_hours) > 1e-9:
@@ -241,6 +248,7 @@ def load_course(path: str | Path) -> CourseContent:
         total = sum(a.weight for a in spec.assessment)
         problems.append(doc.problem(["assessment"], f"weights add up to {total}, not 100"))
     problems += _hours_problems(doc, spec)
+    problems += _tariff_problems(doc, spec)
     if problems:
         raise ContentError(problems)
     return CourseContent(spec, doc)
@@ -257,7 +265,7 @@ def _check_standard(doc: YamlDocument, spec: Course) -> list[Problem]:
                 "mark 40%; 7-8: 50%)",
             )
         )
-    if spec.award == "msc-module" and spec.fheq_level not in (None, 7):
+    if spec.award == "msc-module" and spec.fheq_level not in (None, MSC_LEVEL):
         problems.append(doc.problem(["fheq_level"], "an MSc module is at FHEQ level 7"))
     return problems
 
