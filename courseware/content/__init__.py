@@ -71,7 +71,7 @@ from ._models import (
     VignetteSpec,
 )
 from ._module import ModuleContent, find_modules, load_module, loadable_modules
-from ._order import OrderField, check_order, display_order, in_order
+from ._order import Ordered, display_order, in_order
 from ._schema import (
     Data,
     Ge,
@@ -157,7 +157,7 @@ __all__ = [
     "NotAllowed",
     "NotesAttempt",
     "OneOf",
-    "OrderField",
+    "Ordered",
     "Outcome",
     "ParallelChartSpec",
     "Perspective",
@@ -185,7 +185,6 @@ __all__ = [
     "Walk",
     "YamlDocument",
     "app_module_path",
-    "check_order",
     "check_paths",
     "check_vignette",
     "curriculum_spread",

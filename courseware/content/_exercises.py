@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from ._errors import ContentError, Problem
-from ._order import OrderField, check_order
+from ._models import ReflectionPart
+from ._order import Ordered
 from ._schema import (
     After,
     Before,
@@ -77,7 +78,7 @@ def _unique_aspects(questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
     return questions
 
 
-def _unique_sections(sections: list[ChartSection]) -> list[ChartSection]:
+def _unique_sections(sections: list[ReflectionPart]) -> list[ReflectionPart]:
     ids = [s.id for s in sections]
     if len(ids) != len(set(ids)):
         raise ValueError("each section needs its own id")
@@ -105,7 +106,7 @@ class ResponseOption(Data):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ResponseChoiceSpec(_Exercise):
+class ResponseChoiceSpec(_Exercise, Ordered):
     """A patient's statement and candidate replies; the learner picks one (then it is locked).
 
     The replies are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
@@ -117,11 +118,6 @@ class ResponseChoiceSpec(_Exercise):
     statement: Text
     context: str | None = None
     options: Annotated[list[ResponseOption], MinLen(2), MaxLen(8), After(_has_best)]
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
-
-    def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -291,29 +287,22 @@ class CloseReadingSpec(_Exercise):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChartSection(Data):
-    id: Slug
-    title: Text
-    prompt: Text
-
-
 PARALLEL_CHART_SECTIONS = (
-    ChartSection(
+    ReflectionPart(
         id="person", title="The person", prompt="Who is this patient, beyond the diagnosis?"
     ),
-    ChartSection(
+    ReflectionPart(
         id="encounter",
         title="What happened",
         prompt="Tell what happened today in your own words, as you would tell a friend.",
     ),
-    ChartSection(id="felt", title="What I felt", prompt="What did you feel, then and now?"),
-    ChartSection(
+    ReflectionPart(id="felt", title="What I felt", prompt="What did you feel, then and now?"),
+    ReflectionPart(
         id="unwritten",
         title="What the notes leave out",
         prompt="What did you notice that has no place in the clinical record?",
     ),
-    ChartSection(
+    ReflectionPart(
         id="forward",
         title="What I take forward",
         prompt="What will you carry into your next meeting with this patient, or another?",
@@ -328,7 +317,7 @@ class ParallelChartSpec(_Exercise):
 
     kind: ClassVar[str] = "parallel-chart"
     type: Literal["parallel-chart"]
-    sections: Annotated[list[ChartSection], After(_unique_sections)] = field(
+    sections: Annotated[list[ReflectionPart], After(_unique_sections)] = field(
         default_factory=lambda: list(PARALLEL_CHART_SECTIONS)
     )
 

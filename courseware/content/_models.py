@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
-from ._order import OrderField, check_order
+from ._order import Ordered
 from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
 
@@ -95,7 +95,8 @@ class Reference(Data):
 
 @dataclass(frozen=True, kw_only=True)
 class ReflectionPart(Data):
-    """One box of a structured reflection, with its own prompt."""
+    """One box of guided writing with its own prompt: a part of a structured reflection, or a
+    section of a parallel chart."""
 
     id: Slug
     title: Text
@@ -266,7 +267,7 @@ class Pause(Data):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Node(Data):
+class Node(Ordered):
     """A point in a vignette: Markdown text and either choices or ``end: true``.
 
     ``opportunity`` describes the empathic opportunity the patient offers here (Suchman's cue), so
@@ -285,15 +286,10 @@ class Node(Data):
     opportunity: str | None = None
     techniques: list[TechniqueTag] = field(default_factory=list)
     compose_first: bool = False
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
     stage: list[Text] = field(default_factory=list)
     image: Image | None = None
     audio: Audio | None = None
     pause: Pause | None = None
-
-    def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)
