@@ -60,7 +60,7 @@ def test_unknown_type_and_id_mismatch(module: Path) -> None:
     renamed = module / "exercises" / "other-name.yaml"
     shutil.copy(module / "exercises" / "close-reading.yaml", renamed)
     (problem,) = messages(renamed)
-    assert f"{renamed}:1: id: id 'close-reading' differs from the file name" == problem
+    assert f"{renamed}:1: id: id 'close-reading' differs from the file name 'other-name'" == problem
 
 
 def test_likert_anchors_and_scoring_key_must_agree(module: Path) -> None:

@@ -225,11 +225,7 @@ def load_course(path: str | Path) -> CourseContent:
     """Read and validate a course file; internal consistency problems raise :class:`ContentError`."""
     doc = read_yaml(Path(path))
     spec = validate(doc, Course)
-    problems: list[Problem] = []
-    if doc.path.stem != spec.id:
-        problems.append(
-            doc.problem(["id"], f"id {spec.id!r} differs from the file name {doc.path.stem!r}")
-        )
+    problems = doc.id_problems(spec.id)
     if spec.credits is not None and spec.credits * HOURS_PER_CREDIT != spec.notional_hours:
         problems.append(
             doc.problem(

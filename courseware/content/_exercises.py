@@ -354,9 +354,7 @@ EXERCISE_OPTIONS: dict[str, frozenset[str]] = {"likert": frozenset({"wave"})}
 
 def lint_exercise(spec: ExerciseSpec, doc: YamlDocument) -> list[Problem]:
     """Checks beyond the schema: the id matches the file name; compose codes can be self-coded."""
-    problems = []
-    if doc.path.stem != spec.id:
-        problems.append(doc.problem(["id"], f"id {spec.id!r} differs from the file name"))
+    problems = doc.id_problems(spec.id)
     if isinstance(spec, ComposeResponseSpec) and not any(
         takes_opportunity(r.techniques) for r in spec.model_replies
     ):
