@@ -10,12 +10,13 @@ assessed component is, against the word tariff for its credits (:data:`WORD_TARI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
 from ._curriculum import OutcomeField
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, load_each
 from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text, validate
 from ._yaml import YamlDocument, read_yaml
 
@@ -308,6 +309,14 @@ def check_course_links(
 def find_courses(root: str | Path) -> list[Path]:
     folder = Path(root) / COURSES_DIR
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def loadable_courses(
+    root: str | Path, *, skipped: Callable[[Path, ContentError], None] | None = None
+) -> list[CourseContent]:
+    """Every course in ``root/courses`` that loads, in file order. A broken one is left out
+    (``courseware check`` names its problems), after ``skipped(file, error)`` when given."""
+    return load_each(find_courses(root), load_course, skipped=skipped)
 
 
 def modules_in_no_course(modules_root: str | Path) -> list[Problem]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, load_each
 from ._models import ReflectionPart
 from ._order import Ordered
 from ._schema import (
@@ -393,11 +393,7 @@ def load_exercises(directory: Path) -> tuple[dict[str, ExerciseSpec], list[Probl
     folder = directory / EXERCISES_DIR
     if not folder.is_dir():
         return found, problems
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        try:
-            spec = load_exercise(path)
-        except ContentError as exc:
-            problems.extend(exc.problems)
-            continue
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for spec in load_each(paths, load_exercise, problems=problems):
         found[spec.id] = spec
     return found, problems

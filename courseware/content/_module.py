@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, load_each
 from ._exercises import ExerciseSpec, load_exercises
 from ._models import Module, ReflectionPrompt
 from ._schema import load_validated
 from ._vignette import Vignette, load_vignette
 from ._yaml import YamlDocument
-
-T = TypeVar("T")
 
 MODULE_FILE = "module.yaml"
 NOTEBOOK_FILE = "module.ipynb"
@@ -136,30 +133,17 @@ def find_modules(root: str | Path) -> list[Path]:
     )
 
 
-def _each(
-    root: str | Path,
-    load: Callable[[Path], T],
-    skipped: Callable[[Path, ContentError], None] | None,
-) -> list[T]:
-    found = []
-    for directory in find_modules(root):
-        try:
-            found.append(load(directory))
-        except ContentError as exc:
-            if skipped is not None:
-                skipped(directory, exc)
-    return found
-
-
 def loadable_modules(
     root: str | Path, *, skipped: Callable[[Path, ContentError], None] | None = None
 ) -> list[ModuleContent]:
     """Every module below ``root`` that loads, in folder order. A broken one is left out (``courseware
     check`` names its problems), after ``skipped(folder, error)`` when given (to log it, say)."""
-    return _each(root, load_module, skipped)
+    return load_each(find_modules(root), load_module, skipped=skipped)
 
 
 def module_specs(root: str | Path) -> list[tuple[YamlDocument, Module]]:
     """Each ``module.yaml`` below ``root`` that validates, with its document (for line numbers),
     without loading its vignettes or exercises; a broken one is left out (its own check reports it)."""
-    return _each(root, lambda directory: load_validated(directory / MODULE_FILE, Module), None)
+    return load_each(
+        find_modules(root), lambda directory: load_validated(directory / MODULE_FILE, Module)
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from .._paths import repository_folder
-from ..content import CODES, ContentError, Problem, Stream, display_path, read_yaml
+from ..content import CODES, ContentError, Problem, Stream, display_path, load_each, read_yaml
 
 __all__ = [
     "SETTINGS",
@@ -225,17 +225,14 @@ def load_corpus(dirs: Sequence[Path] | None = None) -> Corpus:
     problems: list[Problem] = []
     statements: list[Statement] = []
     first: dict[str, Path] = {}
-    for path in files:
-        try:
-            statement = load_statement(path)
-        except ContentError as exc:
-            problems.extend(exc.problems)
-            continue
+    for statement in load_each(files, load_statement, problems=problems):
         if statement.id in first:
             other = display_path(first[statement.id])
-            problems.append(Problem(display_path(path), 1, f"same id as {other}", field="id"))
+            problems.append(
+                Problem(display_path(statement.path), 1, f"same id as {other}", field="id")
+            )
             continue
-        first[statement.id] = path
+        first[statement.id] = statement.path
         statements.append(statement)
     if problems:
         raise ContentError(problems)
