@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ._errors import ContentError, Problem, load_each
 from ._exercises import ExerciseSpec, load_exercises
@@ -12,6 +13,8 @@ from ._models import Module, ReflectionPrompt
 from ._schema import load_validated
 from ._vignette import Vignette, load_vignette
 from ._yaml import YamlDocument
+
+T = TypeVar("T")
 
 MODULE_FILE = "module.yaml"
 NOTEBOOK_FILE = "module.ipynb"
@@ -37,13 +40,7 @@ class ModuleContent:
         return self.directory / NOTEBOOK_FILE
 
     def vignette(self, vignette_id: str) -> Vignette:
-        try:
-            return self.vignettes[vignette_id]
-        except KeyError:
-            known = ", ".join(self.vignettes) or "none"
-            raise KeyError(
-                f"module {self.id!r} has no vignette {vignette_id!r} (it has: {known})"
-            ) from None
+        return self._find("vignette", self.vignettes, vignette_id)
 
     def after_case_file(self, vignette_id: str) -> Path:
         """Where the after-case material of a vignette lives (``after-case/<vignette-id>.md``)."""
@@ -65,12 +62,17 @@ class ModuleContent:
 
     def exercise(self, exercise_id: str) -> ExerciseSpec:
         """An exercise from the module's ``exercises/`` folder, by id."""
+        return self._find("exercise", self.exercises, exercise_id)
+
+    def _find(self, kind: str, found: dict[str, T], ident: str) -> T:
+        """``found[ident]``, or a KeyError that names what the module does have (a notebook
+        author's typo shows the right id)."""
         try:
-            return self.exercises[exercise_id]
+            return found[ident]
         except KeyError:
-            known = ", ".join(self.exercises) or "none"
+            known = ", ".join(found) or "none"
             raise KeyError(
-                f"module {self.id!r} has no exercise {exercise_id!r} (it has: {known})"
+                f"module {self.id!r} has no {kind} {ident!r} (it has: {known})"
             ) from None
 
 
