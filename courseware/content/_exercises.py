@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from ._errors import ContentError, Problem, load_each
-from ._models import ReflectionPart
+from ._models import ReflectionPart, ReflectionParts
 from ._order import Ordered
 from ._schema import (
     After,
@@ -76,13 +76,6 @@ def _unique_aspects(questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
     if len(aspects) != len(set(aspects)):
         raise ValueError("each aspect can be asked about once")
     return questions
-
-
-def _unique_sections(sections: list[ReflectionPart]) -> list[ReflectionPart]:
-    ids = [s.id for s in sections]
-    if len(ids) != len(set(ids)):
-        raise ValueError("each section needs its own id")
-    return sections
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,9 +310,7 @@ class ParallelChartSpec(_Exercise):
 
     kind: ClassVar[str] = "parallel-chart"
     type: Literal["parallel-chart"]
-    sections: Annotated[list[ReflectionPart], After(_unique_sections)] = field(
-        default_factory=lambda: list(PARALLEL_CHART_SECTIONS)
-    )
+    sections: ReflectionParts = field(default_factory=lambda: list(PARALLEL_CHART_SECTIONS))
 
 
 ExerciseSpec = (

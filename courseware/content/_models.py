@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
 from ._order import Ordered
-from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
+from ._schema import After, Data, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
 
 SCHEMA_VERSION = 1
@@ -103,6 +103,15 @@ class ReflectionPart(Data):
     prompt: Text
 
 
+def _distinct_ids(parts: list[ReflectionPart]) -> list[ReflectionPart]:
+    if len({p.id for p in parts}) != len(parts):
+        raise ValueError("each box needs its own id (the learner's writing is saved under it)")
+    return parts
+
+
+ReflectionParts = Annotated[list[ReflectionPart], After(_distinct_ids)]
+"""Guided writing boxes, each with its own id."""
+
 WHAT_SO_WHAT_NOW_WHAT = (
     ReflectionPart(
         id="what", title="What?", prompt="Describe what happened, and what you saw, heard and did."
@@ -135,14 +144,11 @@ class ReflectionPrompt(Data):
     guidance: str | None = None
     min_words: Annotated[int, Ge(1), Le(10_000)] | None = None
     structure: Literal["what-so-what-now-what"] | None = None
-    parts: list[ReflectionPart] = field(default_factory=list)
+    parts: ReflectionParts = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.structure and self.parts:
             raise ValueError("give either 'structure' or 'parts', not both")
-        ids = [p.id for p in self.parts]
-        if len(ids) != len(set(ids)):
-            raise FieldError("parts", "each part needs its own id")
 
     @property
     def sections(self) -> tuple[ReflectionPart, ...]:
