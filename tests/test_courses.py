@@ -175,6 +175,32 @@ def test_msc_hours_that_do_not_add_up_and_a_portfolio_without_equivalence(tmp_pa
     )
 
 
+def test_the_tariff_is_the_one_for_the_course_s_own_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only an MSc module: any course that states its credits, level and sizes is held to the
+    tariff of *its* FHEQ level, and the message names that level."""
+    import courseware.content._course as course
+
+    stated = MSC.replace("      words: 1000\n", EQUIVALENT).replace(
+        "assessment: 40", "assessment: 50"
+    )
+    postgraduate = stated.replace("award: msc-module", "award: postgraduate-course")
+    assert problems_of(write_course(tmp_path, postgraduate)) == {
+        (line(postgraduate, "assessment:", "outcomes"), "assessment"): "the assessment adds up to "
+        "2,500 words or equivalent; the tariff for 15 credits at level 7 is 3,000 to 4,000",
+    }
+    # A level with no tariff is not held to level 7's.
+    level_6 = postgraduate.replace("fheq_level: 7", "fheq_level: 6")
+    assert load_course(write_course(tmp_path, level_6)).spec.fheq_level == 6
+    # A level with a tariff of its own is held to that one.
+    monkeypatch.setitem(course.WORD_TARIFF, 6, (2000, 2400))
+    assert problems_of(write_course(tmp_path, level_6)) == {
+        (line(level_6, "assessment:", "outcomes"), "assessment"): "the assessment adds up to "
+        "2,500 words or equivalent; the tariff for 15 credits at level 6 is 2,000 to 2,400",
+    }
+
+
 def test_credits_times_ten_and_an_msc_module_states_hours_and_sizes(tmp_path: Path) -> None:
     text = (
         MSC.replace("notional_hours: 150", "notional_hours: 140")
@@ -314,7 +340,7 @@ def test_shipped_courses_account_for_their_hours() -> None:
         assert spec.hours is not None and spec.hours.total == spec.notional_hours, spec.id
         if spec.award == "msc-module":
             assert spec.credits == 15 and spec.notional_hours == 150
-            low, high = tariff_words(15) or (0, 0)
+            low, high = tariff_words(15, spec.fheq_level or 0) or (0, 0)
             assert low <= sum(a.size.words for a in spec.assessment if a.size) <= high
     assert {"foundation-year-empathy", "mbchb-empathy-spiral"} <= courses.keys()
     assert {

@@ -60,7 +60,28 @@ def test_unknown_type_and_id_mismatch(module: Path) -> None:
     renamed = module / "exercises" / "other-name.yaml"
     shutil.copy(module / "exercises" / "close-reading.yaml", renamed)
     (problem,) = messages(renamed)
-    assert f"{renamed}:1: id: id 'close-reading' differs from the file name" == problem
+    assert f"{renamed}:1: id: id 'close-reading' differs from the file name 'other-name'" == problem
+
+
+def test_two_writing_boxes_with_one_id_are_refused(module: Path) -> None:
+    """A parallel chart's sections and a reflection's parts are the same kind of box, saved under
+    its id: two with one id are refused at the list's line, in either place."""
+    chart = module / "exercises" / "parallel-chart.yaml"
+    box = "  - id: same\n    title: A box\n    prompt: Write.\n"
+    chart.write_text(chart.read_text() + "sections:\n" + box + box)
+    (problem,) = messages(chart)
+    assert problem == (
+        f"{chart}:{line_of(chart, 'sections:')}: sections: each box needs its own id "
+        "(the learner's writing is saved under it)"
+    )
+    yaml = module / "module.yaml"
+    part = "      - id: same\n        title: A box\n        prompt: Write.\n"
+    parts = "    parts:\n" + part + part
+    yaml.write_text(yaml.read_text().replace("    structure: what-so-what-now-what\n", parts))
+    assert (
+        f"{yaml}:{line_of(yaml, 'parts:')}: reflections.0.parts: each box needs its own id "
+        "(the learner's writing is saved under it)"
+    ) in messages(yaml)
 
 
 def test_likert_anchors_and_scoring_key_must_agree(module: Path) -> None:

@@ -102,3 +102,23 @@ def test_all_good_rows_exit_zero(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (row,) = rows(tmp_path / "out.csv")
     assert row["codes"] == "exploring"
+
+
+def test_a_broken_corpus_is_one_message_for_split_and_train(tmp_path: Path) -> None:
+    """``split``, ``train`` and ``python -m courseware.feedback.train`` name the bad file and line
+    and exit 1, without a traceback, and write nothing."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "broken.yaml").write_text("id: not-broken\nsetting: the moon\n", encoding="utf-8")
+    out = tmp_path / "splits.yaml"
+    module = [sys.executable, "-m", "courseware.feedback.train", "--corpus", str(corpus)]
+    heads = ["-o", str(tmp_path / "heads.npz")]
+    for done in (
+        run("split", "--corpus", corpus, "-o", out),
+        run("train", "--corpus", corpus, "-o", tmp_path / "heads.npz"),
+        subprocess.run([*module, *heads], capture_output=True, text=True, cwd=REPO),
+    ):
+        assert done.returncode == 1, done.stderr
+        assert "broken.yaml:1: id: id 'not-broken' differs from the file name" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not out.exists() and not (tmp_path / "heads.npz").exists()

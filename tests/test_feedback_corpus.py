@@ -84,7 +84,7 @@ def test_problems_name_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ContentError) as caught:
         load_corpus([tmp_path])
     messages = [str(p) for p in caught.value.problems]
-    assert any(":1: id: must match the file name" in m for m in messages)
+    assert any(":1: id: id 'wrong-id' differs from the file name 'ed-chloe'" in m for m in messages)
     assert any(":2: setting: unknown setting" in m for m in messages)
     assert any(":10: replies.0.codes.naming: 'seems like" in m for m in messages)
     assert any(":11: replies.0.codes.exploringg: unknown code" in m for m in messages)

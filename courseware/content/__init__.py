@@ -38,7 +38,7 @@ from ._course import load_course
 from ._curriculum import FRAMEWORKS, Outcome, SelfCheckQuestion
 from ._debrief import Debrief, DebriefStep
 from ._engine import ExpertPath, Rules, State
-from ._errors import ContentError, Problem, display_path
+from ._errors import ContentError, Problem, display_path, load_each
 from ._exercises import (
     EXERCISE_OPTIONS,
     NOT_APPLICABLE,
@@ -71,7 +71,7 @@ from ._models import (
     VignetteSpec,
 )
 from ._module import ModuleContent, find_modules, load_module, loadable_modules
-from ._order import OrderField, check_order, display_order, in_order
+from ._order import Ordered, display_order, in_order
 from ._schema import (
     Data,
     Ge,
@@ -91,7 +91,7 @@ from ._yaml import YamlDocument, read_yaml
 
 if TYPE_CHECKING:
     from ._check import check_paths
-    from ._course import Course, find_courses, load_course
+    from ._course import Course, find_courses, load_course, loadable_courses
     from ._lint import check_vignette, lint_vignette
     from ._notebook import APP_PATH, app_module_path, drop_link_cell
     from ._portfolio import Format, portfolio_entries, render_portfolio
@@ -157,7 +157,7 @@ __all__ = [
     "NotAllowed",
     "NotesAttempt",
     "OneOf",
-    "OrderField",
+    "Ordered",
     "Outcome",
     "ParallelChartSpec",
     "Perspective",
@@ -185,7 +185,6 @@ __all__ = [
     "Walk",
     "YamlDocument",
     "app_module_path",
-    "check_order",
     "check_paths",
     "check_vignette",
     "curriculum_spread",
@@ -199,9 +198,11 @@ __all__ = [
     "in_order",
     "lint_vignette",
     "load_course",
+    "load_each",
     "load_module",
     "load_validated",
     "load_vignette",
+    "loadable_courses",
     "loadable_modules",
     "media_path",
     "new_module",
@@ -222,6 +223,7 @@ _LAZY = {
     "Course": "._course",
     "find_courses": "._course",
     "load_course": "._course",
+    "loadable_courses": "._course",
     "check_vignette": "._lint",
     "lint_vignette": "._lint",
     "APP_PATH": "._notebook",

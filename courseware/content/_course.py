@@ -10,12 +10,13 @@ assessed component is, against the word tariff for its credits (:data:`WORD_TARI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
 from ._curriculum import OutcomeField
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, load_each
 from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text, validate
 from ._yaml import YamlDocument, read_yaml
 
@@ -149,12 +150,33 @@ def module_locations(spec: Course) -> list[list[str | int]]:
     ]
 
 
-def tariff_words(credits: int, level: int = MSC_LEVEL) -> tuple[int, int] | None:
+def tariff_words(credits: int, level: int) -> tuple[int, int] | None:
     """The (fewest, most) words of assessment for ``credits`` at ``level``, or None if no tariff."""
     if level not in WORD_TARIFF:
         return None
     low, high = WORD_TARIFF[level]
     return low * credits // TARIFF_CREDITS, high * credits // TARIFF_CREDITS
+
+
+def _tariff_problems(doc: YamlDocument, spec: Course) -> list[Problem]:
+    """The assessment adds up to the word tariff for the course's credits at its own FHEQ level,
+    once the credits, the level and every component's size are stated (an MSc module must state
+    them all; the problems of a missing one are reported where it is missing)."""
+    sizes = [item.size.words for item in spec.assessment if item.size is not None]
+    if spec.credits is None or spec.fheq_level is None or not sizes:
+        return []
+    tariff = tariff_words(spec.credits, spec.fheq_level)
+    if tariff is None or len(sizes) != len(spec.assessment):
+        return []
+    low, high = tariff
+    total = sum(sizes)
+    if low <= total <= high:
+        return []
+    message = (
+        f"the assessment adds up to {total:,} words or equivalent; the tariff for "
+        f"{spec.credits} credits at level {spec.fheq_level} is {low:,} to {high:,}"
+    )
+    return [doc.problem(["assessment"], message)]
 
 
 def _hours(value: float) -> str:
@@ -186,20 +208,6 @@ def _hours_problems(doc: YamlDocument, spec: Course) -> list[Problem]:
                         "to compare with the tariff",
                     )
                 )
-        sizes = [item.size.words for item in spec.assessment if item.size is not None]
-        tariff = tariff_words(spec.credits or TARIFF_CREDITS)
-        if tariff and sizes and len(sizes) == len(spec.assessment):
-            low, high = tariff
-            total = sum(sizes)
-            if not low <= total <= high:
-                problems.append(
-                    doc.problem(
-                        ["assessment"],
-                        f"the assessment adds up to {total:,} words or equivalent; the tariff for "
-                        f"{spec.credits or TARIFF_CREDITS} credits at level {MSC_LEVEL} is "
-                        f"{low:,} to {high:,}",
-                    )
-                )
     if spec.hours is not None and abs(spec.hours.total - spec.notional_hours) > 1e-9:
         h = spec.hours
         problems.append(
@@ -218,11 +226,7 @@ def load_course(path: str | Path) -> CourseContent:
     """Read and validate a course file; internal consistency problems raise :class:`ContentError`."""
     doc = read_yaml(Path(path))
     spec = validate(doc, Course)
-    problems: list[Problem] = []
-    if doc.path.stem != spec.id:
-        problems.append(
-            doc.problem(["id"], f"id {spec.id!r} differs from the file name {doc.path.stem!r}")
-        )
+    problems = doc.id_problems(spec.id)
     if spec.credits is not None and spec.credits * HOURS_PER_CREDIT != spec.notional_hours:
         problems.append(
             doc.problem(
@@ -241,6 +245,7 @@ def load_course(path: str | Path) -> CourseContent:
         total = sum(a.weight for a in spec.assessment)
         problems.append(doc.problem(["assessment"], f"weights add up to {total}, not 100"))
     problems += _hours_problems(doc, spec)
+    problems += _tariff_problems(doc, spec)
     if problems:
         raise ContentError(problems)
     return CourseContent(spec, doc)
@@ -257,7 +262,7 @@ def _check_standard(doc: YamlDocument, spec: Course) -> list[Problem]:
                 "mark 40%; 7-8: 50%)",
             )
         )
-    if spec.award == "msc-module" and spec.fheq_level not in (None, 7):
+    if spec.award == "msc-module" and spec.fheq_level not in (None, MSC_LEVEL):
         problems.append(doc.problem(["fheq_level"], "an MSc module is at FHEQ level 7"))
     return problems
 
@@ -304,6 +309,14 @@ def check_course_links(
 def find_courses(root: str | Path) -> list[Path]:
     folder = Path(root) / COURSES_DIR
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def loadable_courses(
+    root: str | Path, *, skipped: Callable[[Path, ContentError], None] | None = None
+) -> list[CourseContent]:
+    """Every course in ``root/courses`` that loads, in file order. A broken one is left out
+    (``courseware check`` names its problems), after ``skipped(file, error)`` when given."""
+    return load_each(find_courses(root), load_course, skipped=skipped)
 
 
 def modules_in_no_course(modules_root: str | Path) -> list[Problem]:

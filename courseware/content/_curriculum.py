@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from ._order import OrderField, check_order
+from ._order import Ordered
 from ._schema import Before, Data, FieldError, Ge, MaxLen, MinLen, Slug, Str, Text
 
 FRAMEWORKS: dict[str, str] = {
@@ -85,7 +85,7 @@ SelfCheckOptionField = Annotated[SelfCheckOption, Before(_option_from_text)]
 
 
 @dataclass(frozen=True, kw_only=True)
-class SelfCheckQuestion(Data):
+class SelfCheckQuestion(Ordered):
     """A short multiple-choice question that checks understanding, with explanations.
 
     The right option is marked in the option itself (``correct: true``, exactly one), and each
@@ -100,11 +100,9 @@ class SelfCheckQuestion(Data):
     options: Annotated[list[SelfCheckOptionField], MinLen(2), MaxLen(6)]
     answer: Annotated[int, Ge(0)] | None = None  # old format: index of the correct option, from 0
     explanation: Annotated[str, Str(strip=True, min_length=1)] | None = None
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
 
     def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
+        super().__post_init__()
         marked = [i for i, o in enumerate(self.options) if o.correct]
         if self.answer is not None:
             if marked:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import CoursewareError
+
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, order=True)
@@ -40,3 +45,25 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def load_each(
+    sources: Iterable[S],
+    load: Callable[[S], T],
+    *,
+    problems: list[Problem] | None = None,
+    skipped: Callable[[S, ContentError], None] | None = None,
+) -> list[T]:
+    """``load(source)`` for each source in turn, leaving out the ones that raise
+    :class:`ContentError`: their problems are added to ``problems`` and ``skipped(source, error)``
+    is told, when given. One broken file never hides the others or their problems."""
+    found = []
+    for source in sources:
+        try:
+            found.append(load(source))
+        except ContentError as exc:
+            if problems is not None:
+                problems.extend(exc.problems)
+            if skipped is not None:
+                skipped(source, exc)
+    return found

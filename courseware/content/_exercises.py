@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from ._errors import ContentError, Problem
-from ._order import OrderField, check_order
+from ._errors import ContentError, Problem, load_each
+from ._models import ReflectionPart, ReflectionParts
+from ._order import Ordered
 from ._schema import (
     After,
     Before,
@@ -77,13 +78,6 @@ def _unique_aspects(questions: list[ReadingQuestion]) -> list[ReadingQuestion]:
     return questions
 
 
-def _unique_sections(sections: list[ChartSection]) -> list[ChartSection]:
-    ids = [s.id for s in sections]
-    if len(ids) != len(set(ids)):
-        raise ValueError("each section needs its own id")
-    return sections
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Exercise(Data):
     """What every exercise has: an id (its file name), a title and an optional introduction."""
@@ -105,7 +99,7 @@ class ResponseOption(Data):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ResponseChoiceSpec(_Exercise):
+class ResponseChoiceSpec(_Exercise, Ordered):
     """A patient's statement and candidate replies; the learner picks one (then it is locked).
 
     The replies are shown shuffled for each learner unless ``order: fixed`` (with ``order_reason``).
@@ -117,11 +111,6 @@ class ResponseChoiceSpec(_Exercise):
     statement: Text
     context: str | None = None
     options: Annotated[list[ResponseOption], MinLen(2), MaxLen(8), After(_has_best)]
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
-
-    def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -291,29 +280,22 @@ class CloseReadingSpec(_Exercise):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChartSection(Data):
-    id: Slug
-    title: Text
-    prompt: Text
-
-
 PARALLEL_CHART_SECTIONS = (
-    ChartSection(
+    ReflectionPart(
         id="person", title="The person", prompt="Who is this patient, beyond the diagnosis?"
     ),
-    ChartSection(
+    ReflectionPart(
         id="encounter",
         title="What happened",
         prompt="Tell what happened today in your own words, as you would tell a friend.",
     ),
-    ChartSection(id="felt", title="What I felt", prompt="What did you feel, then and now?"),
-    ChartSection(
+    ReflectionPart(id="felt", title="What I felt", prompt="What did you feel, then and now?"),
+    ReflectionPart(
         id="unwritten",
         title="What the notes leave out",
         prompt="What did you notice that has no place in the clinical record?",
     ),
-    ChartSection(
+    ReflectionPart(
         id="forward",
         title="What I take forward",
         prompt="What will you carry into your next meeting with this patient, or another?",
@@ -328,9 +310,7 @@ class ParallelChartSpec(_Exercise):
 
     kind: ClassVar[str] = "parallel-chart"
     type: Literal["parallel-chart"]
-    sections: Annotated[list[ChartSection], After(_unique_sections)] = field(
-        default_factory=lambda: list(PARALLEL_CHART_SECTIONS)
-    )
+    sections: ReflectionParts = field(default_factory=lambda: list(PARALLEL_CHART_SECTIONS))
 
 
 ExerciseSpec = (
@@ -365,9 +345,7 @@ EXERCISE_OPTIONS: dict[str, frozenset[str]] = {"likert": frozenset({"wave"})}
 
 def lint_exercise(spec: ExerciseSpec, doc: YamlDocument) -> list[Problem]:
     """Checks beyond the schema: the id matches the file name; compose codes can be self-coded."""
-    problems = []
-    if doc.path.stem != spec.id:
-        problems.append(doc.problem(["id"], f"id {spec.id!r} differs from the file name"))
+    problems = doc.id_problems(spec.id)
     if isinstance(spec, ComposeResponseSpec) and not any(
         takes_opportunity(r.techniques) for r in spec.model_replies
     ):
@@ -406,11 +384,7 @@ def load_exercises(directory: Path) -> tuple[dict[str, ExerciseSpec], list[Probl
     folder = directory / EXERCISES_DIR
     if not folder.is_dir():
         return found, problems
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        try:
-            spec = load_exercise(path)
-        except ContentError as exc:
-            problems.extend(exc.problems)
-            continue
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for spec in load_each(paths, load_exercise, problems=problems):
         found[spec.id] = spec
     return found, problems

@@ -248,10 +248,8 @@ def lint_vignette(spec: VignetteSpec, doc: YamlDocument | None = None) -> list[P
 
     problem = problem_at(spec, doc)
     problems: list[Problem] = []
-    if doc is not None and doc.path.stem != spec.id:
-        problems.append(
-            problem(["id"], f"id {spec.id!r} differs from the file name {doc.path.stem!r}")
-        )
+    if doc is not None:
+        problems += doc.id_problems(spec.id)
     for node_id, node in spec.nodes.items():
         if node.end and node.choices:
             problems.append(

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from ._conditions import When
 from ._curriculum import OutcomeField, SelfCheckQuestion
-from ._order import OrderField, check_order
-from ._schema import Data, FieldError, Ge, Gt, Le, MinLen, Slug, Text
+from ._order import Ordered
+from ._schema import After, Data, Ge, Gt, Le, MinLen, Slug, Text
 from ._techniques import TechniqueTag
 
 SCHEMA_VERSION = 1
@@ -95,12 +95,22 @@ class Reference(Data):
 
 @dataclass(frozen=True, kw_only=True)
 class ReflectionPart(Data):
-    """One box of a structured reflection, with its own prompt."""
+    """One box of guided writing with its own prompt: a part of a structured reflection, or a
+    section of a parallel chart."""
 
     id: Slug
     title: Text
     prompt: Text
 
+
+def _distinct_ids(parts: list[ReflectionPart]) -> list[ReflectionPart]:
+    if len({p.id for p in parts}) != len(parts):
+        raise ValueError("each box needs its own id (the learner's writing is saved under it)")
+    return parts
+
+
+ReflectionParts = Annotated[list[ReflectionPart], After(_distinct_ids)]
+"""Guided writing boxes, each with its own id."""
 
 WHAT_SO_WHAT_NOW_WHAT = (
     ReflectionPart(
@@ -134,14 +144,11 @@ class ReflectionPrompt(Data):
     guidance: str | None = None
     min_words: Annotated[int, Ge(1), Le(10_000)] | None = None
     structure: Literal["what-so-what-now-what"] | None = None
-    parts: list[ReflectionPart] = field(default_factory=list)
+    parts: ReflectionParts = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.structure and self.parts:
             raise ValueError("give either 'structure' or 'parts', not both")
-        ids = [p.id for p in self.parts]
-        if len(ids) != len(set(ids)):
-            raise FieldError("parts", "each part needs its own id")
 
     @property
     def sections(self) -> tuple[ReflectionPart, ...]:
@@ -266,7 +273,7 @@ class Pause(Data):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Node(Data):
+class Node(Ordered):
     """A point in a vignette: Markdown text and either choices or ``end: true``.
 
     ``opportunity`` describes the empathic opportunity the patient offers here (Suchman's cue), so
@@ -285,15 +292,10 @@ class Node(Data):
     opportunity: str | None = None
     techniques: list[TechniqueTag] = field(default_factory=list)
     compose_first: bool = False
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
     stage: list[Text] = field(default_factory=list)
     image: Image | None = None
     audio: Audio | None = None
     pause: Pause | None = None
-
-    def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)

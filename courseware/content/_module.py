@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from ._errors import ContentError, Problem
+from ._errors import ContentError, Problem, load_each
 from ._exercises import ExerciseSpec, load_exercises
 from ._models import Module, ReflectionPrompt
 from ._schema import load_validated
@@ -40,13 +40,7 @@ class ModuleContent:
         return self.directory / NOTEBOOK_FILE
 
     def vignette(self, vignette_id: str) -> Vignette:
-        try:
-            return self.vignettes[vignette_id]
-        except KeyError:
-            known = ", ".join(self.vignettes) or "none"
-            raise KeyError(
-                f"module {self.id!r} has no vignette {vignette_id!r} (it has: {known})"
-            ) from None
+        return self._find("vignette", self.vignettes, vignette_id)
 
     def after_case_file(self, vignette_id: str) -> Path:
         """Where the after-case material of a vignette lives (``after-case/<vignette-id>.md``)."""
@@ -68,12 +62,17 @@ class ModuleContent:
 
     def exercise(self, exercise_id: str) -> ExerciseSpec:
         """An exercise from the module's ``exercises/`` folder, by id."""
+        return self._find("exercise", self.exercises, exercise_id)
+
+    def _find(self, kind: str, found: dict[str, T], ident: str) -> T:
+        """``found[ident]``, or a KeyError that names what the module does have (a notebook
+        author's typo shows the right id)."""
         try:
-            return self.exercises[exercise_id]
+            return found[ident]
         except KeyError:
-            known = ", ".join(self.exercises) or "none"
+            known = ", ".join(found) or "none"
             raise KeyError(
-                f"module {self.id!r} has no exercise {exercise_id!r} (it has: {known})"
+                f"module {self.id!r} has no {kind} {ident!r} (it has: {known})"
             ) from None
 
 
@@ -136,30 +135,17 @@ def find_modules(root: str | Path) -> list[Path]:
     )
 
 
-def _each(
-    root: str | Path,
-    load: Callable[[Path], T],
-    skipped: Callable[[Path, ContentError], None] | None,
-) -> list[T]:
-    found = []
-    for directory in find_modules(root):
-        try:
-            found.append(load(directory))
-        except ContentError as exc:
-            if skipped is not None:
-                skipped(directory, exc)
-    return found
-
-
 def loadable_modules(
     root: str | Path, *, skipped: Callable[[Path, ContentError], None] | None = None
 ) -> list[ModuleContent]:
     """Every module below ``root`` that loads, in folder order. A broken one is left out (``courseware
     check`` names its problems), after ``skipped(folder, error)`` when given (to log it, say)."""
-    return _each(root, load_module, skipped)
+    return load_each(find_modules(root), load_module, skipped=skipped)
 
 
 def module_specs(root: str | Path) -> list[tuple[YamlDocument, Module]]:
     """Each ``module.yaml`` below ``root`` that validates, with its document (for line numbers),
     without loading its vignettes or exercises; a broken one is left out (its own check reports it)."""
-    return _each(root, lambda directory: load_validated(directory / MODULE_FILE, Module), None)
+    return load_each(
+        find_modules(root), lambda directory: load_validated(directory / MODULE_FILE, Module)
+    )

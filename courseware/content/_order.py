@@ -8,7 +8,8 @@ and needs nothing stored. Answers are always recorded by the option's index *in 
 order only maps a position on the screen to that index, so grading and analytics never see it.
 
 An author pins the written order with ``order: fixed`` and must say why in ``order_reason``
-(for example, options that are a scale from least to most).
+(for example, options that are a scale from least to most). Every model with options to choose
+from takes both fields, and the rule, from :class:`Ordered`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from ._schema import FieldError
+from ._schema import Data, FieldError
 
 OrderField = Literal["shuffled", "fixed"]
 """How an author's options are ordered for the learner: ``shuffled`` (the default) or ``fixed``."""
@@ -36,6 +38,18 @@ def check_order(order: str, reason: str | None) -> None:
         )
     if order != "fixed" and reason:
         raise FieldError("order_reason", "order_reason is only used with order: fixed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ordered(Data):
+    """A model whose options are shown shuffled for each learner unless the author writes
+    ``order: fixed`` with an ``order_reason`` (checked by :func:`check_order`)."""
+
+    order: OrderField = "shuffled"
+    order_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        check_order(self.order, self.order_reason)
 
 
 def display_order(count: int, *seed: str, fixed: bool = False) -> list[int]:

@@ -70,6 +70,13 @@ class YamlDocument:
     def problem(self, loc: Sequence[str | int], message: str) -> Problem:
         return Problem(self.name, self.line_of(loc), message, field=".".join(map(str, loc)))
 
+    def id_problems(self, ident: str) -> list[Problem]:
+        """The rule for every content file with an ``id``: it is the file's name, so a link, a
+        store key and the file an author opens all agree. No problem, or the one at ``id``."""
+        if ident == self.path.stem:
+            return []
+        return [self.problem(["id"], f"id {ident!r} differs from the file name {self.path.stem!r}")]
+
 
 def _plain(node: Any) -> Any:
     """ruamel's tree as plain dicts, lists and str (its mappings and sequences subclass these)."""

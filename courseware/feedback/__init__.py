@@ -4,9 +4,11 @@
     coding = feedback.code("I keep thinking it's cancer.", "That sounds frightening. What worries you most?")
     coding.names()  # ['naming', 'exploring']
 
-The result types, the words shown about a coding and the kernel's HTTP client are plain Python and
-import without numpy, so a learner's kernel can ask for and read a coding cheaply; the coder itself
-(numpy, the packaged model) and the server side (tornado handlers) load on first use.
+The result types (defined in ``courseware.content``, which a learner's attempt needs without
+feedback, and handed on here), the words shown about a coding and the kernel's HTTP client are
+plain Python and import without numpy, so a learner's kernel can ask for and read a coding
+cheaply; the coder itself (numpy, the packaged model) and the server side (tornado handlers) load
+on first use.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_getattr as _lazy_getattr
-from ._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding, warm_coder
-from ._types import (
+from ..content import (
     BLOCKING,
     CODES,
     NURSE_CODES,
-    SCHEMA,
     CodeResult,
     CoderUnavailable,
     Coding,
     Evidence,
     provides_space,
 )
+from ..content import CODING_SCHEMA as SCHEMA
+from ._client import UNAVAILABLE_MESSAGE, FeedbackUnavailable, request_coding, warm_coder
 from ._words import CODE_TITLES, agreement, code_feedback, space_sentence
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""``courseware feedback``: code a CSV of replies, train the heads, regenerate the corpus split."""
+"""``courseware feedback``: code a CSV of replies, train the heads, regenerate the corpus split.
+
+An error raised on purpose (a bad corpus, no coder) is reported once, by ``courseware``'s main.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,10 @@ __all__ = ["add_feedback_commands"]
 
 def _code(args: argparse.Namespace) -> int:
     from ._csv import code_csv
-    from ._types import CoderUnavailable
 
     try:
         result = code_csv(args.input, args.out)
-    except (ValueError, CoderUnavailable, OSError) as exc:
+    except (ValueError, OSError) as exc:  # the CSV itself: a clear message, no traceback
         print(exc, file=sys.stderr)
         return 1
     bad = len(result.problems)
@@ -28,15 +30,10 @@ def _code(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace) -> int:
-    from ..content import ContentError
     from ._corpus import load_corpus, make_splits, write_splits
     from .train import default_splits_path
 
-    try:
-        corpus = load_corpus(args.corpus)
-    except ContentError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    corpus = load_corpus(args.corpus)
     splits = make_splits(corpus.statements)
     out = args.out or default_splits_path()
     write_splits(out, splits)
@@ -61,15 +58,9 @@ def train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..content import ContentError
-    from ._types import CoderUnavailable
     from .train import HEADS_PATH, train
 
-    try:
-        train(args.corpus, args.splits, args.out or HEADS_PATH)
-    except (ContentError, CoderUnavailable) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    train(args.corpus, args.splits, args.out or HEADS_PATH)
     return 0
 
 

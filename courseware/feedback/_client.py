@@ -25,8 +25,8 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from ..content import Coding
 from ..errors import CoursewareError
-from ._types import Coding
 
 __all__ = [
     "UNAVAILABLE_MESSAGE",

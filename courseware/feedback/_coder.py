@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..content import CODES, CodeResult, CoderUnavailable, Coding, Evidence, provides_space
 from ._encoder import MODEL_NAME, Encoder, TokenStates, load_encoder
 from ._features import Vocabulary, clause_spans, evidence_span, surface, terms
-from ._types import CODES, CodeResult, CoderUnavailable, Coding, Evidence, provides_space
 
 __all__ = [
     "HEADS_PATH",

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from .._paths import repository_folder
-from ..content import ContentError, Problem, Stream, display_path, read_yaml
-from ._types import CODES
+from ..content import CODES, ContentError, Problem, Stream, display_path, load_each, read_yaml
 
 __all__ = [
     "SETTINGS",
@@ -184,8 +183,8 @@ def load_statement(path: Path) -> Statement:
         if key not in data:
             problems.append(doc.problem([], f"{key}: missing"))
     ident = _text(doc, data, "id", problems)
-    if ident and ident != path.stem:
-        problems.append(doc.problem(["id"], f"must match the file name ({path.stem!r})"))
+    if ident:
+        problems += doc.id_problems(ident)
     setting = _text(doc, data, "setting", problems)
     if setting and setting not in SETTINGS:
         problems.append(
@@ -226,17 +225,14 @@ def load_corpus(dirs: Sequence[Path] | None = None) -> Corpus:
     problems: list[Problem] = []
     statements: list[Statement] = []
     first: dict[str, Path] = {}
-    for path in files:
-        try:
-            statement = load_statement(path)
-        except ContentError as exc:
-            problems.extend(exc.problems)
-            continue
+    for statement in load_each(files, load_statement, problems=problems):
         if statement.id in first:
             other = display_path(first[statement.id])
-            problems.append(Problem(display_path(path), 1, f"same id as {other}", field="id"))
+            problems.append(
+                Problem(display_path(statement.path), 1, f"same id as {other}", field="id")
+            )
             continue
-        first[statement.id] = path
+        first[statement.id] = statement.path
         statements.append(statement)
     if problems:
         raise ContentError(problems)

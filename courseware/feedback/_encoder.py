@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._types import CoderUnavailable
+from ..content import CoderUnavailable
 
 __all__ = ["MODEL_NAME", "MODEL_PACKAGE", "Encoder", "TokenStates", "load_encoder"]
 

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from tornado import web
 
+from ..content import Coding
 from ..errors import CoursewareError
-from ._types import Coding
 
 __all__ = [
     "MAX_BODY",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._types import BLOCKING, CODES, CodeResult, Coding
+from ..content import BLOCKING, CODES, CodeResult, Coding
 
 __all__ = [
     "CODE_TITLES",

@@ -8,7 +8,6 @@ test statements are never read here.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import random
 import re
@@ -21,11 +20,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..content import CODES
 from ._coder import HEADS_PATH, Analysis, Heads, _sigmoid, analyse
 from ._corpus import Corpus, Reply, Statement, default_corpus_dirs, load_corpus, load_splits
 from ._encoder import load_encoder
 from ._features import Vocabulary
-from ._types import CODES
 
 __all__ = ["HEADS_PATH", "TrainingData", "clause_labels", "encode_corpus", "main", "train"]
 
@@ -396,14 +395,13 @@ def train(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m courseware.feedback.train``: the same as ``courseware feedback train``."""
-    from ._cli import train_arguments
+    """``python -m courseware.feedback.train``: ``courseware feedback train`` itself (its options,
+    and a bad corpus as one message, not a traceback)."""
+    import sys
 
-    parser = argparse.ArgumentParser(
-        prog="python -m courseware.feedback.train", description="Train the reply coder's heads."
-    )
-    args = train_arguments(parser).parse_args(argv)
-    return int(args.func(args))
+    from ..cli import main as courseware
+
+    return courseware(["feedback", "train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

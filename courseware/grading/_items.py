@@ -22,11 +22,10 @@ from ..content import (
     MaxLen,
     MinLen,
     OneOf,
-    OrderField,
+    Ordered,
     Problem,
     Slug,
     Text,
-    check_order,
     load_validated,
 )
 from ..content import words as count_words
@@ -55,7 +54,7 @@ class CueSpotting(Data):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ResponseChoice(Data):
+class ResponseChoice(Ordered):
     """Choose the most empathic reply to what the patient has just said.
 
     The options are shown shuffled for each learner unless ``order: fixed`` (with
@@ -69,11 +68,6 @@ class ResponseChoice(Data):
     prompt: Text
     patient_says: Text
     options: Annotated[list[Text], MinLen(2), MaxLen(8)]
-    order: OrderField = "shuffled"
-    order_reason: str | None = None
-
-    def __post_init__(self) -> None:
-        check_order(self.order, self.order_reason)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,17 @@ from ._moderation import marking_queue, marking_rubric, record_mark, script_text
 from ._rubric import Rubric
 
 
+def _levels(description: str, options: list[tuple[str, str]]) -> w.RadioButtons:
+    """A labelled, full-width choice among a rubric's levels, none chosen until the marker picks."""
+    return w.RadioButtons(
+        options=options,
+        value=None,
+        description=description,
+        layout=w.Layout(width="100%"),
+        style={"description_width": "initial"},
+    )
+
+
 class MarkingView(w.VBox):  # type: ignore[misc]
     """Work through ``marker``'s queue for ``assignment``; each save moves on to the next script."""
 
@@ -31,8 +42,9 @@ class MarkingView(w.VBox):  # type: ignore[misc]
         self.heading = w.HTML()
         self.script = w.HTML()
         self.choices = {
-            c.id: w.RadioButtons(
-                options=[
+            c.id: _levels(
+                c.name,
+                [
                     (
                         f"{lv.name}{'' if lv.points is None else f' ({lv.points:g})'}: "
                         f"{lv.descriptor}",
@@ -40,10 +52,6 @@ class MarkingView(w.VBox):  # type: ignore[misc]
                     )
                     for lv in c.levels
                 ],
-                value=None,
-                description=c.name,
-                layout=w.Layout(width="100%"),
-                style={"description_width": "initial"},
             )
             for c in rubric.criteria
         }
@@ -58,20 +66,14 @@ class MarkingView(w.VBox):  # type: ignore[misc]
         # by level (REFLECT): the overall level, and learning judged within the top level
         self.judgement: dict[str, w.RadioButtons] = {}
         if rubric.overall is not None:
-            self.judgement["overall"] = w.RadioButtons(
-                options=[(f"{lv.name}: {lv.descriptor}", lv.id) for lv in rubric.overall.levels],
-                value=None,
-                description=f"{rubric.overall.name} (no higher than the criteria support)",
-                layout=w.Layout(width="100%"),
-                style={"description_width": "initial"},
+            self.judgement["overall"] = _levels(
+                f"{rubric.overall.name} (no higher than the criteria support)",
+                [(f"{lv.name}: {lv.descriptor}", lv.id) for lv in rubric.overall.levels],
             )
             top = rubric.overall.levels[-1].name
-            self.judgement["learning"] = w.RadioButtons(
-                options=[(f"{ln.name}: {ln.descriptor}", ln.id) for ln in rubric.overall.learning],
-                value=None,
-                description=f"Learning (only with {top})",
-                layout=w.Layout(width="100%"),
-                style={"description_width": "initial"},
+            self.judgement["learning"] = _levels(
+                f"Learning (only with {top})",
+                [(f"{ln.name}: {ln.descriptor}", ln.id) for ln in rubric.overall.learning],
             )
         self.overall = w.Textarea(
             description="Overall comment",

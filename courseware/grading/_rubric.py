@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ..content import ContentError, Problem, Reference, Slug, Text, read_yaml, validate
+from ..content import ContentError, Reference, Slug, Text, read_yaml, validate
 from ..content import Model as _Model
 
 OVERALL = "overall"  # the field names of the overall judgement beside the criteria's levels
@@ -316,11 +316,7 @@ def load_rubric(path: str | Path) -> Rubric:
     """Read and check a rubric file; every problem names its line and field."""
     doc = read_yaml(Path(path))
     rubric = validate(doc, Rubric)
-    problems: list[Problem] = []
-    if doc.path.stem != rubric.id:
-        problems.append(
-            doc.problem(["id"], f"id {rubric.id!r} differs from the file name {doc.path.stem!r}")
-        )
+    problems = doc.id_problems(rubric.id)
     if "standard" in (doc.data or {}):
         problems.append(
             doc.problem(["standard"], "a rubric sets no standard: the course file does")

@@ -384,19 +384,17 @@ def sync_roster(
         elif status != 200:
             raise LtiError(f"the hub refused to show group {group!r} ({status}): {answer}")
         now = set(answer.get("users", []))
-        add, drop = sorted(want - now), sorted(now - want)
-        if add:
+        changes = (
+            ("POST", "add to", sorted(want - now), roster.added),
+            ("DELETE", "remove from", sorted(now - want), roster.removed),
+        )
+        for method, doing, users, done in changes:
+            if not users:
+                continue
             status, answer = _hub(
-                "POST", f"{api}/groups/{quote(group)}/users", hub_token, {"users": add}
+                method, f"{api}/groups/{quote(group)}/users", hub_token, {"users": users}
             )
             if status != 200:
-                raise LtiError(f"the hub refused to add to {group!r} ({status}): {answer}")
-            roster.added[group] = add
-        if drop:
-            status, answer = _hub(
-                "DELETE", f"{api}/groups/{quote(group)}/users", hub_token, {"users": drop}
-            )
-            if status != 200:
-                raise LtiError(f"the hub refused to remove from {group!r} ({status}): {answer}")
-            roster.removed[group] = drop
+                raise LtiError(f"the hub refused to {doing} {group!r} ({status}): {answer}")
+            done[group] = users
     return roster

@@ -159,22 +159,10 @@ def record_launch(ledger: Ledger, claims: dict[str, Any]) -> Context:
 def deep_link_targets(root: Path) -> list[tuple[str, str, str]]:
     """(id, title, "module" or "course") for everything under the curriculum ``root`` a tutor
     may link to: every module that loads, then every course."""
-    from ..content import ContentError, find_courses, find_modules, load_course, load_module
+    from ..content import loadable_courses, loadable_modules
 
-    found: list[tuple[str, str, str]] = []
-    for folder in find_modules(root):
-        try:
-            spec = load_module(folder).spec
-        except ContentError:
-            continue
-        found.append((spec.id, spec.title, "module"))
-    for path in find_courses(root):
-        try:
-            course = load_course(path).spec
-        except ContentError:
-            continue
-        found.append((course.id, course.title, "course"))
-    return found
+    modules = [(m.spec.id, m.spec.title, "module") for m in loadable_modules(root)]
+    return modules + [(c.spec.id, c.spec.title, "course") for c in loadable_courses(root)]
 
 
 _PAGE = """<!doctype html>
