@@ -60,6 +60,7 @@ from ._pages import STATIC, Site
 from ._pools import kernel_manager_class
 from ._prelaunch import kernel_environment, make_prelaunch_hook
 from ._proxy import guard, take_token
+from ._saved_work import SavedWork
 from ._static import (
     CoursewareStaticHandler,
     LabextensionsHandler,
@@ -98,6 +99,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
     extra_handlers: Sequence[Any] = ()
     extra_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
     proxy_token: str | None = None
+    saved_work: SavedWork | None = None
 
     def listen(self) -> None:
         """Listen (and run until stopped) with real body limits; behind jupyter-server-proxy,
@@ -140,7 +142,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             if preheat
             else {}
         )
-        self.kernel_manager = kernel_manager_class(preheat=preheat)(
+        self.kernel_manager = kernel_manager_class(preheat=preheat, saved_work=self.saved_work)(
             parent=self,
             connection_dir=self.connection_dir,
             kernel_spec_manager=self.kernel_spec_manager,
@@ -306,20 +308,25 @@ def build_app(
     voila_config = Config()
     voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config, base_url)}
     preload = PreloadList()
-    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root, preload.urls)
+    preheat = bool(config.serve.preheat) or config.serve.hot_count > 0
+    saved_work = SavedWork.probe() if preheat else None
+    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(
+        root, preload.urls, prerun=lambda: saved_work is not None
+    )
     voila_config.VoilaConfiguration.extension_denylist = NOT_NEEDED_EXTENSIONS
     app = CoursewareVoila(config=voila_config)
     app.courseware_config = config
     app.extra_handlers = list(extra_handlers)
     app.extra_settings = {"courseware_preload": preload, **(extra_settings or {})}
     app.proxy_token = take_token()
+    app.saved_work = saved_work
     app.initialize(
         serve_argv(
             root,
             port=port,
             ip=ip,
             open_browser=open_browser,
-            preheat=bool(config.serve.preheat) or config.serve.hot_count > 0,
+            preheat=preheat,
             base_url=base_url,
         )
         + list(extra_args)
