@@ -94,15 +94,33 @@ def kernel_manager_class(
             return self.saved_work.revision() if self.saved_work is not None else None
 
         def get_pool_size(self, notebook_name: str) -> int:
-            """Ready kernels only: a view never waits behind one still starting."""
-            pool = self._pools.get(notebook_name, ())
-            if not pool:
-                return 0
+            """Ready kernels only: a view never waits behind one still starting. Dead ones
+            (gone, or out of date) are cleared away now, and a refill scheduled."""
             now = self._now()
-            states = [self._entry(task, now)[0] for task in pool]
-            if "dead" in states:
-                self.schedule_warm_fill()  # shut down and replaced once arrivals settle
-            return states.count("ready")
+            if self._clear_dead(notebook_name, now):
+                self.schedule_warm_fill()
+            pool = self._pools.get(notebook_name, ())
+            return sum(1 for task in pool if self._entry(task, now)[0] == "ready")
+
+        def _clear_dead(self, notebook: str, now: Revision | None) -> bool:
+            """Take the pool's dead entries out (shutting their kernels down); whether any were."""
+            pool = self._pools.get(notebook, [])
+            cleared = False
+            for task in list(pool):
+                state, kernel_id = self._entry(task, now)
+                if state != "dead":
+                    continue
+                pool.remove(task)
+                self._revisions.pop(task, None)
+                cleared = True
+                if kernel_id is not None and kernel_id in self:
+                    self.log.info(
+                        "pooled kernel %s of %s is out of date or gone: shutting it down",
+                        kernel_id,
+                        notebook,
+                    )
+                    self._shut_down_later(task, notebook)
+            return cleared
 
         async def get_rendered_notebook(self, notebook_name: str, **kwargs: Any) -> Any:
             pool = self._pools.get(notebook_name, [])
@@ -126,19 +144,8 @@ def kernel_manager_class(
             """The first pool short of kernels (dead entries are cleared away first)."""
             now = self._now()
             for notebook, size in self._pool_sizes():
+                self._clear_dead(notebook, now)
                 pool = self._pools.setdefault(notebook, [])
-                for task in list(pool):
-                    state, kernel_id = self._entry(task, now)
-                    if state == "dead":
-                        pool.remove(task)
-                        self._revisions.pop(task, None)
-                        if kernel_id is not None and kernel_id in self:
-                            self.log.info(
-                                "pooled kernel %s of %s is out of date or gone: shutting it down",
-                                kernel_id,
-                                notebook,
-                            )
-                            self._shut_down_later(task, notebook)
                 if len(pool) < size and notebook not in self._fill_failed:
                     return notebook
             return None
@@ -175,8 +182,10 @@ def kernel_manager_class(
                     self._fill_failed.add(notebook)  # tried again at its next page view
                     return
                 deadline = time.monotonic() + 120
-                while self._entry(task, revision)[0] == "starting" and time.monotonic() < deadline:
+                while self._starting(notebook, task, revision) and time.monotonic() < deadline:
                     await asyncio.sleep(0.1)
+                if task not in self._pools.get(notebook, []):
+                    continue  # a view took it (ready by then) or it was dropped
                 if (
                     self._entry(task, revision)[0] != "ready"
                     and notebook in self.kernel_pools_config
@@ -184,6 +193,13 @@ def kernel_manager_class(
                     self.log.warning("a preheated kernel for %s never became ready", notebook)
                     self._fill_failed.add(notebook)  # no retrying in a loop; its next view will
                     return
+
+        def _starting(
+            self, notebook: str, task: asyncio.Future[Any], revision: Revision | None
+        ) -> bool:
+            """Still in the pool (not yet taken by a view) and still starting."""
+            in_pool = task in self._pools.get(notebook, [])
+            return in_pool and self._entry(task, revision)[0] == "starting"
 
         # -- hot modules -------------------------------------------------------------------
 

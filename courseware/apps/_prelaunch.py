@@ -73,10 +73,15 @@ def module_title(directory: Path) -> str | None:
 
 
 def make_prelaunch_hook(
-    root: Path, preload: Sequence[str] = (), *, prerun: Callable[[], bool] = lambda: False
+    root: Path,
+    preload: Sequence[str] = (),
+    *,
+    prerun: Callable[[], bool] = lambda: False,
+    bundle: Callable[[], dict[str, object] | None] = lambda: None,
 ) -> Any:
     """Voila's ``prelaunch_hook``: title each page after its module, list the scripts to preload
-    (``preload`` is read at each render: it may grow), the preheat cell for pooled kernels: last
+    (``preload`` is read at each render: it may grow) and the bundle of those that are chunks
+    (``bundle()``, once there is one: see :mod:`._bundle`), the preheat cell for pooled kernels: last
     (:data:`PRERUN_CELL`) where ``prerun()`` says the server checks saved work before it hands a
     pre-run kernel out, else first (:data:`PREHEAT_CELL`).
 
@@ -89,6 +94,7 @@ def make_prelaunch_hook(
         if title and not notebook.metadata.get("title"):
             notebook.metadata["title"] = title
         notebook.metadata["courseware_preload"] = list(preload)
+        notebook.metadata["courseware_bundle"] = bundle()
         drop_link_cell(notebook)  # the link to the app has no place inside it
         if handler is None:
             last = prerun()
