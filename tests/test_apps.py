@@ -15,13 +15,15 @@ from types import SimpleNamespace
 import markupsafe
 import nbformat
 import pytest
+from helpers import wait_until
 
 from courseware.apps import AppConfig, AppsError, gallery_entries, load_config, render_gallery
+from courseware.apps._bundle import ChunkBundle, is_chunk
 from courseware.apps._config import contrast_ratio, resolve_config
 from courseware.apps._kernels import CountingKernelManager, admitted_as
 from courseware.apps._pages import Site
 from courseware.apps._pools import kernel_manager_class
-from courseware.apps._prelaunch import PREHEAT_CELL, make_prelaunch_hook
+from courseware.apps._prelaunch import PREHEAT_CELL, PRERUN_CELL, make_prelaunch_hook
 from courseware.apps._serve import preheated_notebooks
 from courseware.apps._static import GZIP_CACHE, cache_seconds
 from courseware.content import ContentError, find_modules, load_module
@@ -341,6 +343,8 @@ def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
 
 
 def test_preheated_notebooks_wait_for_their_learner() -> None:
+    """Imports only (the server cannot check saved work): the preheat cell first, so no cell of
+    the module runs before the request. Pre-run: the module's cells first, the wait last."""
     hook = make_prelaunch_hook(DEMO)
     notebook = nbformat.read(DEMO / "demo" / "module.ipynb", as_version=4)
     assert notebook.cells[0].metadata.tags == ["courseware-open-as-app"]
@@ -355,6 +359,57 @@ def test_preheated_notebooks_wait_for_their_learner() -> None:
     viewed = hook(SimpleNamespace(), nbformat.from_dict(notebook), "demo")
     assert len(viewed.cells) == cells, "a page view runs the notebook as written, less the link"
     compile(PREHEAT_CELL, "<preheat>", "exec")
+
+    prerun = make_prelaunch_hook(DEMO, prerun=lambda: True)
+    ran = prerun(None, nbformat.from_dict(notebook), "demo")
+    assert [c.source for c in ran.cells[:-1]] == [c.source for c in notebook.cells[1:]]
+    assert ran.cells[-1].source == PRERUN_CELL and "_cw_wait_for_request()" in PRERUN_CELL
+    viewed = prerun(SimpleNamespace(), nbformat.from_dict(notebook), "demo")
+    assert PRERUN_CELL not in [c.source for c in viewed.cells], "only pooled kernels wait"
+    compile(PRERUN_CELL, "<prerun>", "exec")
+
+
+def test_learned_chunks_are_joined_into_one_script_once_the_list_is_frozen(
+    tmp_path: Path,
+) -> None:
+    """The chunks module pages asked for, in their order, as one script named by its content;
+    entry points (``voila.js``, ``remoteEntry``) stay separate; nothing before the list is frozen."""
+    from courseware.apps._static import PreloadList
+
+    page = "http://127.0.0.1:1/voila/render/a/module.ipynb"
+    files = {
+        "/voila/static/voila.js": b"entry()",
+        "/voila/static/5764.voila.js": b"(self.webpackChunk=self.webpackChunk||[]).push([[5764],{}])",
+        "/voila/labextensions/@w/m/static/remoteEntry.ab12.js": b"var _JUPYTERLAB;",
+        "/voila/labextensions/@w/m/static/84.09c6.js?v=09c6": b"(self.chunkW=self.chunkW||[]).push([[84],{}])",
+        "/voila/static/143.voila.js": b"(self.webpackChunk=self.webpackChunk||[]).push([[143],{}])//end",
+    }
+    clock = Clock()
+    learner = PreloadList(window=20, clock=clock)
+    for number, (uri, body) in enumerate(files.items()):
+        path = tmp_path / f"{number}.js"
+        path.write_bytes(body)
+        request = SimpleNamespace(
+            method="GET", uri=uri, path=uri.split("?")[0], headers={"Referer": page}
+        )
+        learner.observe(
+            SimpleNamespace(request=request, get_status=lambda: 200, absolute_path=str(path))  # type: ignore[arg-type]
+        )
+    bundles = ChunkBundle(learner)
+    assert bundles.ready() is None and bundles.page_metadata() is None, "the list is still open"
+    clock.now += 21
+    bundles.ready()  # starts building, off the caller's thread
+    wait_until(lambda: bundles.bundle is not None, "the bundle", seconds=10)
+    bundle = bundles.bundle
+    assert bundle is not None
+    chunks = [u for u in files if is_chunk(u)]
+    assert chunks == list(bundle.covers) and len(chunks) == 3
+    assert bundle.body == b"\n;\n".join(files[u] for u in chunks) + b"\n"
+    assert gzip.decompress(bundle.gzipped) == bundle.body
+    meta = bundles.page_metadata()
+    assert meta == {"src": f"courseware/chunks.js?v={bundle.version}", "covers": chunks}
+    assert not is_chunk("/voila/static/voila.js?v=1")
+    assert not is_chunk("/voila/labextensions/x/static/remoteEntry.1dcf.js")
 
 
 def test_unknown_modules_cannot_be_preheated() -> None:

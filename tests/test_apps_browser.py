@@ -24,6 +24,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from courseware.apps import GalleryEntry, gallery_entries
 from courseware.content import load_module
+from courseware.store import SQLiteStore
+from courseware.widgets import open_module as open_module_api
 
 from conftest import FIGURES, MODULES, VoilaServer
 
@@ -186,11 +188,16 @@ def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: Voil
     gallery.goto(apps_server.url)
     opened: dict[str, str] = {}
     slowest = 0.0
+    joined: list[str] = []  # modules whose page ran the learned chunks as one script
     for entry in entries:
         link = gallery.locator(f'a[data-module="{entry.id}"]')
         with context.expect_page() as new_page:
             link.click(modifiers=["Shift"])  # a window of its own, so the gallery stays
         page = new_page.value
+        page.on(
+            "requestfinished",
+            lambda r, e=entry.id: joined.append(e) if "/courseware/chunks.js?v=" in r.url else None,
+        )
         outside = watch_requests(page, apps_server)
         started = time.monotonic()
         expect(page.locator(FIRST_EXERCISE).first).to_be_enabled(timeout=60_000)
@@ -208,11 +215,15 @@ def test_every_module_opens_from_the_gallery(browser: Browser, apps_server: Voil
         # its kernel goes (by the page's shutdown beacon, or else the culler) before the next
         wait_for_learner_kernels(apps_server, 0, RECLAIM + 15)
     assert set(opened) == {e.id for e in entries}
+    # the preload list freezes 20 s after the first module page; every later page has the chunks
+    # in one script (and still passes axe and works, above)
+    assert len(joined) >= len(entries) // 2, f"only {joined} ran the joined chunks"
     beacons = apps_server.log_path.read_text("utf-8").count("its page closed, shutting it down")
     assert beacons >= len(entries) // 2, f"only {beacons} of {len(entries)} pages' beacons worked"
     FIGURES["apps_modules_opened"] = (
         f"{len(opened)} modules (slowest first exercise {slowest:.1f} s;"
-        f" {beacons} kernels shut down by their page's beacon)"
+        f" {beacons} kernels shut down by their page's beacon; {len(joined)} pages with the"
+        " chunks joined)"
     )
     context.close()
 
@@ -236,6 +247,59 @@ def test_a_preheated_kernel_shows_this_learners_latest_work(
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
     assert log.count("Using pre-heated kernel") >= 2
+
+
+def first_reflection(module_dir: Path) -> str:
+    """The id of the first reflection the module's notebook shows."""
+    source = (module_dir / "module.ipynb").read_text("utf-8")
+    found = re.search(r'module\.reflection\(\\?"([a-z0-9-]+)', source)
+    assert found, f"no reflection in {module_dir}"
+    return found[1]
+
+
+def test_a_pre_run_kernel_is_not_handed_out_once_its_learner_saved_elsewhere(
+    page: Page, apps_server: VoilaServer
+) -> None:
+    """The pooled kernel ran the module's cells before anyone asked (its widgets show the saves
+    of that moment). Words the learner then saves elsewhere (another device, another tab) make it
+    out of date: the next view gets a kernel that reads the saves afresh, and the pool is refilled
+    with one that shows them."""
+    entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
+    module_dir = MODULES / Path(entry.notebook).parent
+    wait_for_learner_kernels(apps_server, 0, 30)
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=90)
+    taken = apps_server.log_path.read_text("utf-8").count("Using pre-heated kernel")
+
+    words = f"Written elsewhere at {time.time()}: I had stopped hearing the question behind hers."
+    with SQLiteStore(apps_server.store_path) as store:  # as the learner's other kernel saves
+        reflection = open_module_api(module_dir, store=store).reflection(
+            first_reflection(module_dir)
+        )
+        next(iter(reflection.boxes.values())).value = words  # saved at once (no event loop)
+        reflection.save()
+        saved = store.latest(
+            learner=reflection.context.learner,
+            module=reflection.context.module,
+            item=reflection.prompt.id,
+            kind="reflection.saved",
+        )
+        assert saved is not None and saved.value["text"].startswith(words)
+
+    page.goto(apps_server.url + entry.url.lstrip("/"))
+    box = page.locator(".cw-reflection-text textarea").first
+    expect(box).to_have_value(words, timeout=60_000)
+    log = apps_server.log_path.read_text("utf-8")
+    assert log.count("Using pre-heated kernel") == taken, "an out-of-date kernel was handed out"
+    assert f"Using pre-heated kernel: {page_kernel(page)}" not in log
+
+    # shut down and refilled once arrivals settle, from the saves as they are now
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the refill", seconds=90)
+    log = apps_server.log_path.read_text("utf-8")
+    assert re.search(r"pooled kernel \S+ of \S+ is out of date or gone: shutting it down", log)
+    page.reload()
+    expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
+    log = apps_server.log_path.read_text("utf-8")
+    assert f"Using pre-heated kernel: {page_kernel(page)}" in log
 
 
 def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(

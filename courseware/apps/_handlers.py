@@ -14,6 +14,7 @@ from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
 
 from ._access import gate_refuses, is_loopback
+from ._bundle import ChunkBundle
 from ._config import LOGO_TYPES
 from ._gallery import GalleryEntry, gallery_entries, render_gallery
 from ._kernels import CountingKernelManager, Ticket, admitted_as
@@ -173,13 +174,17 @@ class ShutdownHandler(VoilaShutdownKernelHandler):  # type: ignore[misc]
 
 
 class StatusHandler(tornado.web.RequestHandler):
-    """Kernel counts for tests, benchmarks and monitoring; only loopback clients may ask."""
+    """Kernel counts (and how many scripts are joined into one) for tests, benchmarks and
+    monitoring; only loopback clients may ask."""
 
     def get(self) -> None:
         if not is_loopback(self.request.remote_ip or ""):
             raise tornado.web.HTTPError(403)
         manager = self.settings["kernel_manager"]
         status = manager.status() if isinstance(manager, CountingKernelManager) else {}
+        bundles = self.settings.get("courseware_bundle")
+        joined = bundles.bundle if isinstance(bundles, ChunkBundle) else None
+        status["scripts_joined"] = len(joined.covers) if joined is not None else 0
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(status))

@@ -3,16 +3,22 @@ preload, and for a preheated kernel the cell that makes it wait for its learner.
 
 Preheating (Voila's ``preheat_kernel``) runs a notebook before anyone asks for it. Our widgets read
 the learner's saved answers when they are created, so a kernel that ran the module's cells in
-advance would show whatever was saved at that moment (or, with per-request identity, someone else's
-answers). :data:`PREHEAT_CELL` is put in front of the notebook of every preheated kernel: it imports
-what the module needs (the slow part) and then blocks in ``voila.utils.wait_for_request()`` until a
-page claims the kernel. No cell of the module runs before its learner's request.
+advance shows whatever was saved at that moment. Two ways to preheat, chosen by the server:
+
+* **pre-run** (where the server can tell whether the learner's saved work has changed since, see
+  :class:`SavedWork`): the module's cells run in advance, then :data:`PRERUN_CELL`, last, waits
+  for a page to claim the kernel. The page is already rendered when its learner asks; the server
+  gives it only to a view whose learner has saved nothing since the cells ran (else it is shut
+  down and the view takes another kernel).
+* **imports only** (the server cannot tell, e.g. a hub's store): :data:`PREHEAT_CELL`, first,
+  imports what the module needs (the slow part) and then blocks until a page claims the kernel.
+  No cell of the module runs before its learner's request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,17 @@ del _cw_os
 """
 """Put first in a preheated notebook: warm imports, then wait for the learner's request."""
 
+PRERUN_CELL = """\
+import os as _cw_os
+if _cw_os.environ.get("VOILA_PREHEAT") == "True":
+    # Every cell above ran before anyone asked: wait here for the learner's request.
+    from voila.utils import wait_for_request as _cw_wait_for_request
+    _cw_wait_for_request()
+    del _cw_wait_for_request
+del _cw_os
+"""
+"""Put last in a pre-run notebook: the module is built; wait for the learner's request."""
+
 
 @lru_cache(maxsize=256)
 def _module_title(directory: str, mtime_ns: int) -> str | None:
@@ -55,9 +72,18 @@ def module_title(directory: Path) -> str | None:
     return _module_title(str(directory), mtime)
 
 
-def make_prelaunch_hook(root: Path, preload: Sequence[str] = ()) -> Any:
+def make_prelaunch_hook(
+    root: Path,
+    preload: Sequence[str] = (),
+    *,
+    prerun: Callable[[], bool] = lambda: False,
+    bundle: Callable[[], dict[str, object] | None] = lambda: None,
+) -> Any:
     """Voila's ``prelaunch_hook``: title each page after its module, list the scripts to preload
-    (``preload`` is read at each render: it may grow), preheat cell for pooled kernels.
+    (``preload`` is read at each render: it may grow) and the bundle of those that are chunks
+    (``bundle()``, once there is one: see :mod:`._bundle`), the preheat cell for pooled kernels: last
+    (:data:`PRERUN_CELL`) where ``prerun()`` says the server checks saved work before it hands a
+    pre-run kernel out, else first (:data:`PREHEAT_CELL`).
 
     Voila calls the hook with the request handler for a page view and with ``None`` when it renders
     a notebook for the preheated pool, which is how the preheat cell goes only where it belongs.
@@ -68,11 +94,13 @@ def make_prelaunch_hook(root: Path, preload: Sequence[str] = ()) -> Any:
         if title and not notebook.metadata.get("title"):
             notebook.metadata["title"] = title
         notebook.metadata["courseware_preload"] = list(preload)
+        notebook.metadata["courseware_bundle"] = bundle()
         drop_link_cell(notebook)  # the link to the app has no place inside it
         if handler is None:
-            cell = nbformat.v4.new_code_cell(PREHEAT_CELL)  # type: ignore[no-untyped-call]
+            last = prerun()
+            cell = nbformat.v4.new_code_cell(PRERUN_CELL if last else PREHEAT_CELL)  # type: ignore[no-untyped-call]
             cell.metadata["tags"] = ["courseware-preheat"]
-            notebook.cells.insert(0, cell)
+            notebook.cells.insert(len(notebook.cells) if last else 0, cell)
         return notebook
 
     return hook

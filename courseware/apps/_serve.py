@@ -43,6 +43,8 @@ from ..content import loadable_modules
 from ..feedback import ROUTE as CODER_ROUTE
 from ..feedback import TokenCodeHandler, advertise, readvertise, shared_host
 from ._access import install_gate, is_loopback
+from ._bundle import ROUTE as BUNDLE_ROUTE
+from ._bundle import ChunkBundle, ChunkBundleHandler
 from ._config import AppConfig, AppsError
 from ._handlers import (
     Gallery,
@@ -60,6 +62,7 @@ from ._pages import STATIC, Site
 from ._pools import kernel_manager_class
 from ._prelaunch import kernel_environment, make_prelaunch_hook
 from ._proxy import guard, take_token
+from ._saved_work import SavedWork
 from ._static import (
     CoursewareStaticHandler,
     LabextensionsHandler,
@@ -98,6 +101,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
     extra_handlers: Sequence[Any] = ()
     extra_settings: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
     proxy_token: str | None = None
+    saved_work: SavedWork | None = None
 
     def listen(self) -> None:
         """Listen (and run until stopped) with real body limits; behind jupyter-server-proxy,
@@ -140,7 +144,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             if preheat
             else {}
         )
-        self.kernel_manager = kernel_manager_class(preheat=preheat)(
+        self.kernel_manager = kernel_manager_class(preheat=preheat, saved_work=self.saved_work)(
             parent=self,
             connection_dir=self.connection_dir,
             kernel_spec_manager=self.kernel_spec_manager,
@@ -188,6 +192,7 @@ class CoursewareVoila(Voila):  # type: ignore[misc]
             (url + "/courseware/static/(.*)", CoursewareStaticHandler, {"path": str(STATIC)}),
             (url + "/courseware/brand/logo", LogoHandler),
             (url + "/courseware/api/status", StatusHandler),
+            (url + "/" + BUNDLE_ROUTE, ChunkBundleHandler),
             (url_path_join(self.server_url, r"/voila/tree(/.*)?"), TreeRedirectHandler),
             (
                 url + "/courseware/" + CODER_ROUTE,
@@ -306,20 +311,30 @@ def build_app(
     voila_config = Config()
     voila_config.VoilaConfiguration.resources = {"courseware": template_resources(config, base_url)}
     preload = PreloadList()
-    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(root, preload.urls)
+    bundles = ChunkBundle(preload)
+    preheat = bool(config.serve.preheat) or config.serve.hot_count > 0
+    saved_work = SavedWork.probe() if preheat else None
+    voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(
+        root, preload.urls, prerun=lambda: saved_work is not None, bundle=bundles.page_metadata
+    )
     voila_config.VoilaConfiguration.extension_denylist = NOT_NEEDED_EXTENSIONS
     app = CoursewareVoila(config=voila_config)
     app.courseware_config = config
     app.extra_handlers = list(extra_handlers)
-    app.extra_settings = {"courseware_preload": preload, **(extra_settings or {})}
+    app.extra_settings = {
+        "courseware_preload": preload,
+        "courseware_bundle": bundles,
+        **(extra_settings or {}),
+    }
     app.proxy_token = take_token()
+    app.saved_work = saved_work
     app.initialize(
         serve_argv(
             root,
             port=port,
             ip=ip,
             open_browser=open_browser,
-            preheat=bool(config.serve.preheat) or config.serve.hot_count > 0,
+            preheat=preheat,
             base_url=base_url,
         )
         + list(extra_args)

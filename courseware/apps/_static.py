@@ -90,6 +90,7 @@ class PreloadList:
         self.window = window
         self.limit = limit
         self.urls: list[str] = []
+        self.files: dict[str, str] = {}  # url -> the file served for it
         self._clock = clock
         self._started: float | None = None
 
@@ -109,6 +110,9 @@ class PreloadList:
             self._started = self._clock()
         if request.uri not in self.urls and len(self.urls) < self.limit:
             self.urls.append(str(request.uri))
+            path = getattr(handler, "absolute_path", None)
+            if isinstance(path, str):
+                self.files[str(request.uri)] = path
 
 
 class LearnsPreloads:

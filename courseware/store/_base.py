@@ -98,6 +98,12 @@ class Store(ABC):
         found = self.events(learner=learner, module=module, item=item, kind=kind)
         return found[-1] if found else None
 
+    def revision(self, learner: str) -> tuple[int, int] | None:
+        """A value that changes whenever ``learner``'s saved events change (their number and the
+        newest id), or ``None`` where the store cannot tell cheaply. A server compares it to know
+        whether widgets built earlier from this learner's saves still show them as they are."""
+        return None
+
     def delivery_note(self) -> str | None:
         """A sentence for the learner if some saves could not be delivered (kept locally)."""
         return None

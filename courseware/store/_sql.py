@@ -67,6 +67,15 @@ class SQLAlchemyStore(Store):
             rows = conn.execute(query.order_by(t.id)).all()
         return [_event(tuple(row)) for row in rows]
 
+    def revision(self, learner: str) -> tuple[int, int]:
+        t = events_table.c
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(t.id), 0)).where(
+            t.learner == learner
+        )
+        with self._engine.connect() as conn:
+            count, newest = conn.execute(query).one()
+        return int(count), int(newest)
+
     def close(self) -> None:
         self._engine.dispose()
 

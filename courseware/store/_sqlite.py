@@ -86,6 +86,13 @@ class SQLiteStore(Store):
             rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
         return [_event(row) for row in rows]
 
+    def revision(self, learner: str) -> tuple[int, int]:
+        with self._lock:
+            count, newest = self._db.execute(
+                "SELECT count(*), coalesce(max(id), 0) FROM events WHERE learner = ?", (learner,)
+            ).fetchone()
+        return int(count), int(newest)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
