@@ -35,6 +35,19 @@ def test_append_keeps_every_version_and_latest_is_newest(any_store: Store) -> No
     assert ids == sorted(ids)
 
 
+def test_revision_changes_with_every_save_of_that_learner_only(any_store: Store) -> None:
+    """What a server compares before handing out a kernel that read the saves earlier."""
+    empty = any_store.revision("ana")
+    assert empty == (0, 0)
+    any_store.append(Event("ana", "m1", "r1", "reflection.saved", {"text": "one"}))
+    first = any_store.revision("ana")
+    assert first is not None and first != empty
+    any_store.append(Event("ben", "m2", "r1", "reflection.saved", {"text": "his"}))
+    assert any_store.revision("ana") == first, "another learner's save changes nothing of ana's"
+    newest = any_store.append(Event("ana", "m2", "x", "exercise.answered", {"a": 1}))
+    assert any_store.revision("ana") == (2, newest)
+
+
 def test_kind_prefix_filter(any_store: Store) -> None:
     any_store.append(Event("ana", "m", "v", "vignette.step", {"choice": 0}))
     any_store.append(Event("ana", "m", "v", "vignette.restart", {}))
