@@ -175,21 +175,18 @@ class AssignmentHandler(MarkingHandler):
             form = self._form()
             if isinstance(form, str):
                 return self.show(book, assignment, problem=form, status=400)
-            script_id = form.get("script", "")
-            try:
-                script: Script | None = book.script(script_id)
-            except KeyError:
-                script = None
-            if script is None or script.assignment != assignment:
-                problem = f"there is no script {script_id!r} in {assignment}"
-                return self.show(book, assignment, problem=problem, status=400)
-            if not remark_roles(book, script.script, self.marker):
-                problem = f"{script.script} is not allocated to {self.marker!r}"
-                return self.show(book, assignment, problem=problem, status=403)
+            script = self.own_script(book, assignment, form.get("script", ""), unknown=400)
+            if not isinstance(script, Script):
+                return self.show(book, assignment, problem=script[0], status=script[1])
             try:
                 rubric = marking_rubric(self.course_root, book, assignment)
             except GradingError as exc:
                 return self.show(book, assignment, problem=str(exc), status=409)
+            problem = _form_problem(rubric, form)
+            if problem:
+                return self.show(
+                    book, assignment, script=script, form=form, problem=problem, status=400
+                )
             why = settled(CourseFolder(self.course_root), book, assignment, rubric).get(
                 script.script
             )
@@ -197,32 +194,41 @@ class AssignmentHandler(MarkingHandler):
                 reason = read_only_reason(why, assignment, script.script)
                 problem = reason[0].lower() + reason[1:]
                 return self.show(book, assignment, script=script, problem=problem, status=409)
-            problem = _form_problem(rubric, form)
-            status = 400
-            if not problem:
-                levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
-                comments = {k[8:]: v for k, v in form.items() if k.startswith("comment-")}
-                try:
-                    record_mark(
-                        book,
-                        rubric,
-                        script.script,
-                        self.marker,
-                        levels,
-                        comments,
-                        form.get("overall", ""),
-                    )
-                except GradingError as exc:
-                    problem = str(exc)
-                    status = 403 if "is not allocated to" in problem else 400
-            if problem:
+            levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
+            comments = {k[8:]: v for k, v in form.items() if k.startswith("comment-")}
+            try:
+                record_mark(
+                    book,
+                    rubric,
+                    script.script,
+                    self.marker,
+                    levels,
+                    comments,
+                    form.get("overall", ""),
+                )
+            except GradingError as exc:  # a comment for a criterion the rubric does not have
                 return self.show(
-                    book, assignment, script=script, form=form, problem=problem, status=status
+                    book, assignment, script=script, form=form, problem=str(exc), status=400
                 )
         query = urllib.parse.urlencode({"saved": script.script})
         self.redirect(f"{self.url(assignment)}?{query}", status=303)
 
     # -- parts -----------------------------------------------------------------------------------
+    def own_script(
+        self, book: MarkingBook, assignment: str, script_id: str, *, unknown: int
+    ) -> Script | tuple[str, int]:
+        """The script, if it is in ``assignment`` and allocated to the marker; else the reason
+        and the status: ``unknown`` for no such script, 403 for someone else's."""
+        try:
+            script = book.script(script_id)
+        except KeyError:
+            return f"there is no script {script_id!r} in {assignment}", unknown
+        if script.assignment != assignment:
+            return f"there is no script {script_id!r} in {assignment}", unknown
+        if not remark_roles(book, script.script, self.marker):
+            return f"{script.script} is not allocated to {self.marker!r}", 403
+        return script
+
     def _form(self) -> dict[str, str] | str:
         """The posted fields, one value each; a message if the form is malformed."""
         found: dict[str, str] = {}
@@ -339,17 +345,10 @@ class ScriptHandler(AssignmentHandler):
         if book is None:
             return self.none(assignment)
         with book:
-            try:
-                script = book.script(script_id)
-            except KeyError:
-                script = None
-            if script is None or script.assignment != assignment:
-                problem = f"there is no script {script_id!r} in {assignment}"
-                return self.show(book, assignment, problem=problem, status=404)
-            if not remark_roles(book, script.script, self.marker):
-                problem = f"{script.script} is not allocated to {self.marker!r}"
-                return self.show(book, assignment, problem=problem, status=403)
-            self.show(book, assignment, script=script)
+            found = self.own_script(book, assignment, script_id, unknown=404)
+            if isinstance(found, Script):
+                return self.show(book, assignment, script=found)
+            self.show(book, assignment, problem=found[0], status=found[1])
 
     def post(self, assignment: str, script_id: str = "") -> None:
         raise web.HTTPError(405, "marks are sent to the assignment's marking page")
@@ -374,7 +373,13 @@ def _form_problem(rubric: Rubric, form: dict[str, str]) -> str:
             )
     levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
     missing = [c.name for c in rubric.criteria if not levels.get(c.id)]
-    return f"choose a level for {', '.join(missing)}" if missing else ""
+    if missing:
+        return f"choose a level for {', '.join(missing)}"
+    try:
+        rubric.total(levels)  # as record_mark checks it: a level the rubric has, a cap kept
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
