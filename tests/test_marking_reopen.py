@@ -42,6 +42,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.hub
 
+ESSAYS = {"s01": ESSAY, "s02": "I listened, and she talked about her son."}
 MARKUP = "<script>alert(1)</script><img src=x onerror=alert(1)> & =1+1 \u00e9\U0001f600"
 
 
@@ -59,7 +60,7 @@ def course(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     root = tmp_path_factory.mktemp("reopen-hub")
     folder, exchange, hub_wide = course_folder(root)
     released = folder / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    for student, essay in (("s01", ESSAY), ("s02", "I listened, and she talked about her son.")):
+    for student, essay in ESSAYS.items():
         nb = json.loads(released.read_text())
         for cell in nb["cells"]:
             if cell["metadata"].get("nbgrader", {}).get("grade_id") == "essay":
@@ -142,7 +143,7 @@ def test_a_marker_reopens_and_changes_their_mark_until_it_is_agreed(
     page.keyboard.press("Enter")
     page.wait_for_url(f"{service}/marking/{ASSIGNMENT}/{first}")
     expect(page.get_by_role("heading", name=f"Script {first}")).to_be_visible()
-    expect(page.locator(".script")).to_contain_text("<script>document.title='pwned'</script>")
+    expect(page.locator(".script")).to_contain_text(ESSAYS[course.students[first]].splitlines()[0])
     # The saved mark is in the form: each criterion's level checked, comments in their boxes,
     # the markup shown as text.
     for criterion in rubric.criteria:
@@ -212,7 +213,8 @@ def test_a_marker_reopens_and_changes_their_mark_until_it_is_agreed(
     expect(note).to_have_text(
         f"Your mark is read-only because the marks for {first} have been agreed at moderation; "
         f"only the moderator can change it now, on the command line (courseware grade mark "
-        f"{ASSIGNMENT} --script {first}, then courseware grade moderate {ASSIGNMENT} --write)."
+        f"{ASSIGNMENT} --marker tutor --script {first}, then courseware grade moderate "
+        f"{ASSIGNMENT} --write)."
     )
     expect(page.get_by_role("radio")).to_have_count(0)
     expect(page.get_by_role("textbox")).to_have_count(0)
@@ -281,7 +283,11 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
             "most 20,000",
         ),
         "lone surrogate": (form() + b"&overall=%ED%A0%80", 400, "is not UTF-8 text"),
-        "huge body": (form(overall="y" * (6 * 2**20)), 413, "a mark&#x27;s form is at most 4 MB"),
+        "huge body": (
+            form(overall="y" * (6 * 2**20)),
+            413,
+            "a mark's form is at most 4 MB. Nothing was recorded.",
+        ),
         "unknown script": (
             form(script="S-DEADBEEF"),
             400,
@@ -303,8 +309,13 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
     assert got == 403 and "is not allocated to &#x27;tutor2&#x27;" in page, page[-2000:]
     got, page = http("GET", f"{base}/{script}", token=hub.token("tutor2"))
     assert got == 403, page
-    assert "is not allocated to &#x27;tutor2&#x27;" in page and "her son" not in page
-    for path, status in ((f"{base}/S-DEADBEEF", 404), (f"{base}/%FF", 400)):
+    assert "is not allocated to &#x27;tutor2&#x27;" in page
+    assert "her son" not in page and "ward round" not in page
+    for path, status in (
+        (f"{base}/S-DEADBEEF", 404),
+        (f"{base}?saved=S-DEADBEEF", 200),  # the notice after saving, for an id typed by hand
+        (f"{base}?saved=%FF", 400),
+    ):
         got, page = http("GET", path, token=token)
         assert got == status, (path, page)
     assert history(course) == before  # nothing was recorded
@@ -318,3 +329,6 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
     assert got == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert" not in page and "<img src=x" not in page
+    # Another marker never sees that mark, not even through the notice after saving.
+    got, page = http("GET", f"{base}?saved={script}", token=hub.token("tutor2"))
+    assert got == 200 and "Saved" not in page and "alert(1)" not in page, page

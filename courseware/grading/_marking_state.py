@@ -19,7 +19,9 @@ from ._rubric import Rubric
 def own_mark(book: MarkingBook, assignment: str, script: str, marker: str) -> Mark | None:
     """``marker``'s latest mark for ``script`` in a role allocated to them, or None; never anyone
     else's mark (a role given to someone else since keeps their marks to them)."""
-    given = book.marks(assignment).get(script, {})
+    given = book.marks(assignment).get(script)
+    if not given:  # no mark at all (or no such script: a hand-typed id)
+        return None
     for role in remark_roles(book, script, marker):
         mark = given.get(role)
         if mark is not None and mark.marker == marker:
@@ -79,10 +81,10 @@ def settled(
     return found
 
 
-def read_only_reason(why: str, assignment: str, script: str) -> str:
+def read_only_reason(why: str, assignment: str, script: str, marker: str) -> str:
     """The one sentence a marker reads on a settled script (also the refusal of a change)."""
     return (
         f"Your mark is read-only because {why}; only the moderator can change it now, on the "
-        f"command line (courseware grade mark {assignment} --script {script}, then courseware "
-        f"grade moderate {assignment} --write)"
+        f"command line (courseware grade mark {assignment} --marker {marker} --script {script}, "
+        f"then courseware grade moderate {assignment} --write)"
     )

@@ -191,7 +191,7 @@ class AssignmentHandler(MarkingHandler):
                 script.script
             )
             if why:
-                reason = read_only_reason(why, assignment, script.script)
+                reason = read_only_reason(why, assignment, script.script, self.marker)
                 problem = reason[0].lower() + reason[1:]
                 return self.show(book, assignment, script=script, problem=problem, status=409)
             levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
@@ -275,20 +275,27 @@ class AssignmentHandler(MarkingHandler):
         """A script with the rubric form (or the marker's settled mark, read-only), or the queue's
         next script; the scripts the marker has marked below."""
         queue = [s for s, _role in marking_queue(book, assignment, self.marker)]
-        if problem:
-            kept = " Your choices and comments are kept below." if form is not None else ""
-            prefix = "Not saved: " if self.request.method == "POST" else ""
-            notice = f'<p class="problem" role="alert">{prefix}{esc(problem)}.{kept}</p>'
         if script is None and queue:
             script = book.script(queue[0])
         title = f"Marking {assignment}"
-        head = f"<h1>{esc(title)}</h1>{notice}"
         try:
             rubric = marking_rubric(self.course_root, book, assignment)
         except GradingError as exc:
             problem = f'<p class="problem" role="alert">{esc(exc)}</p>'
-            return self.page(title, head + problem, status=409)
+            return self.page(title, f"<h1>{esc(title)}</h1>{problem}", status=409)
         done = settled(CourseFolder(self.course_root), book, assignment, rubric)
+        mine = None if script is None else own_mark(book, assignment, script.script, self.marker)
+        read_only = mine is not None and script is not None and script.script in done
+        if problem:
+            kept = form is not None and not read_only
+            notice = (
+                '<p class="problem" role="alert">'
+                + ("Not saved: " if self.request.method == "POST" else "")
+                + f"{esc(problem)}."
+                + (" Your choices and comments are kept below." if kept else "")
+                + "</p>"
+            )
+        head = f"<h1>{esc(title)}</h1>{notice}"
         marked = [
             (s, self.url(assignment, s), " (agreed: read-only)" if s in done else "")
             for s in marked_by(book, assignment, self.marker)
@@ -309,9 +316,8 @@ class AssignmentHandler(MarkingHandler):
             '<div class="script">'
             f"{esc(text) if text.strip() else '<em>(empty)</em>'}</div></section>"
         )
-        mine = own_mark(book, assignment, script.script, self.marker)
-        if mine is not None and script.script in done:
-            reason = read_only_reason(done[script.script], assignment, script.script)
+        if mine is not None and read_only:
+            reason = read_only_reason(done[script.script], assignment, script.script, self.marker)
             body += read_only_mark(rubric, mine, reason)
         else:
             if mine is not None:
