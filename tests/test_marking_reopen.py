@@ -257,7 +257,10 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
     _, script = course.scripts  # unmarked, allocated to tutor
     base = f"{hub.url}/services/{COURSE}/marking/{ASSIGNMENT}"
     token = hub.token("tutor")
-    levels = {f"level-{c.id}": "thoughtful" for c in rubric.criteria}
+    levels = {
+        **{f"level-{c.id}": "thoughtful" for c in rubric.criteria},
+        "level-overall": "thoughtful",
+    }
 
     def form(**fields: str) -> bytes:
         return urllib.parse.urlencode({"script": script, **levels, **fields}).encode()
