@@ -70,9 +70,9 @@ class Setup:
     exchange: Path
 
 
-@pytest.fixture(scope="module")
-def setup(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    root = tmp_path_factory.mktemp("tutor-hub")
+def course_folder(root: Path) -> tuple[Path, Path, Path]:
+    """assignments/ copied as course101 under ``root``, the essay generated: (the course folder,
+    its exchange, the folder holding the hub-wide nbgrader_config.py)."""
     exchange = root / "exchange"
     exchange.mkdir()
     exchange.chmod(0o777)
@@ -88,6 +88,13 @@ def setup(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     )
     done = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     assert done.returncode == 0, done.stderr[-3000:]
+    return course, exchange, hub_wide
+
+
+@pytest.fixture(scope="module")
+def setup(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    root = tmp_path_factory.mktemp("tutor-hub")
+    course, exchange, hub_wide = course_folder(root)
     done = nbgrader(course, "release_assignment", ASSIGNMENT)
     assert done.returncode == 0, done.stderr[-3000:]
     hub = Hub(
