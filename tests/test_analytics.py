@@ -611,7 +611,7 @@ def test_the_declared_comparison_in_the_report_matches_statsmodels(
 def coding(
     space: bool | None, nurse: list[str], unsure: list[str] = (), version: str = "m-1"
 ) -> dict[str, object]:  # type: ignore[assignment]
-    from courseware.feedback._types import CodeResult, Coding
+    from courseware.content import CodeResult, Coding
 
     return Coding(
         codes=tuple(CodeResult(c, 0.9) for c in nurse),

@@ -267,7 +267,7 @@ def test_a_pre_run_kernel_is_not_handed_out_once_its_learner_saved_elsewhere(
     entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
     module_dir = MODULES / Path(entry.notebook).parent
     wait_for_learner_kernels(apps_server, 0, 30)
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=90)
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=180)
     taken = apps_server.log_path.read_text("utf-8").count("Using pre-heated kernel")
 
     words = f"Written elsewhere at {time.time()}: I had stopped hearing the question behind hers."
@@ -293,7 +293,7 @@ def test_a_pre_run_kernel_is_not_handed_out_once_its_learner_saved_elsewhere(
     assert f"Using pre-heated kernel: {page_kernel(page)}" not in log
 
     # shut down and refilled once arrivals settle, from the saves as they are now
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the refill", seconds=90)
+    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the refill", seconds=180)
     log = apps_server.log_path.read_text("utf-8")
     assert re.search(r"pooled kernel \S+ of \S+ is out of date or gone: shutting it down", log)
     page.reload()

@@ -117,6 +117,9 @@ def build_seminar(
         extra_args=extra_args,
         extra_handlers=seminar_handlers(site.base_url),
         extra_settings={"courseware_seminar": room, "courseware_gate": room},
+        # The room's log is saved as the presenter, the learner a pre-run kernel would check:
+        # every answer would make it out of date. The presenter's kernel imports only.
+        prerun=False,
     )
     local = f"http://{'127.0.0.1' if ip in ('', '0.0.0.0', '::') else ip}:{port}/"
     return SeminarServer(

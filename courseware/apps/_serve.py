@@ -300,9 +300,11 @@ def build_app(
     extra_handlers: Sequence[Any] = (),
     extra_settings: dict[str, Any] | None = None,
     base_url: str = "/",
+    prerun: bool = True,
 ) -> CoursewareVoila:
     """A configured, initialised (not yet started) server for the modules under ``root``, with
-    every page below ``base_url``."""
+    every page below ``base_url``; preheated kernels are pre-run where ``prerun`` and the store
+    allow (see :mod:`._saved_work`), else they import only."""
     config = config or AppConfig()
     base_url = normalise_base_url(base_url)
     root = Path(root).resolve()
@@ -313,7 +315,7 @@ def build_app(
     preload = PreloadList()
     bundles = ChunkBundle(preload)
     preheat = bool(config.serve.preheat) or config.serve.hot_count > 0
-    saved_work = SavedWork.probe() if preheat else None
+    saved_work = SavedWork.probe() if preheat and prerun else None
     voila_config.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(
         root, preload.urls, prerun=lambda: saved_work is not None, bundle=bundles.page_metadata
     )
