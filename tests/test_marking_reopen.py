@@ -8,6 +8,7 @@ courseware command line, Debian's Chromium signed in at the hub. Two essays are 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sqlite3
@@ -266,7 +267,8 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
         return urllib.parse.urlencode({"script": script, **levels, **fields}).encode()
 
     name = rubric.criteria[0].name
-    megabyte = "x" * 2**20
+    megabyte = MARKUP + "x" * (2**20 - len(MARKUP))  # a 1 MB paste, with markup in it
+    too_long = megabyte + "y"
     cases: dict[str, tuple[bytes, int, str]] = {
         "missing criterion": (
             urllib.parse.urlencode({"script": script, **dict(list(levels.items())[1:])}).encode(),
@@ -279,17 +281,17 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
             "no level &#x27;excellent&#x27;",
         ),
         "non-numeric overall": (form(**{"level-overall": "NaN"}), 400, "choose an overall level"),
-        "1 MB comment": (
-            form(**{f"comment-{rubric.criteria[0].id}": megabyte}),
+        "comment over 1 MB": (
+            form(**{f"comment-{rubric.criteria[0].id}": too_long}),
             400,
-            f"the comment on {name} is 1,048,576 characters long, and a comment can have at "
-            "most 20,000",
+            f"the comment on {name} is 1,048,577 characters long, and a comment can have at "
+            "most 1,048,576",
         ),
         "lone surrogate": (form() + b"&overall=%ED%A0%80", 400, "is not UTF-8 text"),
         "huge body": (
-            form(overall="y" * (6 * 2**20)),
+            form(overall="y" * (17 * 2**20)),
             413,
-            "a mark's form is at most 4 MB. Nothing was recorded.",
+            "a mark's form is at most 16 MB. Nothing was recorded.",
         ),
         "unknown script": (
             form(script="S-DEADBEEF"),
@@ -303,9 +305,9 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
         assert got == status, (case, got, page[-2000:])
         assert reason in page, (case, page[-2000:])
         assert "Traceback" not in page
-    # The 1 MB comment is refused, not lost: it is back in its box for the marker to shorten.
-    _, page = post_form(base, token, form(**{f"comment-{rubric.criteria[0].id}": megabyte}))
-    assert f">{megabyte}</textarea>" in page
+    # The comment over 1 MB is refused, not lost: it is back in its box (escaped) to shorten.
+    _, page = post_form(base, token, form(**{f"comment-{rubric.criteria[0].id}": too_long}))
+    assert f">{html.escape(too_long)}</textarea>" in page
 
     # Another marker's script: no post, no page, and never the script's text.
     got, page = post_form(base, hub.token("tutor2"), form())
@@ -332,6 +334,14 @@ def test_hostile_requests_get_a_clear_4xx_and_record_nothing(course: Course) -> 
     assert got == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert" not in page and "<img src=x" not in page
+    # A 1 MB paste (markup in it) is kept whole when the mark is changed, and shown escaped.
+    got, page = post_form(base, token, form(**{f"comment-{rubric.criteria[0].id}": megabyte}))
+    assert got == 200 and f"Saved your changed mark for {script}" in page, page[-2000:]
+    with MarkingBook(course.root / "marking.sqlite") as book:
+        kept = book.marks(ASSIGNMENT)[script]["first"].comments
+    assert kept == {rubric.criteria[0].id: megabyte}
+    got, page = http("GET", f"{base}/{script}", token=token)
+    assert got == 200 and html.escape(megabyte) in page and "<script>alert" not in page
     # Another marker never sees that mark, not even through the notice after saving.
     got, page = http("GET", f"{base}?saved={script}", token=hub.token("tutor2"))
     assert got == 200 and "Saved" not in page and "alert(1)" not in page, page

@@ -33,9 +33,10 @@ dt { font-weight: bold; margin-top: 0.5rem; }
 dd { margin-left: 1rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 """
 
-# A comment longer than this is refused (about 3,000 words: far more than feedback needs, far
-# less than a request that only wants to fill the book); the form keeps it for the marker to trim.
-MAX_COMMENT = 20_000
+# A comment longer than this is refused (a 1 MB paste is kept whole, as every text is; far more
+# than feedback needs, far less than a request that only wants to fill the book); the form keeps
+# it for the marker to trim.
+MAX_COMMENT = 2**20
 
 
 def esc(text: object) -> str:

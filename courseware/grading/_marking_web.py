@@ -41,7 +41,7 @@ from ._marking_state import marked_by, own_mark, read_only_reason, settled
 from ._moderation import marking_queue, marking_rubric, record_mark, remark_roles, script_text
 from ._rubric import Rubric
 
-MAX_BODY = 4 * 1024 * 1024  # a full form at MAX_COMMENT per box, percent-encoded, fits well inside
+MAX_BODY = 16 * 1024 * 1024  # a form with a 1 MB comment, percent-encoded, fits well inside
 
 
 class MarkingHandler(JupyterHandler):
@@ -375,7 +375,7 @@ def _form_problem(rubric: Rubric, form: dict[str, str]) -> str:
         if (field in names or field.startswith("comment-")) and len(value) > MAX_COMMENT:
             return (
                 f"{names.get(field, field)} is {len(value):,} characters long, and a comment can "
-                f"have at most {MAX_COMMENT:,} (about 3,000 words); shorten it and save again"
+                f"have at most {MAX_COMMENT:,} (1 MB); shorten it and save again"
             )
     levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
     missing = [c.name for c in rubric.criteria if not levels.get(c.id)]
