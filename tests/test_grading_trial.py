@@ -91,6 +91,17 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
         nb["cells"][1]["source"] = "assessment = None  # not what was released"
 
     _edit_notebook(comm("tampered"), tamper)
+    # a learner's cell makes every hidden test pass; the answers file earns nothing
+    patched = comm("patched")
+    (patched.parent / "assessed-answers.json").write_text(
+        json.dumps(_answers([1], 0, "Right, let's get on."))
+    )
+    _edit_notebook(
+        patched,
+        lambda nb: _insert(
+            nb, 2, "import courseware.grading as g\ng.grade_item = lambda *a, **k: None"
+        ),
+    )
     for student, text in (("writer", essay_text(1)), ("blank", None)):
         folder = course / "submitted" / student / ESSAY
         _write_submission(folder, course / "release" / ESSAY)
@@ -156,3 +167,27 @@ def test_edited_protected_cells_are_reported(trial: Trial) -> None:
 def test_scripts_names_an_essay_left_as_released(trial: Trial) -> None:
     assert "1 scripts of reflective-essay" in trial.scripts_out, trial.scripts_out
     assert "no script for blank: answer cell 'essay' left as released" in trial.scripts_out
+
+
+def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:
+    assert "patched: 5/9 NEEDS REVIEW (re-scored 0/9)" in trial.comm_out, trial.comm_out
+    grade(
+        "confirm",
+        COMM,
+        "--student",
+        "patched",
+        "--rescored",
+        "--score",
+        "task-compose-reply=1",
+        "--by",
+        "carol",
+        "--reason",
+        "a cell replaced grade_item; scored from the answers file",
+        cwd=trial.course,
+    )
+    again = grade("autograde", COMM, "--student", "patched", cwd=trial.course).stdout
+    (line,) = [row for row in again.splitlines() if row.startswith("  patched:")]
+    assert line.startswith("  patched: 1/9 —"), line
+    assert "NEEDS REVIEW" not in line and "re-scored" not in line, line
+    assert "the score a tutor confirmed stands" in line, line
+    assert "needs review" not in again

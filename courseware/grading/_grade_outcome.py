@@ -162,10 +162,15 @@ def _scores(gb: Any, assignment: str, student: str) -> tuple[float, float, bool,
 
 
 def _rescore(
-    course: CourseFolder, assignment: str, student: str, cells: dict[str, float]
+    course: CourseFolder,
+    assignment: str,
+    student: str,
+    cells: dict[str, float],
+    settled: frozenset[str] = frozenset(),
 ) -> tuple[list[str], dict[str, float]]:
     """Score the widget items again outside the kernel; report any gradebook score that differs.
-    Returns the problems and the re-scored points of each test cell that differs."""
+    Returns the problems and the re-scored points of each test cell that differs, except the
+    ``settled`` cells a tutor has confirmed a score for: their difference is noted, not flagged."""
     from ._assessment import find_key
     from ._items import ComposeResponse, load_items, load_key, score_answer
 
@@ -193,7 +198,12 @@ def _rescore(
             continue
         expected = score_answer(item, key.keys[item.id], answers.latest(item.id)).points
         got = cells.get(f"test-{item.id}")
-        if got is not None and abs(got - expected) > 1e-6:
+        if got is not None and abs(got - expected) > 1e-6 and f"test-{item.id}" in settled:
+            problems.append(
+                f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
+                "file: the score a tutor confirmed stands"
+            )
+        elif got is not None and abs(got - expected) > 1e-6:
             differ[f"test-{item.id}"] = float(expected)
             problems.append(
                 f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
@@ -319,7 +329,8 @@ def finish_student(
     folder = course.folder(autograded, student, assignment)
     for nb in notebooks:
         result.problems += _cell_errors(folder / f"{nb.name}.ipynb")
-    problems, differ = _rescore(course, assignment, student, cells)
+    settled = frozenset(cell for _, cell in kept)
+    problems, differ = _rescore(course, assignment, student, cells, settled)
     result.problems += problems
     if differ:
         result.review = "possible tampering"
