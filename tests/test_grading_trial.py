@@ -51,6 +51,7 @@ class Trial:
     comm: dict[str, dict[str, Any]]
     comm_out: str
     scripts_out: str
+    essay: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
             )
     comm_run = grade("autograde", COMM, "--jobs", "1", "--json", "comm.json", cwd=course)
     report = json.loads((course / "comm.json").read_text())
-    grade("autograde", ESSAY, "--jobs", "1", cwd=course)
+    grade("autograde", ESSAY, "--jobs", "1", "--json", "essay.json", cwd=course)
     scripts = grade(
         "scripts",
         ESSAY,
@@ -124,9 +125,9 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
         str(REPO / "courses" / "creative-medicine-cpd.yaml"),
         cwd=course,
     )
-    yield Trial(
-        course, {r["student"]: r for r in report["results"]}, comm_run.stdout, scripts.stdout
-    )
+    comm_results = {r["student"]: r for r in report["results"]}
+    essay = json.loads((course / "essay.json").read_text())
+    yield Trial(course, comm_results, comm_run.stdout, scripts.stdout, essay)
 
 
 def test_a_cell_that_raised_is_named_with_its_error(trial: Trial) -> None:
@@ -167,6 +168,11 @@ def test_edited_protected_cells_are_reported(trial: Trial) -> None:
 def test_scripts_names_an_essay_left_as_released(trial: Trial) -> None:
     assert "1 scripts of reflective-essay" in trial.scripts_out, trial.scripts_out
     assert "no script for blank: answer cell 'essay' left as released" in trial.scripts_out
+    essay = {r["student"]: r for r in trial.essay["results"]}
+    assert essay["writer"]["problems"] == []
+    assert essay["blank"]["problems"] == [
+        "reflective-essay.ipynb: answer cell 'essay' left as released (nothing written): scored 0"
+    ]
 
 
 def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:

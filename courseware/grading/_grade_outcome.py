@@ -329,6 +329,12 @@ def finish_student(
     folder = course.folder(autograded, student, assignment)
     for nb in notebooks:
         result.problems += _cell_errors(folder / f"{nb.name}.ipynb")
+        for cell in sorted(nb.answers & set(cells)):  # nbgrader scores an untouched answer itself
+            if not any(f"answer cell '{cell}' was deleted" in p for p in result.problems):
+                result.problems.append(
+                    f"{nb.name}.ipynb: answer cell '{cell}' left as released (nothing written): "
+                    f"scored {cells[cell]:g}"
+                )
     settled = frozenset(cell for _, cell in kept)
     problems, differ = _rescore(course, assignment, student, cells, settled)
     result.problems += problems
