@@ -5,6 +5,7 @@ essay left as released is named by ``scripts`` instead of silently dropped.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -173,6 +174,16 @@ def test_scripts_names_an_essay_left_as_released(trial: Trial) -> None:
     assert essay["blank"]["problems"] == [
         "reflective-essay.ipynb: answer cell 'essay' left as released (nothing written): scored 0"
     ]
+
+
+def test_registry_says_why_a_row_has_no_score(trial: Trial) -> None:
+    grade("export", COMM, "--registry", "comm.csv", cwd=trial.course)
+    with (trial.course / "comm.csv").open() as handle:
+        rows = {r["student_id"]: r for r in csv.DictReader(handle)}
+    # in the gradebook through the essay, never submitted this assignment
+    assert rows["writer"]["status"] == "not-submitted"
+    assert rows["writer"]["note"] == "nothing submitted for communication-skills"
+    assert "cell 3 raised ZeroDivisionError" in rows["raises"]["note"]
 
 
 def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:
