@@ -41,6 +41,7 @@ from ._grade_outcome import CohortReport, StudentResult, finish_student, kept_sc
 from ._grade_worker import WORKER_KILLED, grade_one, init_worker
 from ._submissions import (
     check_submission,
+    edited_cells,
     planted_files,
     source_notebooks,
     submission_digest,
@@ -96,6 +97,7 @@ def autograde_cohort(
             notebooks = source_notebooks(course, assignment)
             source_dir = course.root / "source" / assignment
             widget_items = (source_dir / "items.yaml").is_file()
+            release_dir = course.folder(course.coursedir().release_directory, ".", assignment)
             released = {
                 p.relative_to(source_dir).as_posix() for p in source_dir.rglob("*") if p.is_file()
             } | {"timestamp.txt"}
@@ -116,6 +118,8 @@ def autograde_cohort(
                 has_notebook = any((folder / f"{nb.name}.ipynb").is_file() for nb in notebooks)
                 if folder.is_dir():
                     problems += planted_files(folder, assignment, released)
+                    if has_notebook:
+                        problems += edited_cells(folder, release_dir, notebooks)
                     if known_items is not None and has_notebook:
                         problems += unknown_items(folder, known_items)
                 results[student] = StudentResult(

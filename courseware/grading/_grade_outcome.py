@@ -1,7 +1,7 @@
 """What one student's autograde came to: the reason it failed, or its scores checked and kept.
 
 Run in the batch's own process after a worker returns: failure reasons in plain language, cells that
-ran past the time limit, widget items re-scored outside the kernel, agreed and confirmed marks kept
+ran past the time limit or raised, widget items re-scored outside the kernel, agreed and confirmed marks kept
 through grading again.
 """
 
@@ -115,24 +115,33 @@ def _last_exception(text: str) -> str:
     return "unknown error (see nbgrader's log)"
 
 
-def _timeouts(notebook: Path) -> list[str]:
-    """Cells nbgrader interrupted for running past ``Execute.timeout``."""
+def _cell_errors(notebook: Path) -> list[str]:
+    """Cells of the graded notebook that ended in an error, in plain words: one nbgrader
+    interrupted for running past ``Execute.timeout``, a test cell that failed (it scores nothing)
+    and a learner's cell that raised (nbgrader carries on, so the score alone would not say)."""
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     found = []
     for index, cell in enumerate(nb.get("cells", [])):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") in {
-                "CellTimeoutError",
-                "KeyboardInterrupt",
-            }:
-                found.append(
-                    f"{notebook.name} cell {index + 1} ran past the time limit and was "
-                    "interrupted (an endless loop?)"
-                )
-                break
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        where = f"{notebook.name} cell {index + 1}"
+        ename = str(errors[0].get("ename", "an error"))
+        if ename in {"CellTimeoutError", "KeyboardInterrupt"}:
+            found.append(f"{where} ran past the time limit and was interrupted (an endless loop?)")
+            continue
+        evalue = (str(errors[0].get("evalue", "")).splitlines() or [""])[0][:160]
+        error = f"{ename}: {evalue}" if evalue else ename
+        info = cell.get("metadata", {}).get("nbgrader", {})
+        if isinstance(info, dict) and info.get("grade") and cell.get("cell_type") == "code":
+            found.append(
+                f"{where} ('{info.get('grade_id')}') failed with {error}: no points for it"
+            )
+        else:
+            found.append(f"{where} raised {error} (grading went on; see the autograded notebook)")
     return found
 
 
@@ -153,10 +162,15 @@ def _scores(gb: Any, assignment: str, student: str) -> tuple[float, float, bool,
 
 
 def _rescore(
-    course: CourseFolder, assignment: str, student: str, cells: dict[str, float]
+    course: CourseFolder,
+    assignment: str,
+    student: str,
+    cells: dict[str, float],
+    settled: frozenset[str] = frozenset(),
 ) -> tuple[list[str], dict[str, float]]:
     """Score the widget items again outside the kernel; report any gradebook score that differs.
-    Returns the problems and the re-scored points of each test cell that differs."""
+    Returns the problems and the re-scored points of each test cell that differs, except the
+    ``settled`` cells a tutor has confirmed a score for: their difference is noted, not flagged."""
     from ._assessment import find_key
     from ._items import ComposeResponse, load_items, load_key, score_answer
 
@@ -184,7 +198,12 @@ def _rescore(
             continue
         expected = score_answer(item, key.keys[item.id], answers.latest(item.id)).points
         got = cells.get(f"test-{item.id}")
-        if got is not None and abs(got - expected) > 1e-6:
+        if got is not None and abs(got - expected) > 1e-6 and f"test-{item.id}" in settled:
+            problems.append(
+                f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
+                "file: the score a tutor confirmed stands"
+            )
+        elif got is not None and abs(got - expected) > 1e-6:
             differ[f"test-{item.id}"] = float(expected)
             problems.append(
                 f"test-{item.id} scored {got:g} in the kernel but {expected:g} from the answers "
@@ -309,8 +328,15 @@ def finish_student(
     result.score, result.max_score, result.needs_manual = score, max_score, manual
     folder = course.folder(autograded, student, assignment)
     for nb in notebooks:
-        result.problems += _timeouts(folder / f"{nb.name}.ipynb")
-    problems, differ = _rescore(course, assignment, student, cells)
+        result.problems += _cell_errors(folder / f"{nb.name}.ipynb")
+        for cell in sorted(nb.answers & set(cells)):  # nbgrader scores an untouched answer itself
+            if not any(f"answer cell '{cell}' was deleted" in p for p in result.problems):
+                result.problems.append(
+                    f"{nb.name}.ipynb: answer cell '{cell}' left as released (nothing written): "
+                    f"scored {cells[cell]:g}"
+                )
+    settled = frozenset(cell for _, cell in kept)
+    problems, differ = _rescore(course, assignment, student, cells, settled)
     result.problems += problems
     if differ:
         result.review = "possible tampering"

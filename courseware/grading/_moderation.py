@@ -174,6 +174,11 @@ def prepare_scripts(
                 left_out[student] = f"answer cell {cell!r} was deleted: a missing answer, scored 0"
             elif grade.auto_score is None:
                 book.add_script(assignment, student, notebook, cell, rubric.id)
+            else:
+                left_out[student] = (
+                    f"answer cell {cell!r} left as released (nothing written): "
+                    f"nbgrader scored it {float(grade.auto_score):g}"
+                )
             if progress:
                 progress(done, len(submissions))
     return Prepared(book.scripts(assignment), left_out)

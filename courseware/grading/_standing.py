@@ -110,6 +110,8 @@ def standings(course: CourseFolder, book: MarkingBook, assignment: str) -> dict[
                 status = "not-submitted"
                 if folder.is_dir() and any(folder.iterdir()):
                     notes.append(NEXT_STEP.format(**step))
+                elif not notes:
+                    notes.append(f"nothing submitted for {assignment}")
             # nbgrader removes the autograded folder of a submission it could not grade, so the
             # folder as well as the last run's record says whether grading failed
             elif submission is None or not autograded.is_dir() or run.get("status") == "failed":

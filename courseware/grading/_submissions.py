@@ -2,7 +2,8 @@
 
 What the gradebook knows of the assignment (:class:`SourceNotebook`), and the checks
 :func:`~._autograde.autograde_cohort` runs on every submission: a deleted or retyped cell, corrupted
-metadata, a file that is not a notebook, a planted key file, answers for items that do not exist.
+metadata, a protected cell edited, a file that is not a notebook, a planted key file, answers for
+items that do not exist.
 """
 
 from __future__ import annotations
@@ -80,6 +81,52 @@ def planted_files(folder: Path, assignment: str, released: set[str]) -> list[str
                 f"{relative.as_posix()}: an answer-key file was planted in the submission "
                 f"(ignored: keys/{assignment}.yaml is read from the course folder only)"
             )
+    return found
+
+
+def _source(cell: object) -> str | None:
+    if not isinstance(cell, dict):
+        return None
+    text = cell.get("source", "")
+    return "".join(text) if isinstance(text, list) else text if isinstance(text, str) else None
+
+
+def edited_cells(folder: Path, release: Path, notebooks: list[SourceNotebook]) -> list[str]:
+    """Cells released as not editable whose text the submission changed. A graded cell is put
+    back by nbgrader (noted, since someone changed it); any other protected cell (the one that
+    opens the assessment, say) is not, so the tutor is told what it said."""
+    found: list[str] = []
+    for source in notebooks:
+        try:
+            given = json.loads((release / f"{source.name}.ipynb").read_text(encoding="utf-8"))
+            sent = json.loads((folder / f"{source.name}.ipynb").read_text(encoding="utf-8"))
+            given_cells, sent_cells = list(given["cells"]), list(sent["cells"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # no release to compare with, or not a notebook (reported already)
+        by_id = {}
+        for cell in sent_cells:
+            info = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
+            if isinstance(info, dict) and isinstance(info.get("grade_id"), str):
+                by_id[info["grade_id"]] = _source(cell)
+        texts = {_source(cell) for cell in sent_cells}
+        for index, cell in enumerate(given_cells):
+            meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+            if meta.get("editable", True) is not False:
+                continue
+            text = _source(cell)
+            grade_id = (meta.get("nbgrader") or {}).get("grade_id")
+            if grade_id is not None:
+                if grade_id in by_id and by_id[grade_id] != text:
+                    found.append(
+                        f"{source.name}.ipynb: cell '{grade_id}' was edited although it is not "
+                        "editable (nbgrader puts the original back)"
+                    )
+            elif text not in texts:
+                first = (text or "").strip().splitlines()[:1] or [""]
+                found.append(
+                    f"{source.name}.ipynb: released cell {index + 1} ({first[0][:60]!r}) was "
+                    "edited or deleted although it is not editable; it ran as the learner left it"
+                )
     return found
 
 

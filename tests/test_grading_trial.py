@@ -1,0 +1,210 @@
+"""What a tutor's own trial of docs/grading.md turned up, on real nbgrader: work that raised, failed a
+test or had its protected cells edited is reported with the reason (never a bare score), and an
+essay left as released is named by ``scripts`` instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+sys.path.insert(0, str(FIXTURES / "grading"))
+from cohort import COMM, ESSAY, _answers, _cell, _edit_notebook, _write_submission, essay_text
+
+pytestmark = pytest.mark.timeout(600)
+BIN = str(Path(sys.executable).parent)
+
+
+def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-m", "courseware.cli", "grade", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _insert(nb: dict[str, Any], index: int, source: str) -> None:
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
+    nb["cells"].insert(index, {**cell, "source": source})
+
+
+@dataclass
+class Trial:
+    course: Path
+    comm: dict[str, dict[str, Any]]
+    comm_out: str
+    scripts_out: str
+    essay: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
+    course = tmp_path_factory.mktemp("trial")
+    shutil.copytree(REPO / "assignments", course, dirs_exist_ok=True)
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    for assignment in (COMM, ESSAY):
+        subprocess.run(
+            [BIN + "/nbgrader", "generate_assignment", assignment],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    answers = json.dumps(_answers([3, 5, 9], 2, "I am so sorry. What worries you most?"))
+
+    def comm(student: str) -> Path:
+        folder = course / "submitted" / student / COMM
+        _write_submission(folder, course / "release" / COMM)
+        (folder / "assessed-answers.json").write_text(answers)
+        return folder / f"{COMM}.ipynb"
+
+    comm("ok")
+    # a learner's own cell raises; grading carries on past it
+    _edit_notebook(comm("raises"), lambda nb: _insert(nb, 2, "ratio = 1 / 0"))
+    # a learner's cell breaks the check a test cell calls: that test fails and scores nothing
+    _edit_notebook(
+        comm("fails-test"),
+        lambda nb: _insert(
+            nb, 2, "import courseware.grading as g\ng.check_saved = lambda *a: 1 / 0"
+        ),
+    )
+
+    def tamper(nb: dict[str, Any]) -> None:
+        _cell(nb, "test-cues-breathless")["source"] = "print('all good')"
+        nb["cells"][1]["source"] = "assessment = None  # not what was released"
+
+    _edit_notebook(comm("tampered"), tamper)
+    # a learner's cell makes every hidden test pass; the answers file earns nothing
+    patched = comm("patched")
+    (patched.parent / "assessed-answers.json").write_text(
+        json.dumps(_answers([1], 0, "Right, let's get on."))
+    )
+    _edit_notebook(
+        patched,
+        lambda nb: _insert(
+            nb, 2, "import courseware.grading as g\ng.grade_item = lambda *a, **k: None"
+        ),
+    )
+    for student, text in (("writer", essay_text(1)), ("blank", None)):
+        folder = course / "submitted" / student / ESSAY
+        _write_submission(folder, course / "release" / ESSAY)
+        if text is not None:
+            _edit_notebook(
+                folder / f"{ESSAY}.ipynb",
+                lambda nb, text=text: _cell(nb, "essay").update(source=text),
+            )
+    comm_run = grade("autograde", COMM, "--jobs", "1", "--json", "comm.json", cwd=course)
+    report = json.loads((course / "comm.json").read_text())
+    grade("autograde", ESSAY, "--jobs", "1", "--json", "essay.json", cwd=course)
+    scripts = grade(
+        "scripts",
+        ESSAY,
+        "--rubric",
+        "reflect",
+        "--cell",
+        "essay",
+        "--course-file",
+        str(REPO / "courses" / "creative-medicine-cpd.yaml"),
+        cwd=course,
+    )
+    comm_results = {r["student"]: r for r in report["results"]}
+    essay = json.loads((course / "essay.json").read_text())
+    yield Trial(course, comm_results, comm_run.stdout, scripts.stdout, essay)
+
+
+def test_a_cell_that_raised_is_named_with_its_error(trial: Trial) -> None:
+    assert trial.comm["ok"]["problems"] == []
+    raised = trial.comm["raises"]
+    assert raised["status"] == "graded"
+    assert any(
+        "cell 3 raised ZeroDivisionError: division by zero" in p for p in raised["problems"]
+    ), raised["problems"]
+    assert "raises: 5/9 + manual marking — communication-skills.ipynb cell 3 raised" in (
+        trial.comm_out
+    )
+
+
+def test_a_failed_test_cell_is_named_and_scores_nothing(trial: Trial) -> None:
+    failed = trial.comm["fails-test"]
+    assert failed["status"] == "graded"
+    notes = failed["problems"]
+    for grade_id in ("test-cues-breathless", "test-reply-to-worry"):
+        assert any(
+            f"('{grade_id}') failed with ZeroDivisionError" in p and "no points" in p for p in notes
+        ), notes
+    assert failed["score"] == 0
+
+
+def test_edited_protected_cells_are_reported(trial: Trial) -> None:
+    notes = trial.comm["tampered"]["problems"]
+    assert any(
+        "cell 'test-cues-breathless' was edited although it is not editable" in p for p in notes
+    ), notes
+    assert any(
+        "released cell 2 ('from courseware.grading import check_saved, open_assessment')" in p
+        and "edited or deleted" in p
+        for p in notes
+    ), notes
+
+
+def test_scripts_names_an_essay_left_as_released(trial: Trial) -> None:
+    assert "1 scripts of reflective-essay" in trial.scripts_out, trial.scripts_out
+    assert "no script for blank: answer cell 'essay' left as released" in trial.scripts_out
+    essay = {r["student"]: r for r in trial.essay["results"]}
+    assert essay["writer"]["problems"] == []
+    assert essay["blank"]["problems"] == [
+        "reflective-essay.ipynb: answer cell 'essay' left as released (nothing written): scored 0"
+    ]
+
+
+def test_registry_says_why_a_row_has_no_score(trial: Trial) -> None:
+    grade("export", COMM, "--registry", "comm.csv", cwd=trial.course)
+    with (trial.course / "comm.csv").open() as handle:
+        rows = {r["student_id"]: r for r in csv.DictReader(handle)}
+    # in the gradebook through the essay, never submitted this assignment
+    assert rows["writer"]["status"] == "not-submitted"
+    assert rows["writer"]["note"] == "nothing submitted for communication-skills"
+    assert "cell 3 raised ZeroDivisionError" in rows["raises"]["note"]
+
+
+def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:
+    assert "patched: 5/9 NEEDS REVIEW (re-scored 0/9)" in trial.comm_out, trial.comm_out
+    grade(
+        "confirm",
+        COMM,
+        "--student",
+        "patched",
+        "--rescored",
+        "--score",
+        "task-compose-reply=1",
+        "--by",
+        "carol",
+        "--reason",
+        "a cell replaced grade_item; scored from the answers file",
+        cwd=trial.course,
+    )
+    again = grade("autograde", COMM, "--student", "patched", cwd=trial.course).stdout
+    (line,) = [row for row in again.splitlines() if row.startswith("  patched:")]
+    assert line.startswith("  patched: 1/9 —"), line
+    assert "NEEDS REVIEW" not in line and "re-scored" not in line, line
+    assert "the score a tutor confirmed stands" in line, line
+    assert "needs review" not in again
