@@ -279,6 +279,36 @@ async def _until(condition: Callable[[], bool], seconds: float, what: str) -> No
         await asyncio.sleep(0.1)
 
 
+def test_a_fill_asked_for_while_one_runs_is_not_lost(tmp_path: Path) -> None:
+    """A refill asked for while another is still starting a kernel (a pool emptied by a view)
+    is done once that one ends, not dropped until some later page view asks again."""
+    clock = Clock()
+
+    async def scenario() -> None:
+        manager = kernel_manager_class(preheat=False)(
+            max_kernels=5,
+            connection_dir=str(tmp_path),
+            warm_kernels=2,
+            warm_delay=1.0,
+            clock=clock,
+        )
+        manager.schedule_warm_fill(0)
+        await _until(lambda: manager._fill_task is not None, 10, "no fill started")
+        first = manager._fill_task
+        assert first is not None and not first.done()
+        manager._start_fill()  # a second request's timer fires while the first fill runs
+        assert manager._fill_task is first, "one fill at a time"
+        await first
+        await _until(
+            lambda: manager._fill_task is not first and manager._fill_task is not None,
+            10,
+            "the second request to run after the first",
+        )
+        await manager.shutdown_all(now=True)
+
+    run_coroutine(scenario())
+
+
 def test_a_warm_kernel_takes_any_modules_page_view(tmp_path: Path) -> None:
     """Real kernels: the warm one has the courseware imported before anyone asks; a page view
     of any notebook takes it, in the notebook's folder with the request's environment, charged

@@ -108,6 +108,7 @@ class CountingKernelManager(AsyncMappingKernelManager):
         self._last_arrival = 0.0
         self._fill_task: asyncio.Task[None] | None = None
         self._fill_timer: asyncio.TimerHandle | None = None
+        self._fill_again = False  # a fill ran when another was asked for: look again after
         self._closing = False
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
 
@@ -241,6 +242,15 @@ class CountingKernelManager(AsyncMappingKernelManager):
         self._fill_timer = None
         if self._fill_task is None or self._fill_task.done():
             self._fill_task = asyncio.ensure_future(self._fill())
+        elif not self._fill_again:
+            # A fill is still running (starting a kernel): look again once it ends, or a pool
+            # emptied meanwhile would wait for the next page view.
+            self._fill_again = True
+            self._fill_task.add_done_callback(self._refill_after)
+
+    def _refill_after(self, _task: asyncio.Future[None]) -> None:
+        self._fill_again = False
+        self.schedule_warm_fill(0)
 
     def _arrivals_settled(self) -> bool:
         quiet = self.clock() - self._last_arrival >= self.warm_delay
@@ -253,6 +263,8 @@ class CountingKernelManager(AsyncMappingKernelManager):
         if not await self._fill_pools():
             return
         while not self._closing and len(self._warm_ready) < self.warm_kernels:
+            if not await self._fill_pools():  # a pool emptied while a warm kernel started
+                return
             if not self._arrivals_settled():
                 self.schedule_warm_fill()
                 return
