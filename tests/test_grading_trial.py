@@ -27,18 +27,19 @@ pytestmark = pytest.mark.timeout(600)
 BIN = str(Path(sys.executable).parent)
 
 
-def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    done = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "grade", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=500,
-    )
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=500)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "courseware.cli", "grade", *args, cwd=cwd)
+
+
+def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(BIN + "/nbgrader", *args, cwd=cwd)
 
 
 def _insert(nb: dict[str, Any], index: int, source: str) -> None:
@@ -59,16 +60,8 @@ class Trial:
 def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
     course = tmp_path_factory.mktemp("trial")
     shutil.copytree(REPO / "assignments", course, dirs_exist_ok=True)
-    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
     for assignment in (COMM, ESSAY):
-        subprocess.run(
-            [BIN + "/nbgrader", "generate_assignment", assignment],
-            cwd=course,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        nbgrader("generate_assignment", assignment, cwd=course)
     answers = json.dumps(_answers([3, 5, 9], 2, "I am so sorry. What worries you most?"))
 
     def comm(student: str) -> Path:
@@ -186,8 +179,8 @@ def test_registry_says_why_a_row_has_no_score(trial: Trial) -> None:
     assert "cell 3 raised ZeroDivisionError" in rows["raises"]["note"]
 
 
-def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:
-    assert "patched: 5/9 NEEDS REVIEW (re-scored 0/9)" in trial.comm_out, trial.comm_out
+def confirm_patched(course: Path) -> None:
+    """The tutor confirms the flagged submission's re-scored items, marking Part C at once."""
     grade(
         "confirm",
         COMM,
@@ -200,8 +193,49 @@ def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> Non
         "carol",
         "--reason",
         "a cell replaced grade_item; scored from the answers file",
-        cwd=trial.course,
+        cwd=course,
     )
+
+
+def test_feedback_on_a_flagged_submission_is_provisional_until_confirmed(trial: Trial) -> None:
+    """Feedback made before a tutor confirms a flagged submission's score shows the score its own
+    kernel claimed: the learner is told it is provisional and the tutor what to do."""
+    course = trial.course
+
+    def feedback(student: str) -> str:
+        return (course / "feedback" / student / COMM / f"{COMM}.html").read_text()
+
+    made = nbgrader("generate_feedback", COMM, cwd=course)
+    warned = [line for line in made.stderr.splitlines() if "flagged for review" in line]
+    assert len(warned) == 1, made.stderr
+    assert "feedback for student patched on communication-skills/communication-skills" in warned[0]
+    assert "the notebook claimed 5, re-scored 0" in warned[0]
+    assert (
+        "`courseware grade confirm communication-skills --student patched --rescored`"
+        in (warned[0])
+    )
+    assert (
+        "nbgrader generate_feedback communication-skills --student patched --force" in (warned[0])
+    )
+    flagged = feedback("patched")
+    note = "<strong>Score under review:</strong> the score shown below is provisional."
+    assert note in flagged, flagged[:3000]
+    assert flagged.index(note) < flagged.index("(Score: 5.0 / 9.0)")  # the kernel's claim
+    assert "tamper" not in flagged.lower()
+    honest = feedback("ok")
+    assert "Score under review" not in honest and "(Score: 5.0 / 9.0)" in honest
+
+    confirm_patched(course)
+    again = nbgrader("generate_feedback", COMM, "--student", "patched", "--force", cwd=course)
+    assert "flagged for review" not in again.stderr, again.stderr
+    confirmed = feedback("patched")
+    assert "Score under review" not in confirmed and "Not marked yet" not in confirmed
+    assert "(Score: 1.0 / 9.0)" in confirmed  # the confirmed scores, from the gradebook
+
+
+def test_a_confirmed_score_stands_when_autograde_runs_again(trial: Trial) -> None:
+    assert "patched: 5/9 NEEDS REVIEW (re-scored 0/9)" in trial.comm_out, trial.comm_out
+    confirm_patched(trial.course)
     again = grade("autograde", COMM, "--student", "patched", cwd=trial.course).stdout
     (line,) = [row for row in again.splitlines() if row.startswith("  patched:")]
     assert line.startswith("  patched: 1/9 —"), line

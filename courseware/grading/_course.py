@@ -45,6 +45,14 @@ class CourseFolder:
         ensure_tools_on_path()
         return cls(path)
 
+    @classmethod
+    def of(cls, coursedir: Any) -> CourseFolder:
+        """The course folder an nbgrader app is working on, with that app's own ``CourseDirectory``
+        (so its paths and gradebook are the ones nbgrader uses, whatever config it was given)."""
+        course = cls(Path(coursedir.root).resolve())
+        course._cache["coursedir"] = coursedir
+        return course
+
     def config(self) -> Any:
         """The traitlets config nbgrader would load here (``nbgrader_config.py``), rooted at the course.
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from traitlets import Bool
+
+if TYPE_CHECKING:
+    from ._standing import Standing
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -62,19 +65,57 @@ class HideTestsInFeedback(Preprocessor):
         return cell, resources
 
 
+REVIEW_NOTE = (
+    "**Score under review:** the score shown below is provisional. A tutor is checking how this "
+    "submission was scored and will confirm it; your feedback will be updated then."
+)
+
+
 class FlagUnmarkedInFeedback(Preprocessor):
-    """Say so when feedback is made before every manually graded cell is marked.
+    """Say so when feedback is made before its score is final: parts not marked yet, or a
+    submission flagged for review.
 
     nbgrader scores an unmarked cell 0, so a learner would read 0/4 for a part nobody has marked
-    yet. This preprocessor, after ``GetGrades``, logs a warning naming the student and the cells (the
-    tutor sees it on ``nbgrader generate_feedback``'s output) and puts a note at the top of that
-    learner's feedback saying which parts are not marked yet."""
+    yet; and a submission autograde flagged (``needs-review``: its kernel's scores differ from its
+    answers re-scored outside it) carries the score its own kernel claimed until a tutor confirms
+    one. This preprocessor, after ``GetGrades``, logs a warning naming the student (the tutor sees
+    it on ``nbgrader generate_feedback``'s output, with the next step) and puts a note at the top of
+    that learner's feedback: which parts are not marked yet, or that the score is provisional. The
+    review state is the submission's standing, from the course's ``marking.sqlite``, as the exports
+    and ``courseware grade confirm`` read it; once a tutor confirms a score, feedback made again has
+    no such note."""
 
     enabled = Bool(True, help="Flag unmarked cells in feedback (leave on)").tag(config=True)
+
+    def _coursedir(self) -> Any:
+        """The running nbgrader app's course directory (this preprocessor's exporter's parent)."""
+        parent = self.parent
+        while parent is not None and not hasattr(parent, "coursedir"):
+            parent = parent.parent
+        if parent is not None:
+            return parent.coursedir
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config)
+
+    def _under_review(self, assignment: str, student: str) -> Standing | None:
+        """The submission's standing if it is ``needs-review``, else None."""
+        from ._course import CourseFolder
+        from ._marking import MarkingBook
+        from ._standing import standings
+
+        course = CourseFolder.of(self._coursedir())
+        if not course.marking_db.is_file():  # never autograded by courseware: nothing flagged
+            return None
+        with MarkingBook(course.marking_db) as book:
+            found = standings(course, book, assignment, only=student).get(student)
+        return found if found is not None and found.status == "needs-review" else None
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         from nbformat.v4 import new_markdown_cell
         from nbgrader.api import Gradebook
+
+        from ._standing import REVIEW_STEP
 
         info = resources.get("nbgrader", {})
         with Gradebook(info["db_url"]) as gb:
@@ -82,23 +123,43 @@ class FlagUnmarkedInFeedback(Preprocessor):
                 info["notebook"], info["assignment"], info["student"]
             )
             unmarked = sorted(g.name for g in notebook.grades if g.needs_manual_grade)
+        # nbgrader passes over feedback it has made unless forced, whatever has changed since
+        again = (
+            f"`nbgrader generate_feedback {info['assignment']} --student {info['student']} --force`"
+        )
+        notes: list[str] = []
+        review = self._under_review(info["assignment"], info["student"])
+        if review is not None:
+            self.log.warning(
+                "feedback for student %s on %s/%s made while the submission is flagged for "
+                "review (needs-review: the notebook claimed %g, re-scored %g): it shows the "
+                "claimed score, marked provisional. %s, then %s.",
+                info["student"],
+                info["assignment"],
+                info["notebook"],
+                review.claimed,
+                review.rescored,
+                REVIEW_STEP.format(assignment=info["assignment"], student=info["student"]),
+                again,
+            )
+            notes.append(REVIEW_NOTE)
         if unmarked:
             cells = ", ".join(unmarked)
             self.log.warning(
                 "feedback for student %s on %s/%s made before marking: %s not marked yet "
-                "(scored 0 for now). Mark them in the formgrader, then run generate_feedback again.",
+                "(scored 0 for now). Mark them in the formgrader, then %s.",
                 info["student"],
                 info["assignment"],
                 info["notebook"],
                 cells,
+                again,
             )
-            nb.cells.insert(
-                0,
-                new_markdown_cell(  # type: ignore[no-untyped-call]
-                    f"**Not marked yet:** {cells}. These parts count as 0 in the score below "
-                    "until a tutor has marked them; your feedback will be updated then."
-                ),
+            notes.append(
+                f"**Not marked yet:** {cells}. These parts count as 0 in the score below "
+                "until a tutor has marked them; your feedback will be updated then."
             )
+        for index, note in enumerate(notes):
+            nb.cells.insert(index, new_markdown_cell(note))  # type: ignore[no-untyped-call]
         return nb, resources
 
 

@@ -66,8 +66,11 @@ def _has_notebook(course: CourseFolder, student: str, assignment: str) -> bool:
     return folder.is_dir() and any(p.suffix == ".ipynb" for p in folder.iterdir())
 
 
-def standings(course: CourseFolder, book: MarkingBook, assignment: str) -> dict[str, Standing]:
-    """Every student known to the gradebook, the autograde runs or the confirmations."""
+def standings(
+    course: CourseFolder, book: MarkingBook, assignment: str, only: str | None = None
+) -> dict[str, Standing]:
+    """Every student known to the gradebook, the autograde runs or the confirmations (or the one
+    student ``only``: feedback asks about one submission at a time)."""
     from nbgrader.api import MissingEntry
 
     runs = book.autograde_results(assignment)
@@ -82,7 +85,10 @@ def standings(course: CourseFolder, book: MarkingBook, assignment: str) -> dict[
                 f"the gradebook has no assignment {assignment!r}; "
                 f"run `nbgrader generate_assignment {assignment}` first"
             ) from None
-        students = {s.id for s in gb.students} | set(runs) | set(confirmations)
+        if only is not None:
+            students = {only}
+        else:
+            students = {s.id for s in gb.students} | set(runs) | set(confirmations)
         for student in sorted(students):
             run = runs.get(student, {})
             notes = list(run.get("problems", []))
