@@ -66,8 +66,8 @@ class HideTestsInFeedback(Preprocessor):
 
 
 REVIEW_NOTE = (
-    "**Score under review:** the score shown below is provisional. A tutor is checking how this "
-    "submission was scored and will confirm it; your feedback will be updated then."
+    "**Score under review:** the scores on this page are provisional. A tutor is checking how this "
+    "submission was scored and will confirm them; your feedback will be updated then."
 )
 
 
@@ -155,7 +155,7 @@ class FlagUnmarkedInFeedback(Preprocessor):
                 again,
             )
             notes.append(
-                f"**Not marked yet:** {cells}. These parts count as 0 in the score below "
+                f"**Not marked yet:** {cells}. These parts count as 0 in the scores on this page "
                 "until a tutor has marked them; your feedback will be updated then."
             )
         for index, note in enumerate(notes):
