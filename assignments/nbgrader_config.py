@@ -40,8 +40,8 @@ os.environ.setdefault("COURSEWARE_KEYS", os.path.join(HERE, "keys"))
 c.OverwriteCells.add_missing_cells = True
 # A cell that runs longer than this is interrupted (an infinite loop costs one cell, not the batch).
 c.Execute.timeout = 30
-# Feedback never shows hidden tests, their output or an answer key, and names any part not yet
-# marked (the tutor is warned, by student).
+# Feedback never shows hidden tests, their output or an answer key, names any part not yet marked
+# and says when a flagged submission's score is still provisional (the tutor is warned, by student).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,

@@ -39,7 +39,8 @@ c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 # A learner who deletes a test cell gets it back, so it still runs (and still marks).
 c.OverwriteCells.add_missing_cells = True
-# Feedback never shows hidden tests, their output or an answer key, and names unmarked parts.
+# Feedback never shows hidden tests, their output or an answer key, names unmarked parts and says
+# when a flagged submission's score is still provisional.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,
