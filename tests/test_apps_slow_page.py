@@ -1,5 +1,6 @@
 """A module page on a slow machine: when its widget views give up on their models, the page loads
-itself again, once or twice, and then says so instead of reloading for ever.
+itself again, once or twice, and then says so instead of reloading for ever; never under the hands of
+a learner who is typing.
 
 The failure is ipywidgets' own (issue 4026), and it is what a class arriving at once met: each widget
 view waits 2 s for its model, checking every 100 ms; when the browser's main thread is busy past
@@ -191,3 +192,35 @@ def test_a_page_that_keeps_failing_says_so_instead_of_reloading_for_ever(
     page.close(run_before_unload=True)
     context.close()
     wait_for_learner_kernels(server, 0)  # each of the four loads' kernels shut down
+
+
+def test_a_learner_typing_is_told_rather_than_reloaded(
+    browser: Browser, server: VoilaServer
+) -> None:
+    """If views give up while the learner is typing in a field (a reconnecting kernel, later in
+    the page's life), the page keeps their words on screen and offers the reload instead."""
+    context = browser.new_context()
+    page = context.new_page()
+    loads: list[str] = []
+    page.on(
+        "framenavigated",
+        lambda frame: loads.append(frame.url) if frame == page.main_frame else None,
+    )
+    page.goto(server.url + MODULE)
+    box = page.locator(".cw-module textarea").first
+    expect(box).to_be_editable(timeout=90_000)
+    words = "Half-written, not saved yet: <b>mine</b> ="
+    box.click()
+    page.keyboard.type(words)
+    # what a view shows when it gives up (here placed by hand; the tests above make it happen)
+    page.evaluate(
+        "failed => { const view = document.createElement('div'); view.className = 'jupyter-widgets';"
+        " view.textContent = failed; document.getElementById('main').appendChild(view); }",
+        FAILED,
+    )
+    expect(page.locator("#cw-reload-note")).to_be_visible(timeout=10_000)
+    assert len(loads) == 1, f"the page reloaded under the learner's hands: {loads}"
+    assert box.input_value().endswith(words)
+    page.close(run_before_unload=True)
+    context.close()
+    wait_for_learner_kernels(server, 0)
