@@ -29,9 +29,7 @@ from playwright.sync_api import Page, expect
 from conftest import FIXTURES, REPO, free_port
 
 sys.path.insert(0, str(FIXTURES / "grading"))
-from cohort import ESSAY, _cell, _edit_notebook, _write_submission
-
-COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # sets the essay's pass level
+from cohort import ESSAY, SCRIPTS, _cell, _edit_notebook, _write_submission
 
 ESSAY_TEXT = (
     "<script>alert(1)</script> <img src=x onerror=alert(2)> "
@@ -315,17 +313,7 @@ def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path
     course, env = graded.course, graded.env
     command = [*COURSEWARE, "grade"]
     steps = {
-        "scripts": [
-            *command,
-            "scripts",
-            ESSAY,
-            "--rubric",
-            "reflect",
-            "--cell",
-            "essay",
-            "--course-file",
-            str(COURSE_FILE),
-        ],
+        "scripts": [*command, *SCRIPTS],
         "registry": [*command, "export", ESSAY, "--registry", str(tmp_path / "r.csv")],
         "research": [*command, "export", ESSAY, "--research", str(tmp_path / "p.csv")],
     }
@@ -360,16 +348,7 @@ def test_examiner_pack_shows_each_script_as_written(graded: Graded, tmp_path: Pa
             script = line.split()[0]
             grade("mark", ESSAY, "--marker", marker, "--script", script, *levels)
 
-    grade(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(COURSE_FILE),
-    )
+    grade(*SCRIPTS)
     grade("allocate", ESSAY, "--role", "first", "--markers", "alice")
     mark_all("alice")
     grade("allocate", ESSAY, "--role", "second", "--markers", "bob", "--all")

@@ -33,6 +33,7 @@ from cohort import (
     COMM,
     ESSAY,
     ESSAY_BAD,
+    SCRIPTS,
     build_comm_cohort,
     build_essay_bad,
     build_essay_cohort,
@@ -71,7 +72,6 @@ def essay_number(text: str) -> int:
     return int(found.group(1))
 
 
-COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # FHEQ 7: pass at reflection, 50%
 CRITERIA = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
 LEVELS = ["habitual", "thoughtful", "reflection", "critical"]
 
@@ -257,17 +257,7 @@ def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str
 @pytest.fixture(scope="module")
 def marked(pipeline: Run) -> Run:
     course = pipeline.course
-    out = courseware(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(COURSE_FILE),
-        cwd=course,
-    ).stdout
+    out = courseware(*SCRIPTS, cwd=course).stdout
     pipeline.scripts_out = out
     assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
     courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)

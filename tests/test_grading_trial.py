@@ -21,7 +21,16 @@ from helpers import VENV_BIN, run_courseware, run_program
 from conftest import FIXTURES, REPO
 
 sys.path.insert(0, str(FIXTURES / "grading"))
-from cohort import COMM, ESSAY, _answers, _cell, _edit_notebook, _write_submission, essay_text
+from cohort import (
+    COMM,
+    ESSAY,
+    SCRIPTS,
+    _answers,
+    _cell,
+    _edit_notebook,
+    _write_submission,
+    essay_text,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -100,17 +109,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
     comm_run = grade("autograde", COMM, "--jobs", "1", "--json", "comm.json", cwd=course)
     report = json.loads((course / "comm.json").read_text())
     grade("autograde", ESSAY, "--jobs", "1", "--json", "essay.json", cwd=course)
-    scripts = grade(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(REPO / "courses" / "creative-medicine-cpd.yaml"),
-        cwd=course,
-    )
+    scripts = grade(*SCRIPTS, cwd=course)
     comm_results = {r["student"]: r for r in report["results"]}
     essay = json.loads((course / "essay.json").read_text())
     yield Trial(course, comm_results, comm_run.stdout, scripts.stdout, essay)
