@@ -1,15 +1,18 @@
 """Helpers the test modules share (no test module imports another): waiting on a condition, driving
-widgets in a plain kernel, running the checker, and small reference implementations."""
+widgets in a plain kernel, running the ``courseware`` command line (and other programs) in a fresh
+process, and small reference implementations."""
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
+import shlex
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,15 +112,66 @@ def choice_button(vignette: Any, index: int) -> Any:
     return vignette.choices.children[vignette.shown.index(index)]
 
 
-def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """``courseware check ARGS…`` in a fresh process, from the repository's root."""
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
+VENV_BIN = Path(sys.executable).parent
+"""The bin folder of the environment running the tests: ``nbgrader``, ``jupyter``, ``courseware``."""
+COURSEWARE = (sys.executable, "-m", "courseware.cli")
+"""How the tests start the ``courseware`` command: the installed script's code, in this environment."""
+_SHOWN = 4000  # characters of each stream a failure shows (the end, where the error is)
+
+
+def run_program(
+    *command: str | Path,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+    expect_ok: bool = True,
+    stdin: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh process and return what it did, text captured.
+
+    ``env`` is used as given; without it the process inherits this one's environment with
+    :data:`VENV_BIN` first on ``PATH``, as in an activated environment (so a command that starts
+    ``nbgrader`` or a kernel finds this environment's). With ``expect_ok`` a non-zero exit fails
+    the test with the command, its exit code and the end of its stdout and stderr; without it the
+    caller asserts on the result itself.
+    """
+    words = [str(word) for word in command]
+    if env is None:
+        env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        words, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout
     )
+    if expect_ok and done.returncode != 0:
+        raise AssertionError(
+            f"{shlex.join(words)} (in {cwd}) exited {done.returncode}\n"
+            f"--- stdout (end) ---\n{done.stdout[-_SHOWN:]}\n"
+            f"--- stderr (end) ---\n{done.stderr[-_SHOWN:]}"
+        )
+    return done
+
+
+def run_courseware(
+    *args: str | Path,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+    expect_ok: bool = True,
+    stdin: str | None = None,
+    timeout: float = 300,
+    via: Sequence[str] = COURSEWARE,
+) -> subprocess.CompletedProcess[str]:
+    """``courseware ARGS…`` in a fresh process, as :func:`run_program` runs a command.
+
+    ``via`` is what starts the command line (default :data:`COURSEWARE`); a test that needs a
+    different interpreter set-up passes its own, which must end ready for the CLI's arguments.
+    """
+    return run_program(
+        *via, *args, cwd=cwd, env=env, expect_ok=expect_ok, stdin=stdin, timeout=timeout
+    )
+
+
+def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``courseware check ARGS…`` from the repository's root; the caller checks its exit code."""
+    return run_courseware("check", *args, expect_ok=False)
 
 
 GOOD = """\

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import inspect
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_courseware
 
 from courseware.apps import DEFAULT_PORT, build_seminar, run_seminar, serve
 from courseware.cli import build_parser, main
 
-from conftest import FIXTURES, REPO, VoilaServer, server_environ
+from conftest import FIXTURES, VoilaServer, server_environ
 
 DEMO = FIXTURES / "modules"
 NOT_OPTIONS = {"extra_args", "store"}
@@ -75,14 +75,7 @@ def test_commands_without_voila_refuse_arguments_after_the_double_dash(
 
 
 def run_cli(*words: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", *words],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=server_environ(),
-        timeout=300,
-    )
+    return run_courseware(*words, env=server_environ(), expect_ok=False)
 
 
 def test_an_error_is_one_message_and_debug_shows_its_traceback(tmp_path: Path) -> None:

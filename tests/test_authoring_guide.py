@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import run_courseware
 from nbclient import NotebookClient
 
 from courseware.content import load_module
@@ -47,14 +46,7 @@ def test_worked_example_checks_runs_and_walks(
 ) -> None:
     monkeypatch.setenv("COURSEWARE_STORE", str(tmp_path / "responses.sqlite"))
     module = build_example(tmp_path)
-    check = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", "--fix", str(module)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    check = run_courseware("check", "--fix", module, timeout=120)
     assert "0 problems" in check.stderr
     content = load_module(module)
     walk = content.vignette("waiting-for-results").walk()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import run_check
+from helpers import run_check, run_courseware
 
 from conftest import FIXTURES, REPO
 
@@ -101,13 +101,7 @@ def test_teaching_warnings_fire_on_a_module_that_quizzes(tmp_path: Path) -> None
     plain = run_check(module)
     assert plain.returncode == 0, plain.stdout + plain.stderr
     assert "0 problems and 11 warnings" in plain.stderr  # 7 teaching, 4 untitled nodes
-    strict = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", "--strict", str(module)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    strict = run_check("--strict", module)
     assert strict.returncode == 1 and strict.stdout == plain.stdout
     found = {
         (Path(line.split(":")[0]).name, int(line.split(":")[1]), line.split(": ", 2)[-1])
@@ -173,13 +167,7 @@ def test_check_assignments_from_inside_the_course_folder(tmp_path: Path) -> None
     shutil.copytree(REPO / "assignments", course)
 
     def check_here() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "courseware.cli", "check", "assignments"],
-            capture_output=True,
-            text=True,
-            cwd=course,
-            timeout=120,
-        )
+        return run_courseware("check", "assignments", cwd=course, expect_ok=False, timeout=120)
 
     result = check_here()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -236,13 +224,7 @@ def test_a_case_under_modules_without_a_setting_is_a_warning(tmp_path: Path) -> 
     case = root / "foundation-year" / "demo" / "vignettes" / "waiting-room.yaml"
     assert f"{case}:1: warning: id: no setting: say where the case takes place" in result.stdout
     assert "  settings of 1 case: none; no setting given: 1" in result.stderr.splitlines()
-    strict = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", "--strict", str(case)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    strict = run_check("--strict", case)
     assert strict.returncode == 1 and "no setting" in strict.stdout
     elsewhere = tmp_path / "drafts" / "demo"  # not yet in the curriculum: no warning
     shutil.copytree(root / "foundation-year" / "demo", elsewhere)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import run_check
+from helpers import run_check, run_courseware
 from markupsafe import escape
 
 from courseware.content import ContentError
@@ -61,13 +59,7 @@ def test_check_finds_unknown_modules_and_assignments(tmp_path: Path) -> None:
         .replace("weight: 60", "weight: 100")
     ) + "fheq_level: 6\n"  # assessed work states its academic level
     path = write_course(tmp_path, text)
-    result = subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "check", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = run_check(tmp_path)
     assert result.returncode == 1
     assert f"{path}:6: modules.1: no module with id 'ghost'" in result.stdout
     assert f"{path}:12: assessment.0.assignment: no assignment 'essay'" in result.stdout
@@ -385,17 +377,11 @@ def test_the_gallery_shows_every_course_with_its_parts() -> None:
 
 def test_link_gives_a_course_with_parts_one_link_per_module_in_order() -> None:
     """``courseware link COURSE`` on a course in parts: every module in order, each part named."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "courseware.cli", "link", "mbchb-empathy-spiral"),
-            *("--hub", "https://hub.example.org", "--repo", "https://git.example.org/c.git"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
+    result = run_courseware(
+        *("link", "mbchb-empathy-spiral"),
+        *("--hub", "https://hub.example.org", "--repo", "https://git.example.org/c.git"),
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr
     spiral = load_course(REPO / "courses" / "mbchb-empathy-spiral.yaml").spec
     urls = result.stdout.split()
     assert [u.split("urlpath=courseware%2Fmodule%2F")[1] for u in urls] == spiral.modules

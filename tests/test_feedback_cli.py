@@ -9,17 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import run_courseware, run_program
+
 STATEMENT = "I keep thinking it's cancer. My mum died of it when she was my age."
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", "feedback", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    """``courseware feedback ARGS…``; the caller checks its exit code."""
+    return run_courseware("feedback", *args, expect_ok=False)
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -116,7 +113,7 @@ def test_a_broken_corpus_is_one_message_for_split_and_train(tmp_path: Path) -> N
     for done in (
         run("split", "--corpus", corpus, "-o", out),
         run("train", "--corpus", corpus, "-o", tmp_path / "heads.npz"),
-        subprocess.run([*module, *heads], capture_output=True, text=True, cwd=REPO),
+        run_program(*module, *heads, expect_ok=False),
     ):
         assert done.returncode == 1, done.stderr
         assert "broken.yaml:1: id: id 'not-broken' differs from the file name" in done.stderr

@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import COURSEWARE, VENV_BIN, run_courseware, run_program
 from playwright.sync_api import Page, expect
 
 from conftest import FIXTURES, REPO, free_port
 
 sys.path.insert(0, str(FIXTURES / "grading"))
-from cohort import ESSAY, _cell, _edit_notebook, _write_submission
+from cohort import ESSAY, SCRIPTS, _cell, _edit_notebook, _write_submission
 
-COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # sets the essay's pass level
-
-BIN = Path(sys.executable).parent
 ESSAY_TEXT = (
     "<script>alert(1)</script> <img src=x onerror=alert(2)> "
     "[my notes](javascript:alert(3))\n\n"
@@ -61,16 +59,7 @@ class Graded:
 
 
 def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(BIN / "nbgrader"), *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
+    return run_program(VENV_BIN / "nbgrader", *args, cwd=course, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +69,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     home = course.parent / "home"
     home.mkdir()
     env = {
-        "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin",
+        "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin",
         "HOME": str(home),
         "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
         # a worktree run (PYTHONPATH=$PWD) grades with the worktree's code
@@ -193,7 +182,7 @@ def formgrader(graded: Graded) -> Iterator[str]:
     log = (graded.course.parent / "formgrader.log").open("w")
     server = subprocess.Popen(
         [
-            str(BIN / "jupyter"),
+            str(VENV_BIN / "jupyter"),
             "server",
             "--no-browser",
             "--allow-root",
@@ -272,27 +261,21 @@ def test_failure_reasons_name_the_cell_and_are_given_once(graded: Graded) -> Non
     )
     cells = len(json.loads((release / f"{ESSAY}.ipynb").read_text())["cells"])
     (course / "submitted" / "notjson" / ESSAY / f"{ESSAY}.ipynb").write_text("{not json")
-    done = subprocess.run(
-        [
-            str(BIN / "courseware"),
-            "grade",
-            "autograde",
-            ESSAY,
-            "--quiet",
-            "--student",
-            "dies",
-            "--student",
-            "notjson",
-            "--json",
-            "report.json",
-        ],
+    run_courseware(
+        "grade",
+        "autograde",
+        ESSAY,
+        "--quiet",
+        "--student",
+        "dies",
+        "--student",
+        "notjson",
+        "--json",
+        "report.json",
         cwd=course,
         env=graded.env,
-        capture_output=True,
-        text=True,
         timeout=600,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     report = {r["student"]: r for r in json.loads((course / "report.json").read_text())["results"]}
     assert report["dies"]["status"] == "failed"
     assert report["dies"]["problems"] == [
@@ -328,19 +311,9 @@ def run_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[
 
 def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path: Path) -> None:
     course, env = graded.course, graded.env
-    command = [str(BIN / "courseware"), "grade"]
+    command = [*COURSEWARE, "grade"]
     steps = {
-        "scripts": [
-            *command,
-            "scripts",
-            ESSAY,
-            "--rubric",
-            "reflect",
-            "--cell",
-            "essay",
-            "--course-file",
-            str(COURSE_FILE),
-        ],
+        "scripts": [*command, *SCRIPTS],
         "registry": [*command, "export", ESSAY, "--registry", str(tmp_path / "r.csv")],
         "research": [*command, "export", ESSAY, "--research", str(tmp_path / "p.csv")],
     }
@@ -350,7 +323,7 @@ def test_long_grade_steps_show_a_bar_on_a_terminal_only(graded: Graded, tmp_path
         assert re.search(rf"{label} \[#{{30}}\] (\d+)/\1", shown), (label, shown)
         status, quiet = run_on_a_terminal([*args, "--quiet"], course, env)
         assert status == 0 and "[#" not in quiet, quiet
-        piped = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True)
+        piped = run_program(*args, cwd=course, env=env, expect_ok=False)
         assert piped.returncode == 0 and "[#" not in piped.stderr, piped.stderr
 
 
@@ -364,16 +337,7 @@ def test_examiner_pack_shows_each_script_as_written(graded: Graded, tmp_path: Pa
     course, env = graded.course, graded.env
 
     def grade(*args: str) -> str:
-        done = subprocess.run(
-            [str(BIN / "courseware"), "grade", *args],
-            cwd=course,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_courseware("grade", *args, cwd=course, env=env, timeout=120).stdout
 
     rubric = load_rubric(course / "rubrics" / "reflect.yaml")
     levels = [arg for c in rubric.criteria for arg in ("--level", f"{c.id}={c.levels[1].id}")]
@@ -384,16 +348,7 @@ def test_examiner_pack_shows_each_script_as_written(graded: Graded, tmp_path: Pa
             script = line.split()[0]
             grade("mark", ESSAY, "--marker", marker, "--script", script, *levels)
 
-    grade(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(COURSE_FILE),
-    )
+    grade(*SCRIPTS)
     grade("allocate", ESSAY, "--role", "first", "--markers", "alice")
     mark_all("alice")
     grade("allocate", ESSAY, "--role", "second", "--markers", "bob", "--all")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import VENV_BIN, run_courseware, run_program
 
 from conftest import FIXTURES, REPO
 
@@ -33,6 +33,7 @@ from cohort import (
     COMM,
     ESSAY,
     ESSAY_BAD,
+    SCRIPTS,
     build_comm_cohort,
     build_essay_bad,
     build_essay_cohort,
@@ -53,26 +54,16 @@ GOOD = 23  # + 13 bad kinds = 36 students
 ESSAY_STUDENTS = [f"s{n:03d}" for n in range(13)]
 BLANK = "s020"
 NARRATIVE = "narrative-medicine"  # submits the essay notebook untouched: a real zero
-BIN = str(Path(sys.executable).parent)
 pytestmark = pytest.mark.timeout(600)
 
 
-def run(
-    *args: str, cwd: Path, check: bool = True, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    result = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, input=stdin, timeout=400
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-    return result
-
-
 def courseware(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return run(sys.executable, "-m", "courseware.cli", "grade", *args, cwd=cwd, **kw)
+    """``courseware grade ARGS…`` in the course folder ``cwd``."""
+    return run_courseware("grade", *args, cwd=cwd, timeout=400, **kw)
+
+
+def nbgrader(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return run_program(VENV_BIN / "nbgrader", *args, cwd=cwd, timeout=400, **kw)
 
 
 def essay_number(text: str) -> int:
@@ -81,7 +72,6 @@ def essay_number(text: str) -> int:
     return int(found.group(1))
 
 
-COURSE_FILE = REPO / "courses" / "creative-medicine-cpd.yaml"  # FHEQ 7: pass at reflection, 50%
 CRITERIA = ["writing-spectrum", "presence", "dilemma", "emotions", "meaning-making"]
 LEVELS = ["habitual", "thoughtful", "reflection", "critical"]
 
@@ -143,7 +133,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     with (course / "nbgrader_config.py").open("a") as config:
         config.write("\nc.Execute.timeout = 6  # the endless-loop submission costs 6 s, not 30\n")
     for assignment in (COMM, ESSAY, NARRATIVE):
-        run(BIN + "/nbgrader", "generate_assignment", assignment, cwd=course)
+        nbgrader("generate_assignment", assignment, cwd=course)
     expected = build_comm_cohort(course, GOOD)
     build_essay_cohort(course, ESSAY_STUDENTS)
     build_essay_bad(course)
@@ -169,7 +159,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     (plain / "nbgrader_config.py").write_text(
         (plain / "nbgrader_config.py").read_text().replace(str(course), str(plain))
     )
-    run(BIN + "/nbgrader", "autograde", COMM, cwd=plain, check=False)
+    nbgrader("autograde", COMM, cwd=plain, expect_ok=False)
     plain_scores = cell_scores(plain, COMM)
 
     result = courseware("autograde", COMM, "--jobs", "2", "--json", "report.json", cwd=course)
@@ -267,22 +257,12 @@ def mark_all(run_: Run, book: MarkingBook, rubric: Any, marker: str, adjust: str
 @pytest.fixture(scope="module")
 def marked(pipeline: Run) -> Run:
     course = pipeline.course
-    out = courseware(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(COURSE_FILE),
-        cwd=course,
-    ).stdout
+    out = courseware(*SCRIPTS, cwd=course).stdout
     pipeline.scripts_out = out
     assert f"{len(ESSAY_STUDENTS)} scripts" in out  # the untouched essay was already scored 0
     courseware("allocate", ESSAY, "--role", "first", "--markers", "alice,bob", cwd=course)
     early = courseware(
-        "allocate", ESSAY, "--role", "second", "--markers", "bob", cwd=course, check=False
+        "allocate", ESSAY, "--role", "second", "--markers", "bob", cwd=course, expect_ok=False
     )
     assert early.returncode == 1 and "have no first mark yet" in early.stderr
     assert "standard: creative-medicine-cpd, FHEQ level 7, pass mark 50%" in out
@@ -422,8 +402,8 @@ def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
             grade = gb.find_grade("essay", ESSAY, ESSAY, student)
             assert grade.manual_score == value and not grade.needs_manual_grade
 
-    run(BIN + "/nbgrader", "generate_feedback", ESSAY, cwd=course)
-    run(BIN + "/nbgrader", "generate_feedback", COMM, cwd=course)
+    nbgrader("generate_feedback", ESSAY, cwd=course)
+    nbgrader("generate_feedback", COMM, cwd=course)
     disputed = (course / "feedback" / marked.disputed / ESSAY / f"{ESSAY}.html").read_text()
     # agreed: the middle of three marks (first 10 or 15, second 20, third 10), which is the first
     # mark; the learner reads that mark's levels and words (a marker's HTML as text)
@@ -444,7 +424,7 @@ def test_agreed_marks_in_gradebook_feedback_and_export(marked: Run) -> None:
         assert "cues found" not in text and "option_points" not in text, html
         assert "its code and output are not shown in feedback" in text
 
-    run(BIN + "/nbgrader", "export", cwd=course)
+    nbgrader("export", cwd=course)
     with (course / "grades.csv").open() as handle:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(handle)}
     for student, value in marked.agreed.items():
@@ -469,7 +449,7 @@ def test_autograde_again_keeps_agreed_marks_or_refuses_changed_work(marked: Run)
     original = notebook.read_bytes()
     notebook.write_bytes(original.replace(b"Essay ", b"Essay (rewritten) ", 1))
     try:
-        refused = courseware("autograde", ESSAY, "--student", student, cwd=course, check=False)
+        refused = courseware("autograde", ESSAY, "--student", student, cwd=course, expect_ok=False)
     finally:
         notebook.write_bytes(original)
     assert refused.returncode == 1
@@ -635,7 +615,7 @@ def test_flagged_submission_needs_review_until_a_tutor_confirms(marked: Run) -> 
         "--by",
         "carol",
         cwd=course,
-        check=False,
+        expect_ok=False,
     )
     assert no_reason.returncode == 1 and "give a --reason" in no_reason.stderr
     out = courseware(
@@ -675,7 +655,7 @@ def test_failed_submission_marked_by_hand_through_confirm(marked: Run) -> None:
         "--by",
         "carol",
         cwd=course,
-        check=False,
+        expect_ok=False,
     )
     assert partial.returncode == 1 and "has no cell 'nothing' (cells: essay)" in partial.stderr
     out = courseware(
@@ -696,7 +676,7 @@ def test_failed_submission_marked_by_hand_through_confirm(marked: Run) -> None:
 
 def _exports(course: Path, assignment: str) -> dict[str, dict[str, dict[str, str]]]:
     """Every export of one assignment, keyed by student id: nbgrader's, the registry, research."""
-    run(BIN + "/nbgrader", "export", cwd=course)
+    nbgrader("export", cwd=course)
     with (course / "grades.csv").open() as handle:
         nbgrader_rows = {
             r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == assignment

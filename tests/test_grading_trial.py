@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,29 +16,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import VENV_BIN, run_courseware, run_program
 
 from conftest import FIXTURES, REPO
 
 sys.path.insert(0, str(FIXTURES / "grading"))
-from cohort import COMM, ESSAY, _answers, _cell, _edit_notebook, _write_submission, essay_text
+from cohort import (
+    COMM,
+    ESSAY,
+    SCRIPTS,
+    _answers,
+    _cell,
+    _edit_notebook,
+    _write_submission,
+    essay_text,
+)
 
 pytestmark = pytest.mark.timeout(600)
-BIN = str(Path(sys.executable).parent)
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=500)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
 
 
 def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(sys.executable, "-m", "courseware.cli", "grade", *args, cwd=cwd)
+    return run_courseware("grade", *args, cwd=cwd, timeout=500)
 
 
 def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(BIN + "/nbgrader", *args, cwd=cwd)
+    return run_program(VENV_BIN / "nbgrader", *args, cwd=cwd, timeout=500)
 
 
 def _insert(nb: dict[str, Any], index: int, source: str) -> None:
@@ -108,17 +109,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
     comm_run = grade("autograde", COMM, "--jobs", "1", "--json", "comm.json", cwd=course)
     report = json.loads((course / "comm.json").read_text())
     grade("autograde", ESSAY, "--jobs", "1", "--json", "essay.json", cwd=course)
-    scripts = grade(
-        "scripts",
-        ESSAY,
-        "--rubric",
-        "reflect",
-        "--cell",
-        "essay",
-        "--course-file",
-        str(REPO / "courses" / "creative-medicine-cpd.yaml"),
-        cwd=course,
-    )
+    scripts = grade(*SCRIPTS, cwd=course)
     comm_results = {r["student"]: r for r in report["results"]}
     essay = json.loads((course / "essay.json").read_text())
     yield Trial(course, comm_results, comm_run.stdout, scripts.stdout, essay)

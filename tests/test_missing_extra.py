@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import run_courseware
+
 from courseware.grading._marking import MarkingBook
 from courseware.grading._moderation import record_mark
 from courseware.grading._rubric import Standard, load_rubric, pass_mark_for
@@ -34,13 +36,12 @@ raise SystemExit(main(sys.argv[2:]))
 
 def courseware(blocked: str, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``courseware ARGS`` in a fresh interpreter where the packages in ``blocked`` are missing."""
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT, blocked, *map(str, args)],
-        capture_output=True,
-        text=True,
+    return run_courseware(
+        *args,
         cwd=cwd,
         env=os.environ | {"PYTHONPATH": str(REPO)},
-        timeout=300,
+        expect_ok=False,
+        via=(sys.executable, "-c", WITHOUT, blocked),
     )
 
 

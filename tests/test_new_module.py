@@ -4,24 +4,17 @@ runs in a kernel, and is never written over an existing folder."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
+from helpers import run_courseware
 
 from courseware.content import load_module
 
-from conftest import REPO
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "courseware.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    """``courseware ARGS…``; the caller checks its exit code."""
+    return run_courseware(*args, expect_ok=False, timeout=120)
 
 
 def test_new_module_passes_check_and_refuses_to_overwrite(tmp_path: Path) -> None:
