@@ -69,6 +69,8 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trial]:
         folder = course / "submitted" / student / COMM
         _write_submission(folder, course / "release" / COMM)
         (folder / "assessed-answers.json").write_text(answers)
+        # as nbgrader's exchange collects it, so release_feedback can deliver its feedback
+        (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
         return folder / f"{COMM}.ipynb"
 
     comm("ok")
@@ -170,9 +172,9 @@ def test_registry_says_why_a_row_has_no_score(trial: Trial) -> None:
     assert "cell 3 raised ZeroDivisionError" in rows["raises"]["note"]
 
 
-def confirm_patched(course: Path) -> None:
+def confirm_patched(course: Path) -> subprocess.CompletedProcess[str]:
     """The tutor confirms the flagged submission's re-scored items, marking Part C at once."""
-    grade(
+    return grade(
         "confirm",
         COMM,
         "--student",
@@ -220,7 +222,44 @@ def test_feedback_on_a_flagged_submission_is_provisional_until_confirmed(trial: 
     honest = feedback("ok")
     assert "Score under review" not in honest and "(Score: 5.0 / 9.0)" in honest
 
-    confirm_patched(course)
+    # a tutor marks ok's written part (as the formgrader saves a score) and makes its feedback again
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for cell in gb.find_submission_notebook(COMM, COMM, "ok").grades:
+            if cell.needs_manual_grade:
+                cell.manual_score, cell.needs_manual_grade = cell.max_score, False
+        gb.db.commit()
+    nbgrader("generate_feedback", COMM, "--student", "ok", "--force", cwd=course)
+    # releasing provisional feedback warns, per student, with what to do; it is released anyway
+    released = nbgrader("release_feedback", COMM, cwd=course)
+    provisional = {
+        line.split("feedback for student ")[1].split()[0]: line
+        for line in released.stderr.splitlines()
+        if "released while provisional" in line
+    }
+    assert sorted(provisional) == ["fails-test", "patched", "raises", "tampered"], released.stderr
+    line = provisional["patched"]
+    assert "(score under review, parts not marked yet)" in line, line
+    assert "`courseware grade confirm communication-skills --student patched --rescored`" in line
+    assert "`nbgrader generate_feedback communication-skills --student patched --force`" in line
+    assert "`nbgrader release_feedback communication-skills --student patched`" in line
+    assert (
+        "(parts not marked yet)" in provisional["raises"] and "formgrader" in provisional["raises"]
+    )
+    outbound = course / "exchange" / "clinical-empathy" / "feedback"
+    assert len(list(outbound.glob("*.html"))) == 5  # every student's, the honest one's too
+
+    # confirming the score leaves that feedback (and its released copy) out of date: confirm says so
+    told = confirm_patched(course).stdout
+    assert "feedback made before this confirmation is out of date" in told, told
+    page = f"feedback/patched/{COMM}/{COMM}.html"
+    assert f"  {page} (it says: score under review, parts not marked yet)" in told, told
+    assert f"make it again: nbgrader generate_feedback {COMM} --student patched --force" in told
+    assert f"it was already released ({outbound}/" in told, told
+    assert f"release it again after that: nbgrader release_feedback {COMM} --student patched" in (
+        told
+    )
     again = nbgrader("generate_feedback", COMM, "--student", "patched", "--force", cwd=course)
     assert "flagged for review" not in again.stderr, again.stderr
     confirmed = feedback("patched")

@@ -289,7 +289,36 @@ def cmd_confirm(args: argparse.Namespace) -> int:
         )
     score = "" if standing.score is None else f" {standing.score:g}/{standing.max_score:g}"
     print(f"{args.student}: {standing.status}{score} ({standing.note})")
+    _stale_feedback(course, args.assignment, args.student)
     return 0
+
+
+def _stale_feedback(course: CourseFolder, assignment: str, student: str) -> None:
+    """After a confirmation: name the feedback made before it (it shows the old score, and nbgrader
+    makes feedback again only when forced) and the commands that bring it, and its release, up to
+    date."""
+    from ._feedback import made_feedback
+
+    made = made_feedback(course, assignment, student)
+    if not made:
+        return
+    print("feedback made before this confirmation is out of date:")
+    for page in made:
+        shown = (
+            page.path.relative_to(course.root)
+            if page.path.is_relative_to(course.root)
+            else page.path
+        )
+        says = f" (it says: {', '.join(page.notes)})" if page.notes else ""
+        print(f"  {shown}{says}")
+    print(f"make it again: nbgrader generate_feedback {assignment} --student {student} --force")
+    again = f"nbgrader release_feedback {assignment} --student {student}"
+    released = [page.released for page in made if page.released is not None]
+    if released:
+        where = ", ".join(str(path) for path in released)
+        print(f"it was already released ({where}): release it again after that: {again}")
+    else:
+        print(f"release it again if you already did: {again}")
 
 
 def cmd_pack(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbconvert.preprocessors import Preprocessor
@@ -19,6 +21,7 @@ from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from traitlets import Bool
 
 if TYPE_CHECKING:
+    from ._course import CourseFolder
     from ._standing import Standing
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -69,6 +72,23 @@ REVIEW_NOTE = (
     "**Score under review:** the scores on this page are provisional. A tutor is checking how this "
     "submission was scored and will confirm them; your feedback will be updated then."
 )
+# Each note also leaves a marker in the page's <head>, as a CSS comment among the styles nbgrader
+# inlines there, so a page made and released later can still be read for it, whatever the note's
+# wording (nbgrader's feedback template drops a cell's tags and metadata). Nothing a learner writes
+# reaches the head: their text is in the body, and any HTML in it is escaped.
+REVIEW_TAG = "score-under-review"
+UNMARKED_TAG = "not-marked-yet"
+NOTE_TAGS = {REVIEW_TAG: "score under review", UNMARKED_TAG: "parts not marked yet"}
+MARKER = "/* courseware feedback note: {tag} */"
+_MARKER = re.compile(r"/\* courseware feedback note: ([a-z-]+) \*/")
+
+
+def provisional_notes(page: str) -> list[str]:
+    """What makes a rendered feedback page provisional (``"score under review"``, ``"parts not
+    marked yet"``), from the markers :class:`FlagUnmarkedInFeedback` put in its head."""
+    head = page.split("</head>", 1)[0] if "</head>" in page else ""
+    found = set(_MARKER.findall(head))
+    return [why for tag, why in NOTE_TAGS.items() if tag in found]
 
 
 class FlagUnmarkedInFeedback(Preprocessor):
@@ -127,7 +147,7 @@ class FlagUnmarkedInFeedback(Preprocessor):
         again = (
             f"`nbgrader generate_feedback {info['assignment']} --student {info['student']} --force`"
         )
-        notes: list[str] = []
+        notes: list[tuple[str, str]] = []
         review = self._under_review(info["assignment"], info["student"])
         if review is not None:
             self.log.warning(
@@ -142,7 +162,7 @@ class FlagUnmarkedInFeedback(Preprocessor):
                 REVIEW_STEP.format(assignment=info["assignment"], student=info["student"]),
                 again,
             )
-            notes.append(REVIEW_NOTE)
+            notes.append((REVIEW_TAG, REVIEW_NOTE))
         if unmarked:
             cells = ", ".join(unmarked)
             self.log.warning(
@@ -155,19 +175,103 @@ class FlagUnmarkedInFeedback(Preprocessor):
                 again,
             )
             notes.append(
-                f"**Not marked yet:** {cells}. These parts count as 0 in the scores on this page "
-                "until a tutor has marked them; your feedback will be updated then."
+                (
+                    UNMARKED_TAG,
+                    f"**Not marked yet:** {cells}. These parts count as 0 in the scores on this "
+                    "page until a tutor has marked them; your feedback will be updated then.",
+                )
             )
-        for index, note in enumerate(notes):
+        styles = resources.setdefault("inlining", {}).setdefault("css", [])
+        for index, (tag, note) in enumerate(notes):
             nb.cells.insert(index, new_markdown_cell(note))  # type: ignore[no-untyped-call]
+            styles.append(MARKER.format(tag=tag))
         return nb, resources
+
+
+@dataclass(frozen=True)
+class MadeFeedback:
+    """One feedback page nbgrader has made for a student (``feedback/<student>/<assignment>/``)."""
+
+    path: Path
+    notes: list[str]  # what it says is provisional (see :func:`provisional_notes`)
+    released: Path | None  # its copy in the exchange, when found there
+
+
+def _outbound(course: CourseFolder) -> Path | None:
+    """Where ``release_feedback`` puts feedback, by the course's own ``nbgrader_config.py`` (or
+    nbgrader's default exchange); None without a course id."""
+    from nbgrader.exchange.default.exchange import Exchange
+
+    config = course.config()
+    root = config.Exchange.root if "root" in config.Exchange else Exchange.root.default_value
+    course_id = course.coursedir().course_id
+    return Path(root) / course_id / "feedback" if course_id else None
+
+
+def made_feedback(course: CourseFolder, assignment: str, student: str) -> list[MadeFeedback]:
+    """The feedback pages already made for one student's submission, with what each says is
+    provisional and, when its released copy is in the exchange, that copy.
+
+    ``courseware grade confirm`` names them: feedback made before a score is confirmed shows the old
+    score, and nbgrader makes it again only with ``--force``. A released copy is found as nbgrader
+    names it (a hash of the submission's ``submission_secret.txt`` and the notebook); one released
+    through an exchange configured elsewhere is not found."""
+    from nbgrader.utils import notebook_hash
+
+    folder = course.folder(course.coursedir().feedback_directory, student, assignment)
+    if not folder.is_dir():
+        return []
+    secret_file = folder / "submission_secret.txt"
+    secret = secret_file.read_text() if secret_file.is_file() else ""
+    outbound = _outbound(course) if secret else None
+    found = []
+    for page in sorted(folder.glob("*.html")):
+        released = None
+        if outbound is not None:
+            copy = outbound / f"{notebook_hash(secret=secret, notebook_id=page.stem)}.html"
+            released = copy if copy.is_file() else None
+        notes = provisional_notes(page.read_text(encoding="utf-8", errors="replace"))
+        found.append(MadeFeedback(page, notes, released))
+    return found
 
 
 class ReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
     """nbgrader's ``release_feedback``, passing over (with a warning) feedback for submissions placed
     in ``submitted/`` by hand: they have no ``submission_secret.txt``, so the exchange cannot match
-    them to a learner (nbgrader itself stops there with a traceback). Set as
+    them to a learner (nbgrader itself stops there with a traceback). Feedback that is still
+    provisional (a score under review, parts not marked yet) is released, since its page says so,
+    with a warning naming the student and the steps to release it final. Set as
     ``c.ExchangeFactory.release_feedback`` in the course's ``nbgrader_config.py``."""
+
+    def _warn_provisional(self, student: str, html_file: str) -> None:
+        from ._standing import REVIEW_STEP
+
+        with open(html_file, encoding="utf-8", errors="replace") as handle:
+            notes = provisional_notes(handle.read())
+        if not notes:
+            return
+        assignment = self.coursedir.assignment_id
+        first = []
+        if NOTE_TAGS[REVIEW_TAG] in notes:
+            first.append(
+                REVIEW_STEP.format(assignment=assignment, student=student).removeprefix("next: ")
+            )
+        if NOTE_TAGS[UNMARKED_TAG] in notes:
+            first.append("mark the parts not marked yet in the formgrader")
+        self.log.warning(
+            "feedback for student %s on %s/%s released while provisional (%s): the learner's "
+            "page says so. To release it final: %s; then `nbgrader generate_feedback %s "
+            "--student %s --force` and `nbgrader release_feedback %s --student %s`.",
+            student,
+            assignment,
+            os.path.splitext(os.path.basename(html_file))[0],
+            ", ".join(notes),
+            "; ".join(first),
+            assignment,
+            student,
+            assignment,
+            student,
+        )
 
     def copy_files(self) -> None:
         coursedir = self.coursedir
@@ -200,6 +304,11 @@ class ReleaseFeedback(ExchangeReleaseFeedback):  # type: ignore[misc]
                 ),
             )
         excluded = coursedir.student_id_exclude
+        passed_over = unmatched | {s for s in excluded.split(",") if s}
+        for html_file in sorted(glob.glob(os.path.join(self.src_path, "*.html"))):
+            found = pattern.match(os.path.dirname(html_file))
+            if found is not None and found.group("student_id") not in passed_over:
+                self._warn_provisional(found.group("student_id"), html_file)
         if unmatched:
             coursedir.student_id_exclude = ",".join(
                 sorted(unmatched | {s for s in excluded.split(",") if s})
