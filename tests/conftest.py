@@ -163,6 +163,23 @@ class VoilaServer(ServerProcess):
         )
         self.wait_until_answering(self.url, "courseware serve")
 
+    def status(self) -> dict[str, int]:
+        """The server's kernel counts (``courseware/api/status``, loopback only)."""
+        with urllib.request.urlopen(self.url + "courseware/api/status", timeout=5) as response:
+            data: dict[str, int] = json.load(response)
+            return data
+
+    def wait_for_status(self, seconds: float, **wanted: int) -> None:
+        """Wait until every count in ``wanted`` is as given (fails after ``seconds``)."""
+        from helpers import wait_until
+
+        wait_until(
+            lambda: all(self.status().get(k) == v for k, v in wanted.items()),
+            lambda: f"{wanted} (the server says {self.status()})",
+            seconds=seconds,
+            every=0.25,
+        )
+
 
 @pytest.fixture(scope="module")
 def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:

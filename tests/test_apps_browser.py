@@ -8,7 +8,6 @@ page and the reclaiming of kernels of closed pages are checked through the serve
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.error
@@ -72,18 +71,12 @@ def hot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer
     server.stop()
 
 
-def status(server: VoilaServer) -> dict[str, int]:
-    with urllib.request.urlopen(server.url + "courseware/api/status", timeout=5) as response:
-        data: dict[str, int] = json.load(response)
-        return data
-
-
 def wait_for_learner_kernels(server: VoilaServer, most: int, seconds: float) -> float:
     """Seconds until the server counts at most ``most`` learner kernels (fails after ``seconds``)."""
     started = time.monotonic()
     wait_until(
-        lambda: status(server)["learner_kernels"] <= most,
-        lambda: f"at most {most} learner kernels ({status(server)['learner_kernels']} live)",
+        lambda: server.status()["learner_kernels"] <= most,
+        lambda: f"at most {most} learner kernels ({server.status()['learner_kernels']} live)",
         seconds=seconds,
         every=0.25,
     )
@@ -235,14 +228,16 @@ def test_a_preheated_kernel_shows_this_learners_latest_work(
     words saved a moment ago, not what the store held when the kernel was warmed."""
     entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
     wait_for_learner_kernels(apps_server, 0, 30)
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=60)
+    wait_until(lambda: apps_server.status()["pooled_kernels"] >= 1, "the pool to fill", seconds=60)
     words = f"Written at {time.time()}: being listened to felt like relief."
     page.goto(apps_server.url + entry.url.lstrip("/"))
     box = page.locator(".cw-reflection-text textarea").first
     box.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
     # the next view is served from the pool
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to refill", seconds=60)
+    wait_until(
+        lambda: apps_server.status()["pooled_kernels"] >= 1, "the pool to refill", seconds=60
+    )
     page.reload()
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
@@ -267,7 +262,7 @@ def test_a_pre_run_kernel_is_not_handed_out_once_its_learner_saved_elsewhere(
     entry = next(e for e in gallery_entries(MODULES) if e.id == PREHEATED)
     module_dir = MODULES / Path(entry.notebook).parent
     wait_for_learner_kernels(apps_server, 0, 30)
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the pool to fill", seconds=180)
+    wait_until(lambda: apps_server.status()["pooled_kernels"] >= 1, "the pool to fill", seconds=180)
     taken = apps_server.log_path.read_text("utf-8").count("Using pre-heated kernel")
 
     words = f"Written elsewhere at {time.time()}: I had stopped hearing the question behind hers."
@@ -293,7 +288,7 @@ def test_a_pre_run_kernel_is_not_handed_out_once_its_learner_saved_elsewhere(
     assert f"Using pre-heated kernel: {page_kernel(page)}" not in log
 
     # shut down and refilled once arrivals settle, from the saves as they are now
-    wait_until(lambda: status(apps_server)["pooled_kernels"] >= 1, "the refill", seconds=180)
+    wait_until(lambda: apps_server.status()["pooled_kernels"] >= 1, "the refill", seconds=180)
     log = apps_server.log_path.read_text("utf-8")
     assert re.search(r"pooled kernel \S+ of \S+ is out of date or gone: shutting it down", log)
     page.reload()
@@ -309,27 +304,18 @@ def test_a_warm_kernel_serves_any_module_with_this_learners_latest_work(
     ran nothing of the module before it was taken: a reload shows the words just saved."""
     entry = next(e for e in gallery_entries(MODULES) if e.id != PREHEATED)
     wait_for_learner_kernels(apps_server, 0, 30)
-    wait_until(lambda: status(apps_server)["warm_kernels"] >= 1, "a warm kernel", seconds=90)
+    wait_until(lambda: apps_server.status()["warm_kernels"] >= 1, "a warm kernel", seconds=90)
     words = f"Written at {time.time()}: the silence said more than the questions."
     page.goto(apps_server.url + entry.url.lstrip("/"))
     box = page.locator(".cw-reflection-text textarea").first
     box.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=10_000)
     # the reload is served by a warm kernel too
-    wait_until(lambda: status(apps_server)["warm_kernels"] >= 1, "a warm kernel again", seconds=90)
+    wait_until(lambda: apps_server.status()["warm_kernels"] >= 1, "a warm kernel again", seconds=90)
     page.reload()
     expect(page.locator(".cw-reflection-text textarea").first).to_have_value(words, timeout=60_000)
     log = apps_server.log_path.read_text(encoding="utf-8")
     assert log.count("page view took warm kernel") >= 2
-
-
-def wait_for_status(server: VoilaServer, seconds: float, **wanted: int) -> None:
-    wait_until(
-        lambda: all(status(server).get(k) == v for k, v in wanted.items()),
-        lambda: f"{wanted} (the server says {status(server)})",
-        seconds=seconds,
-        every=0.25,
-    )
 
 
 def page_kernel(page: Page) -> str:
@@ -350,7 +336,7 @@ def test_a_viewed_module_keeps_a_preheated_kernel_for_its_next_learner(
     first = next(e for e in entries if e.id == PREHEATED)  # it opens with a written reflection
     second = next(e for e in entries if e.id != PREHEATED)
     notebook = first.url.split("/voila/render/", 1)[1]
-    assert status(hot_server)["hot_modules"] == 0 and status(hot_server)["kernels"] == 0
+    assert hot_server.status()["hot_modules"] == 0 and hot_server.status()["kernels"] == 0
 
     context = browser.new_context()
     page = context.new_page()
@@ -359,7 +345,7 @@ def test_a_viewed_module_keeps_a_preheated_kernel_for_its_next_learner(
     page.locator(".cw-reflection-text textarea").first.fill(words)
     expect(page.get_by_text("Saved at").first).to_be_visible(timeout=30_000)
     # once arrivals settle, the module's pool fills: one kernel, waiting for its learner
-    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=1)
+    hot_server.wait_for_status(120, hot_modules=1, pooled_kernels=1, learner_kernels=1)
     assert "Using pre-heated kernel" not in hot_server.log_path.read_text("utf-8")
 
     page.reload()
@@ -368,14 +354,14 @@ def test_a_viewed_module_keeps_a_preheated_kernel_for_its_next_learner(
     log = hot_server.log_path.read_text("utf-8")
     assert f"Using pre-heated kernel: {pooled} for {notebook}" in log
     assert not (found := axe_violations(page)), describe(found)
-    wait_for_status(hot_server, 120, pooled_kernels=1)  # refilled for the next learner
+    hot_server.wait_for_status(120, pooled_kernels=1)  # refilled for the next learner
     page.close(run_before_unload=True)
-    wait_for_status(hot_server, 30, learner_kernels=0, kernels=1)  # only the pooled one is left
+    hot_server.wait_for_status(30, learner_kernels=0, kernels=1)  # only the pooled one is left
 
     # a view of another module makes it the hot one; the first is dropped
     open_module(context, hot_server, second).close(run_before_unload=True)
     # its own pooled kernel, once refilled, is the only kernel left
-    wait_for_status(hot_server, 120, hot_modules=1, pooled_kernels=1, learner_kernels=0, kernels=1)
+    hot_server.wait_for_status(120, hot_modules=1, pooled_kernels=1, learner_kernels=0, kernels=1)
     log = hot_server.log_path.read_text("utf-8")
     dropped = re.search(rf"shutting down pooled kernel ([0-9a-f-]+) of {re.escape(notebook)}", log)
     assert dropped is not None, "the least recently viewed module kept its pool"
@@ -399,7 +385,7 @@ def test_the_room_fills_up_and_kernels_come_back(
     wait_for_learner_kernels(apps_server, 0, 30)
     contexts = [browser.new_context() for _ in range(CAP + 1)]
     pages = [open_module(c, apps_server, entry) for c in contexts[:CAP]]
-    assert status(apps_server)["learner_kernels"] == CAP
+    assert apps_server.status()["learner_kernels"] == CAP
 
     late = contexts[CAP].new_page()
     outside = watch_requests(late, apps_server)
@@ -410,7 +396,7 @@ def test_the_room_fills_up_and_kernels_come_back(
     expect(late.get_by_text("try again in a minute")).to_be_visible()
     assert not (found := axe_violations(late)), describe(found)
     assert outside == []
-    assert status(apps_server)["learner_kernels"] == CAP, "a refused view starts no kernel"
+    assert apps_server.status()["learner_kernels"] == CAP, "a refused view starts no kernel"
 
     kernel = pages[0].evaluate(
         "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"

@@ -16,12 +16,10 @@ closes it before any page asks.
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from browser_helpers import axe_violations, describe
-from helpers import wait_until
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from conftest import MODULES, VoilaServer
@@ -91,10 +89,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
     running.stop()
 
 
-def slow_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
-    """A page on a slow machine, and the list of its loads (each navigation of its main frame)."""
+def counted_page(
+    browser: Browser, init_script: str | None = None
+) -> tuple[BrowserContext, Page, list[str]]:
+    """A page in a fresh context (with ``init_script`` run in every load, if given), and the list
+    of its loads (each navigation of its main frame)."""
     context = browser.new_context()
-    context.add_init_script(SLOW_MACHINE)
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     loads: list[str] = []
     page.on(
@@ -113,12 +115,6 @@ def failed_views(page: Page) -> int:
     return count
 
 
-def status(server: VoilaServer) -> dict[str, int]:
-    with urllib.request.urlopen(server.url + "courseware/api/status", timeout=5) as response:
-        data: dict[str, int] = json.load(response)
-        return data
-
-
 def slowed(page: Page) -> int:
     return int(page.evaluate("() => sessionStorage.getItem('cw-test-slowed') || 0"))
 
@@ -131,23 +127,14 @@ def warm_up(browser: Browser, server: VoilaServer) -> None:
     expect(page.locator("button.cw-choice").first).to_be_enabled(timeout=90_000)
     page.close(run_before_unload=True)
     context.close()
-    wait_for_learner_kernels(server, 0)
-
-
-def wait_for_learner_kernels(server: VoilaServer, count: int) -> None:
-    wait_until(
-        lambda: status(server)["learner_kernels"] == count,
-        lambda: f"{count} learner kernels (the server says {status(server)})",
-        seconds=60,
-        every=0.5,
-    )
+    server.wait_for_status(60, learner_kernels=0)
 
 
 def test_widget_views_on_a_slow_machine_wait_for_their_models(
     browser: Browser, server: VoilaServer
 ) -> None:
     warm_up(browser, server)
-    context, page, loads = slow_page(browser)
+    context, page, loads = counted_page(browser, SLOW_MACHINE)
     page.goto(server.url + MODULE)
     choice = page.locator("button.cw-choice").first
     expect(choice).to_be_enabled(timeout=90_000)
@@ -160,7 +147,7 @@ def test_widget_views_on_a_slow_machine_wait_for_their_models(
     assert not violations, describe(violations)
     page.close(run_before_unload=True)
     context.close()
-    wait_for_learner_kernels(server, 0)
+    server.wait_for_status(60, learner_kernels=0)
 
 
 GONE_NOTEBOOK = {
@@ -204,13 +191,7 @@ def gone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServe
 def test_a_page_whose_widgets_gave_up_reloads_twice_then_says_so(
     browser: Browser, gone_server: VoilaServer
 ) -> None:
-    context = browser.new_context()
-    page = context.new_page()
-    loads: list[str] = []
-    page.on(
-        "framenavigated",
-        lambda frame: loads.append(frame.url) if frame == page.main_frame else None,
-    )
+    context, page, loads = counted_page(browser)
     page.goto(gone_server.url + "voila/render/gone.ipynb")
     note = page.locator("#cw-reload-note")
     expect(note).to_be_visible(timeout=120_000)
@@ -223,7 +204,9 @@ def test_a_page_whose_widgets_gave_up_reloads_twice_then_says_so(
     assert len(loads) == 3, f"it went on reloading: {loads}"
     violations = axe_violations(page, within="#cw-reload-note")
     assert not violations, describe(violations)
-    wait_for_learner_kernels(gone_server, 1)  # the two reloaded pages' kernels were shut down
+    gone_server.wait_for_status(
+        60, learner_kernels=1
+    )  # the two reloaded pages' kernels were shut down
     # the learner's own reload, from the keyboard; within the minute it fails again and says so
     page.get_by_role("button", name="Load the page again").focus()
     page.keyboard.press("Enter")
@@ -231,7 +214,7 @@ def test_a_page_whose_widgets_gave_up_reloads_twice_then_says_so(
     assert len(loads) == 4, f"the button loads the page once, with no reloads of its own: {loads}"
     page.close(run_before_unload=True)
     context.close()
-    wait_for_learner_kernels(gone_server, 0)
+    gone_server.wait_for_status(60, learner_kernels=0)
 
 
 def test_a_learner_typing_is_told_rather_than_reloaded(
@@ -239,13 +222,7 @@ def test_a_learner_typing_is_told_rather_than_reloaded(
 ) -> None:
     """If views give up while the learner is typing in a field (a reconnecting kernel, later in
     the page's life), the page keeps their words on screen and offers the reload instead."""
-    context = browser.new_context()
-    page = context.new_page()
-    loads: list[str] = []
-    page.on(
-        "framenavigated",
-        lambda frame: loads.append(frame.url) if frame == page.main_frame else None,
-    )
+    context, page, loads = counted_page(browser)
     page.goto(server.url + MODULE)
     box = page.locator(".cw-module textarea").first
     expect(box).to_be_editable(timeout=90_000)
@@ -263,4 +240,4 @@ def test_a_learner_typing_is_told_rather_than_reloaded(
     assert box.input_value().endswith(words)
     page.close(run_before_unload=True)
     context.close()
-    wait_for_learner_kernels(server, 0)
+    server.wait_for_status(60, learner_kernels=0)

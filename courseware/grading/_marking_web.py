@@ -375,7 +375,7 @@ def _form_problem(rubric: Rubric, form: dict[str, str]) -> str:
         if (field in names or field.startswith("comment-")) and len(value) > MAX_COMMENT:
             return (
                 f"{names.get(field, field)} is {len(value):,} characters long, and a comment can "
-                f"have at most {MAX_COMMENT:,} (1 MB); shorten it and save again"
+                f"have at most {MAX_COMMENT:,}; shorten it and save again"
             )
     levels = {k[6:]: v for k, v in form.items() if k.startswith("level-")}
     missing = [c.name for c in rubric.criteria if not levels.get(c.id)]
