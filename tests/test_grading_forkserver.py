@@ -251,7 +251,10 @@ def test_interrupt_reaches_a_forked_kernel(server: ForkServer, tmp_path: Path) -
         try:
             await kernel.start(tmp_path)
             loop = "import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)"
-            msg_id = kernel.kc.execute(loop)
+            # the interrupt ends this cell with an error: without stop_on_error=False the kernel
+            # then aborts requests that reach it before it has settled, and the check below
+            # would read "aborted" however alive the kernel is
+            msg_id = kernel.kc.execute(loop, stop_on_error=False)
             while True:  # the interrupt goes once the kernel says the cell is running
                 msg = await kernel.kc.get_iopub_msg(timeout=20)
                 if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
